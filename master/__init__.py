@@ -1,0 +1,1 @@
+"""Master node: owns the database, serves /api/* and the console, publishes config to slaves."""

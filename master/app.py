@@ -1,0 +1,173 @@
+"""The master's ASGI application: request ids, then /api, relay or page by path prefix."""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Match, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from master import web
+from master.accounts import ensure_root
+from master.api.common import JSONResponse, client_ip
+from master.api.routes import api_routes
+from master.context import MasterContext
+from master.db.store import open_store
+from master.options import Options
+from master.ratelimit import Limit, RateLimiter, RedisRateLimiter
+from shared.logs import get_logger, new_request_id, request_id_var
+from shared.settings import Settings
+
+log = get_logger(__name__)
+
+SESSION_MAX_AGE = 30 * 24 * 3600
+
+
+def invalid_url(method: str, path: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"message": f"Invalid URL ({method} {path})", "type": "invalid_request_error", "param": "", "code": ""}},
+        status_code=404,
+    )
+
+
+class RequestIdMiddleware:
+    """Give every request One API's request id, echo it in X-Oneapi-Request-Id, log one line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = new_request_id()
+        token = request_id_var.set(rid)
+        scope.setdefault("state", {})["request_id"] = rid
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-oneapi-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                status=status,
+                method=scope.get("method"),
+                path=scope.get("path"),
+                ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            request_id_var.reset(token)
+
+
+class ApiRateLimit:
+    """GlobalAPIRateLimit on every /api request (480 per 180 s per IP by default)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx: MasterContext = scope["app"].state.ctx
+        request = Request(scope)
+        limit = Limit("GA", ctx.settings.global_api_rate_limit, 180)
+        if not await ctx.limiter.allow(limit, client_ip(request)):
+            await Response(status_code=429)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _slash_redirect(router: Router) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """Unknown /api path: redirect to the other trailing-slash form if that one is routed (301 for
+    GET, 307 otherwise, query kept), else One API's JSON 404."""
+
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        alt = path[:-1] if path.endswith("/") else path + "/"
+        if alt and alt != path:
+            alt_scope = {**scope, "path": alt}
+            if any(r.matches(alt_scope)[0] == Match.FULL for r in router.routes):
+                query = scope.get("query_string", b"").decode()
+                target = alt + (f"?{query}" if query else "")
+                code = 301 if scope["method"] in ("GET", "HEAD") else 307
+                await RedirectResponse(target, status_code=code)(scope, receive, send)
+                return
+        await invalid_url(scope["method"], path)(scope, receive, send)
+
+    return not_found
+
+
+class PrefixDispatch:
+    """Route by prefix before any middleware runs, so relay requests skip sessions and gzip."""
+
+    def __init__(self, api: ASGIApp, relay: ASGIApp | None, page: ASGIApp) -> None:
+        self.api, self.relay, self.page = api, relay, page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if path.startswith("/api"):
+            await self.api(scope, receive, send)
+        elif self.relay is not None and (path.startswith("/v1") or path.startswith("/dashboard")):
+            await self.relay(scope, receive, send)
+        else:
+            await self.page(scope, receive, send)
+
+
+async def build_context(settings: Settings) -> MasterContext:
+    store = await open_store(settings, run_migrations=True)
+    options = Options(settings.theme)
+    await options.load(store.main)
+    if settings.redis_enabled:
+        import redis.asyncio as aioredis
+
+        limiter: RateLimiter = RedisRateLimiter(aioredis.from_url(settings.redis_conn_string), disabled=settings.debug)
+    else:
+        limiter = RateLimiter(disabled=settings.debug)
+    ctx = MasterContext(settings=settings, store=store, options=options, limiter=limiter)
+    await ensure_root(ctx)
+    return ctx
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The whole master as one ASGI app; its lifespan opens the database and starts background jobs."""
+    api_router = Router(routes=api_routes(), redirect_slashes=False)
+    api_router.default = _slash_redirect(api_router)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.session_secret_generated:
+            log.warning("SESSION_SECRET is not set: a random one is used, sessions end at restart")
+        ctx = await build_context(settings)
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            await ctx.store.close()
+
+    app = Starlette(lifespan=lifespan)
+
+    api = SessionMiddleware(
+        GZipMiddleware(ApiRateLimit(api_router), minimum_size=1024),
+        secret_key=settings.session_secret,
+        session_cookie="session",
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+    )
+    dispatch = PrefixDispatch(api=api, relay=None, page=web.page_app)
+    app.router.routes = []
+    app.router.default = dispatch  # every path is ours to dispatch
+    app.user_middleware = [Middleware(RequestIdMiddleware)]
+    return app

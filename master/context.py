@@ -1,0 +1,46 @@
+"""Everything a master request handler may need, built once at start-up (no hidden globals)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from starlette.requests import Request
+
+from master.db.store import Store
+from master.options import Options
+from master.ratelimit import RateLimiter
+from shared.logs import get_logger
+from shared.settings import Settings
+
+log = get_logger(__name__)
+
+ChangeListener = Callable[[str], Awaitable[None]]
+
+
+@dataclass
+class MasterContext:
+    settings: Settings
+    store: Store
+    options: Options
+    limiter: RateLimiter
+    started_at: int = field(default_factory=lambda: int(time.time()))
+    # In-process ban list of user ids (reference §2.5); the DB status stays the source of truth.
+    blacklist: set[int] = field(default_factory=set)
+    config_version: int = 0
+    listeners: list[ChangeListener] = field(default_factory=list)
+
+    async def changed(self, what: str) -> None:
+        """Call after every write through /api: bumps the config version and tells listeners
+        (the relay snapshot rebuild, the cluster publisher)."""
+        self.config_version += 1
+        for listener in self.listeners:
+            try:
+                await listener(what)
+            except Exception:  # a listener's failure must not fail the admin's write
+                log.exception("config change listener failed", what=what)
+
+
+def get_ctx(request: Request) -> MasterContext:
+    return request.app.state.ctx

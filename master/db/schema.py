@@ -1,0 +1,153 @@
+"""Tables and columns exactly as One API names them (reference §3), as SQLAlchemy Core metadata.
+
+`main_metadata` holds every table but logs; `log_metadata` holds logs, which may live in the
+LOG_SQL_DSN database.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+main_metadata = MetaData()
+log_metadata = MetaData()
+
+# MySQL needs a length on indexed strings; gorm's default string is varchar(191) there.
+Str = String(191)
+
+users = Table(
+    "users",
+    main_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", Str, unique=True, index=True),
+    Column("password", Str, nullable=False),
+    Column("display_name", Str, index=True),
+    Column("role", Integer, server_default="1", default=1),
+    Column("status", Integer, server_default="1", default=1),
+    Column("email", Str, index=True),
+    Column("github_id", Str, index=True),
+    Column("wechat_id", Str, index=True),
+    Column("lark_id", Str, index=True),
+    Column("oidc_id", Str, index=True),
+    Column("access_token", String(32), unique=True, index=True),
+    Column("quota", BigInteger, server_default="0", default=0),
+    Column("used_quota", BigInteger, server_default="0", default=0),
+    Column("request_count", Integer, server_default="0", default=0),
+    Column("group", String(32), server_default="default", default="default"),
+    Column("aff_code", String(32), unique=True, index=True),
+    Column("inviter_id", Integer, index=True),
+)
+
+tokens = Table(
+    "tokens",
+    main_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer),
+    Column("key", String(48), unique=True, index=True),
+    Column("status", Integer, server_default="1", default=1),
+    Column("name", Str, index=True),
+    Column("created_time", BigInteger),
+    Column("accessed_time", BigInteger),
+    Column("expired_time", BigInteger, server_default="-1", default=-1),
+    Column("remain_quota", BigInteger, server_default="0", default=0),
+    Column("unlimited_quota", Boolean, server_default="0", default=False),
+    Column("used_quota", BigInteger, server_default="0", default=0),
+    Column("models", Text, nullable=True),
+    Column("subnet", Str, nullable=True, server_default="", default=""),
+)
+
+channels = Table(
+    "channels",
+    main_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("type", Integer, server_default="0", default=0),
+    Column("key", Text),
+    Column("status", Integer, server_default="1", default=1),
+    Column("name", Str, index=True),
+    Column("weight", Integer, server_default="0", default=0, nullable=True),
+    Column("created_time", BigInteger),
+    Column("test_time", BigInteger),
+    Column("response_time", Integer),
+    Column("base_url", Str, nullable=True, server_default="", default=""),
+    Column("other", Text, nullable=True),
+    Column("balance", Float),
+    Column("balance_updated_time", BigInteger),
+    Column("models", Text),
+    Column("group", String(32), server_default="default", default="default"),
+    Column("used_quota", BigInteger, server_default="0", default=0),
+    Column("model_mapping", String(1024), nullable=True, server_default="", default=""),
+    Column("priority", BigInteger, nullable=True, server_default="0", default=0),
+    Column("config", Text),
+    Column("system_prompt", Text, nullable=True),
+)
+
+abilities = Table(
+    "abilities",
+    main_metadata,
+    Column("group", String(32), primary_key=True, autoincrement=False),
+    Column("model", Str, primary_key=True, autoincrement=False),
+    Column("channel_id", Integer, primary_key=True, autoincrement=False, index=True),
+    Column("enabled", Boolean),
+    Column("priority", BigInteger, nullable=True, server_default="0", default=0, index=True),
+)
+
+options = Table(
+    "options",
+    main_metadata,
+    Column("key", Str, primary_key=True),
+    Column("value", Text),
+)
+
+redemptions = Table(
+    "redemptions",
+    main_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer),
+    Column("key", String(32), unique=True, index=True),
+    Column("status", Integer, server_default="1", default=1),
+    Column("name", Str, index=True),
+    Column("quota", BigInteger, server_default="100", default=100),
+    Column("created_time", BigInteger),
+    Column("redeemed_time", BigInteger),
+)
+
+# Exactly-once bookkeeping of applied quota batches (cluster issue); harmless on a single node.
+applied_batches = Table(
+    "applied_batches",
+    main_metadata,
+    Column("id", String(128), primary_key=True),
+    Column("applied_at", BigInteger),
+)
+
+logs = Table(
+    "logs",
+    log_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, index=True),
+    Column("created_at", BigInteger),
+    Column("type", Integer),
+    Column("content", Text),
+    Column("username", Str, server_default="", default=""),
+    Column("token_name", Str, index=True, server_default="", default=""),
+    Column("model_name", Str, index=True, server_default="", default=""),
+    Column("quota", Integer, server_default="0", default=0),
+    Column("prompt_tokens", Integer, server_default="0", default=0),
+    Column("completion_tokens", Integer, server_default="0", default=0),
+    Column("channel_id", Integer, index=True),
+    Column("request_id", Str, server_default="", default=""),
+    Column("elapsed_time", BigInteger, server_default="0", default=0),
+    Column("is_stream", Boolean, server_default="0", default=False),
+    Column("system_prompt_reset", Boolean, server_default="0", default=False),
+    Index("idx_created_at_type", "created_at", "type"),
+    Index("index_username_model_name", "model_name", "username"),
+)

@@ -1,0 +1,15 @@
+"""Master node entry point: logging, the app, and the HTTP server chosen by HTTP_SERVER."""
+
+from __future__ import annotations
+
+from shared.logs import get_logger, setup_logging
+from shared.server import serve
+from shared.settings import Settings
+
+
+def run(settings: Settings) -> int:
+    setup_logging(settings.log_dir, settings.only_one_log_file, settings.debug)
+    from master.app import create_app
+
+    get_logger(__name__).info("starting master", port=settings.port, server=settings.http_server)
+    return serve(create_app(settings), settings)

@@ -1,0 +1,1 @@
+"""Billing: ratios, prompt-token estimation, quota arithmetic."""

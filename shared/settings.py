@@ -1,0 +1,198 @@
+"""The one settings object, built once from the environment, `.env` and command-line flags.
+
+Parsing follows One API's rules (reference §1.1): booleans are true only for the exact string
+`true`, unparsable numbers fall back to the default, empty means unset.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+VERSION = "v0.1.0"
+
+
+def load_dotenv(path: Path, environ: "os._Environ[str] | dict[str, str]") -> None:
+    """Read KEY=VALUE lines into `environ`; variables already set win (as godotenv does)."""
+    if not path.is_file():
+        return
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :]
+        key, _, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        if key and key not in environ:
+            environ[key] = value
+
+
+def _str(env: Mapping[str, str], name: str, default: str = "") -> str:
+    value = env.get(name, "")
+    return value if value != "" else default
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return int(env.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        return float(env.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    value = env.get(name, "")
+    return default if value == "" else value == "true"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a node. Defaults are One API's unless noted in .env.example."""
+
+    port: int = 3000
+    log_dir: str = "./logs"
+    node_type: str = "master"
+    debug: bool = False
+    debug_sql: bool = False
+    session_secret: str = ""
+    session_secret_generated: bool = True
+    sqlite_path: str = "one-api.db"
+    sqlite_busy_timeout: int = 3000
+    sql_dsn: str = ""
+    log_sql_dsn: str = ""
+    sql_max_idle_conns: int = 100
+    sql_max_open_conns: int = 1000
+    sql_max_lifetime: int = 60
+    redis_conn_string: str = ""
+    redis_password: str = ""
+    redis_master_name: str = ""
+    sync_frequency: int = 600
+    memory_cache_enabled: bool = False
+    frontend_base_url: str = ""
+    polling_interval: int = 0
+    channel_test_frequency: int = 0
+    batch_update_enabled: bool = False
+    batch_update_interval: int = 5
+    relay_timeout: int = 0
+    relay_proxy: str = ""
+    user_content_request_proxy: str = ""
+    user_content_request_timeout: int = 30
+    gemini_safety_setting: str = "BLOCK_NONE"
+    gemini_version: str = "v1"
+    theme: str = "default"
+    global_api_rate_limit: int = 480
+    global_web_rate_limit: int = 240
+    enable_metric: bool = False
+    metric_queue_size: int = 10
+    metric_success_rate_threshold: float = 0.8
+    metric_success_chan_size: int = 1024
+    metric_fail_chan_size: int = 128
+    initial_root_token: str = ""
+    initial_root_access_token: str = ""
+    only_one_log_file: bool = False
+    enforce_include_usage: bool = False
+    test_prompt: str = "Output only your specific model name with no additional text."
+    tiktoken_cache_dir: str = ""
+    http_server: str = "uvicorn"
+    max_request_body: int = 32 * 1024 * 1024
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_master(self) -> bool:
+        return self.node_type != "slave"
+
+    @property
+    def redis_enabled(self) -> bool:
+        return bool(self.redis_conn_string)
+
+
+class SettingsError(ValueError):
+    """A setting has a value the node cannot start with."""
+
+
+def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: str = "./logs") -> Settings:
+    """Build the settings from an environment mapping and the parsed flags."""
+    secret = env.get("SESSION_SECRET", "")
+    generated = secret in ("", "random_string")
+    if generated:
+        secret = uuid.uuid4().hex
+    port_env = env.get("PORT", "")
+    try:
+        port = int(port_env) if port_env else port_flag
+    except ValueError as exc:
+        raise SettingsError(f"PORT must be a number, got {port_env!r}") from exc
+    test_freq = env.get("CHANNEL_TEST_FREQUENCY", "")
+    try:
+        channel_test_frequency = int(test_freq) if test_freq else 0
+    except ValueError as exc:
+        raise SettingsError(f"CHANNEL_TEST_FREQUENCY must be a number of minutes, got {test_freq!r}") from exc
+    # One API reads SQL_MAX_LIFETIME (seconds); its README documents SQL_CONN_MAX_LIFETIME (minutes).
+    lifetime = _int(env, "SQL_MAX_LIFETIME", 60)
+    if env.get("SQL_CONN_MAX_LIFETIME") and not env.get("SQL_MAX_LIFETIME"):
+        lifetime = _int(env, "SQL_CONN_MAX_LIFETIME", 1) * 60
+    try:
+        polling = int(env.get("POLLING_INTERVAL", "") or 0)
+    except ValueError:
+        polling = 0
+    return Settings(
+        port=port,
+        log_dir=log_dir_flag,
+        node_type="slave" if env.get("NODE_TYPE", "") == "slave" else "master",
+        debug=env.get("DEBUG", "").lower() == "true",
+        debug_sql=env.get("DEBUG_SQL", "").lower() == "true",
+        session_secret=secret,
+        session_secret_generated=generated,
+        sqlite_path=_str(env, "SQLITE_PATH", "one-api.db"),
+        sqlite_busy_timeout=_int(env, "SQLITE_BUSY_TIMEOUT", 3000),
+        sql_dsn=env.get("SQL_DSN", ""),
+        log_sql_dsn=env.get("LOG_SQL_DSN", ""),
+        sql_max_idle_conns=_int(env, "SQL_MAX_IDLE_CONNS", 100),
+        sql_max_open_conns=_int(env, "SQL_MAX_OPEN_CONNS", 1000),
+        sql_max_lifetime=lifetime,
+        redis_conn_string=env.get("REDIS_CONN_STRING", ""),
+        redis_password=env.get("REDIS_PASSWORD", ""),
+        redis_master_name=env.get("REDIS_MASTER_NAME", ""),
+        sync_frequency=_int(env, "SYNC_FREQUENCY", 600),
+        memory_cache_enabled=env.get("MEMORY_CACHE_ENABLED", "").lower() == "true",
+        frontend_base_url=env.get("FRONTEND_BASE_URL", "").rstrip("/"),
+        polling_interval=polling,
+        channel_test_frequency=channel_test_frequency,
+        batch_update_enabled=env.get("BATCH_UPDATE_ENABLED", "") == "true",
+        batch_update_interval=_int(env, "BATCH_UPDATE_INTERVAL", 5),
+        relay_timeout=_int(env, "RELAY_TIMEOUT", 0),
+        relay_proxy=_str(env, "RELAY_PROXY"),
+        user_content_request_proxy=_str(env, "USER_CONTENT_REQUEST_PROXY"),
+        user_content_request_timeout=_int(env, "USER_CONTENT_REQUEST_TIMEOUT", 30),
+        gemini_safety_setting=_str(env, "GEMINI_SAFETY_SETTING", "BLOCK_NONE"),
+        gemini_version=_str(env, "GEMINI_VERSION", "v1"),
+        theme=_str(env, "THEME", "default"),
+        global_api_rate_limit=_int(env, "GLOBAL_API_RATE_LIMIT", 480),
+        global_web_rate_limit=_int(env, "GLOBAL_WEB_RATE_LIMIT", 240),
+        enable_metric=_bool(env, "ENABLE_METRIC"),
+        metric_queue_size=_int(env, "METRIC_QUEUE_SIZE", 10),
+        metric_success_rate_threshold=_float(env, "METRIC_SUCCESS_RATE_THRESHOLD", 0.8),
+        metric_success_chan_size=_int(env, "METRIC_SUCCESS_CHAN_SIZE", 1024),
+        metric_fail_chan_size=_int(env, "METRIC_FAIL_CHAN_SIZE", 128),
+        initial_root_token=env.get("INITIAL_ROOT_TOKEN", ""),
+        initial_root_access_token=env.get("INITIAL_ROOT_ACCESS_TOKEN", ""),
+        only_one_log_file=_bool(env, "ONLY_ONE_LOG_FILE"),
+        enforce_include_usage=_bool(env, "ENFORCE_INCLUDE_USAGE"),
+        test_prompt=_str(env, "TEST_PROMPT", "Output only your specific model name with no additional text."),
+        tiktoken_cache_dir=_str(env, "TIKTOKEN_CACHE_DIR") or _str(env, "DATA_GYM_CACHE_DIR"),
+        http_server=_str(env, "HTTP_SERVER", "uvicorn"),
+        max_request_body=_int(env, "MAX_REQUEST_BODY_BYTES", 32 * 1024 * 1024),
+    )

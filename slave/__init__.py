@@ -1,0 +1,1 @@
+"""Stateless relay node: config replica, delta shipper, page redirect (cluster issue)."""

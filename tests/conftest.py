@@ -1,0 +1,62 @@
+"""Fixtures shared by every test: real services, a fresh database per test, a running master."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import AsyncIterator
+
+import httpx
+import pytest
+
+from shared.logs import setup_logging
+from tests.support.app import running_master
+from tests.support.services import FreshDatabase, ensure_services
+
+BACKENDS = ["sqlite", "postgres", "mysql"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    ensure_services()
+    setup_logging("", False, False)
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> FreshDatabase:
+    """A fresh database on each backend in turn (tests using it run three times)."""
+    db = FreshDatabase(request.param, tmp_path)
+    yield db
+    db.drop()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> FreshDatabase:
+    """A fresh SQLite database, for tests whose subject does not depend on the backend."""
+    db = FreshDatabase("sqlite", tmp_path)
+    yield db
+    db.drop()
+
+
+@pytest.fixture
+def master_env() -> dict[str, str]:
+    """Extra environment for the master under test; override in a module to change settings."""
+    return {}
+
+
+@pytest.fixture
+async def master(database: FreshDatabase, master_env: dict[str, str]) -> AsyncIterator[tuple[object, httpx.AsyncClient]]:
+    async with running_master({**database.env(), **master_env}) as pair:
+        yield pair
+
+
+@pytest.fixture
+async def client(master: tuple[object, httpx.AsyncClient]) -> httpx.AsyncClient:
+    """An anonymous client of a master on each backend."""
+    return master[1]
+
+
+@pytest.fixture
+async def root_client(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The same client, logged in as root/123456 by session cookie."""
+    resp = await client.post("/api/user/login", json={"username": "root", "password": "123456"})
+    assert resp.json()["success"], resp.text
+    return client
