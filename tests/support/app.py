@@ -27,3 +27,18 @@ async def login(client: httpx.AsyncClient, username: str, password: str) -> http
     resp = await client.post("/api/user/login", json={"username": username, "password": password})
     assert resp.status_code == 200, resp.text
     return resp
+
+
+def client_for(app: object) -> httpx.AsyncClient:
+    """Another client (its own cookie jar) of the same running app; close it with `aclose()`."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40001))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def make_user(root: httpx.AsyncClient, app: object, username: str, password: str = "password123") -> httpx.AsyncClient:
+    """Create a common user through the admin API and return a client logged in as that user."""
+    resp = await root.post("/api/user/", json={"username": username, "password": password, "display_name": username})
+    assert resp.json()["success"], resp.text
+    user = client_for(app)
+    await login(user, username, password)
+    return user
