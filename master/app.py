@@ -22,6 +22,8 @@ from master.api.routes import api_routes
 from master.context import MasterContext
 from master.db.store import open_store
 from master.options import Options
+from master.relay_host import RelayHost
+from shared.relay.app import RelayApp
 from master.ratelimit import Limit, RateLimiter, RedisRateLimiter
 from shared.logs import get_logger, new_request_id, request_id_var
 from shared.settings import Settings
@@ -126,6 +128,11 @@ class PrefixDispatch:
             await self.page(scope, receive, send)
 
 
+async def _relay_of_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """The relay app exists once the lifespan built the engine."""
+    await scope["app"].state.relay_app(scope, receive, send)
+
+
 async def build_context(settings: Settings) -> MasterContext:
     store = await open_store(settings, run_migrations=True)
     options = Options(settings.theme)
@@ -152,9 +159,14 @@ def create_app(settings: Settings) -> Starlette:
             log.warning("SESSION_SECRET is not set: a random one is used, sessions end at restart")
         ctx = await build_context(settings)
         app.state.ctx = ctx
+        host = RelayHost(ctx)
+        await host.start()
+        app.state.relay = host
+        app.state.relay_app = RelayApp(host.engine)
         try:
             yield
         finally:
+            await host.stop()
             await ctx.store.close()
 
     app = Starlette(lifespan=lifespan)
@@ -166,7 +178,7 @@ def create_app(settings: Settings) -> Starlette:
         max_age=SESSION_MAX_AGE,
         same_site="lax",
     )
-    dispatch = PrefixDispatch(api=api, relay=None, page=web.page_app)
+    dispatch = PrefixDispatch(api=api, relay=_relay_of_app, page=web.page_app)
     app.router.routes = []
     app.router.default = dispatch  # every path is ours to dispatch
     app.user_middleware = [Middleware(RequestIdMiddleware)]

@@ -12,6 +12,8 @@ from shared.logs import setup_logging
 from tests.support.app import running_master
 from tests.support.services import FreshDatabase, ensure_services
 
+pytest_plugins = ["tests.fake_upstream.fixture"]
+
 BACKENDS = ["sqlite", "postgres", "mysql"]
 
 

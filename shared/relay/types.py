@@ -34,9 +34,15 @@ class RelayError(Exception):
     type: str = "one_api_error"
     param: str = ""
     code: Any = ""
+    short: bool = False  # gateway auth/distribution errors carry only message and type
+    request_id_suffix: bool = True  # upstream errors passed through keep their own message
 
     def body(self, request_id: str = "") -> dict[str, Any]:
-        text = f"{self.message} (request id: {request_id})" if request_id else self.message
+        text = self.message
+        if request_id and self.request_id_suffix:
+            text = f"{text} (request id: {request_id})"
+        if self.short:
+            return {"error": {"message": text, "type": self.type}}
         return {"error": {"message": text, "type": self.type, "param": self.param, "code": self.code}}
 
 

@@ -1,0 +1,174 @@
+"""The relay engine hosted by the master: snapshots rebuilt from the database on every /api write,
+and a sink that writes settled deltas to the database in batches (flushed on shutdown).
+
+BATCH_UPDATE_ENABLED=true flushes every BATCH_UPDATE_INTERVAL seconds (One API's batch updater);
+otherwise a flush starts as soon as something is pending, coalescing whatever arrives meanwhile.
+Either way the hot path only appends to memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from master.context import MasterContext
+from master.db.schema import abilities, channels, logs, tokens, users
+from shared.logs import get_logger
+from shared.relay.engine import RelayEngine
+from shared.relay.sink import DeltaBatch
+from shared.relay.upstream import AiohttpUpstream
+from shared.snapshot import build_snapshot
+
+log = get_logger(__name__)
+
+
+class DatabaseSink:
+    """QuotaSink of the master: sums in memory, one transaction per flush."""
+
+    def __init__(self, host: "RelayHost") -> None:
+        self.host = host
+        self.pending = DeltaBatch()
+        self.wake = asyncio.Event()
+
+    def spend(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> None:
+        self.pending.spend(token_id, user_id, token_limited, amount)
+        self.wake.set()
+
+    def usage(self, user_id: int, channel_id: int, quota: int, log_row: dict[str, Any] | None) -> None:
+        self.pending.usage(user_id, channel_id, quota, log_row)
+        self.wake.set()
+
+    def mark_token(self, token_id: int, status: int) -> None:
+        self.pending.token_status[token_id] = status
+        self.wake.set()
+
+    def disable_channel(self, channel_id: int, status: int, reason: str) -> None:
+        self.pending.channel_status[channel_id] = (status, reason)
+        self.wake.set()
+
+
+class RelayHost:
+    def __init__(self, ctx: MasterContext) -> None:
+        self.ctx = ctx
+        settings = ctx.settings
+        self.sink = DatabaseSink(self)
+        self.engine = RelayEngine(settings, AiohttpUpstream(settings.relay_timeout, settings.relay_proxy), self.sink)
+        self.lock = asyncio.Lock()  # a rebuild never sees half a flush
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.rebuild()
+        self.ctx.listeners.append(self._on_change)
+        self._task = asyncio.create_task(self._flush_loop(), name="quota-flush")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self.flush()
+        await self.engine.upstream.close()
+
+    async def _on_change(self, what: str) -> None:
+        await self.rebuild()
+
+    async def rebuild(self) -> None:
+        """Read users, tokens, channels and options into a new snapshot and swap it in."""
+        async with self.lock:
+            async with self.ctx.store.main.connect() as conn:
+                user_rows = (await conn.execute(select(users))).mappings().all()
+                token_rows = (await conn.execute(select(tokens))).mappings().all()
+                channel_rows = (await conn.execute(select(channels))).mappings().all()
+            snapshot = build_snapshot(self.ctx.config_version, user_rows, token_rows, channel_rows, self.ctx.options.values)
+            pending = self.sink.pending
+            self.engine.ledger.reseed(snapshot, pending.token_spent, pending.user_spent)
+            self.engine.install(snapshot)
+
+    async def _flush_loop(self) -> None:
+        settings = self.ctx.settings
+        while True:
+            if settings.batch_update_enabled:
+                await asyncio.sleep(max(settings.batch_update_interval, 1))
+            else:
+                await self.sink.wake.wait()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("quota flush failed; the batch is kept and retried")
+                await asyncio.sleep(1)
+
+    async def flush(self) -> None:
+        """Write what is pending in one transaction; on failure put it back for the next try."""
+        async with self.lock:
+            self.sink.wake.clear()
+            batch = self.sink.pending
+            if batch.empty():
+                return
+            self.sink.pending = DeltaBatch()
+            try:
+                await self._apply(batch)
+            except Exception:
+                self._restore(batch)
+                raise
+            if batch.logs:
+                try:
+                    async with self.ctx.store.logs.begin() as conn:
+                        await conn.execute(insert(logs), batch.logs)
+                except Exception:
+                    self._restore(DeltaBatch(logs=batch.logs))  # the quota part is committed already
+                    raise
+            changed = bool(batch.channel_status or batch.token_status)
+        if changed:
+            await self.ctx.changed("relay")
+
+    def _restore(self, batch: DeltaBatch) -> None:
+        """Merge an unwritten batch back in front of what arrived meanwhile."""
+        newer = self.sink.pending
+        merged = DeltaBatch()
+        for part in (batch, newer):
+            for field in ("token_spent", "user_spent", "user_used", "user_requests", "channel_used"):
+                target = getattr(merged, field)
+                for key, value in getattr(part, field).items():
+                    target[key] = target.get(key, 0) + value
+            merged.token_status.update(part.token_status)
+            merged.channel_status.update(part.channel_status)
+            merged.logs.extend(part.logs)
+        self.sink.pending = merged
+
+    async def _apply(self, batch: DeltaBatch) -> None:
+        now = int(time.time())
+        async with self.ctx.store.main.begin() as conn:
+            for token_id, spent in batch.token_spent.items():
+                await conn.execute(
+                    update(tokens)
+                    .where(tokens.c.id == token_id)
+                    .values(
+                        remain_quota=tokens.c.remain_quota - spent,
+                        used_quota=tokens.c.used_quota + spent,
+                        accessed_time=now,
+                    )
+                )
+            user_ids = set(batch.user_spent) | set(batch.user_used) | set(batch.user_requests)
+            for user_id in user_ids:
+                await conn.execute(
+                    update(users)
+                    .where(users.c.id == user_id)
+                    .values(
+                        quota=users.c.quota - batch.user_spent.get(user_id, 0),
+                        used_quota=users.c.used_quota + batch.user_used.get(user_id, 0),
+                        request_count=users.c.request_count + batch.user_requests.get(user_id, 0),
+                    )
+                )
+            for channel_id, used in batch.channel_used.items():
+                await conn.execute(update(channels).where(channels.c.id == channel_id).values(used_quota=channels.c.used_quota + used))
+            for token_id, status in batch.token_status.items():
+                await conn.execute(update(tokens).where(tokens.c.id == token_id, tokens.c.status == 1).values(status=status))
+            for channel_id, (status, reason) in batch.channel_status.items():
+                await conn.execute(update(channels).where(channels.c.id == channel_id).values(status=status))
+                await conn.execute(update(abilities).where(abilities.c.channel_id == channel_id).values(enabled=False))
+                log.warning("channel disabled", channel_id=channel_id, reason=reason)

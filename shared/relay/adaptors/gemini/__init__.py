@@ -1,0 +1,1 @@
+"""Google Gemini generateContent API (channel type 24)."""

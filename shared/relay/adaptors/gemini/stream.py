@@ -1,0 +1,68 @@
+"""Gemini SSE chunks (streamGenerateContent?alt=sse) -> OpenAI chat.completion.chunk payloads."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Iterable
+
+import orjson
+
+from shared.relay.adaptors.common import now, sse_data
+from shared.relay.adaptors.gemini.response import (
+    candidate_parts,
+    finish_reason,
+    parts_text,
+    tool_calls,
+)
+from shared.relay.types import Usage
+
+
+class GeminiStream:
+    """Usage stays None: One API bills Gemini streams on the estimate plus the counted text."""
+
+    def __init__(self) -> None:
+        self.usage: Usage | None = None
+        self.text_parts: list[str] = []
+        self.saw_done = False
+        self._id = f"chatcmpl-{uuid.uuid4().hex}"
+        self._created = now()
+        self._tools = 0
+
+    def feed(self, line: bytes) -> Iterable[bytes]:
+        payload = sse_data(line)
+        if not payload:
+            return ()
+        try:
+            doc = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return ()
+        if not isinstance(doc, dict):
+            return ()
+        if isinstance(doc.get("error"), dict):
+            return (orjson.dumps({"error": doc["error"]}),)
+        choices = []
+        for index, candidate in enumerate(c for c in doc.get("candidates") or [] if isinstance(c, dict)):
+            parts = candidate_parts(candidate)
+            text = parts_text(parts)
+            self.text_parts.append(text)
+            delta: dict[str, Any] = {"content": text}
+            calls = tool_calls(parts)
+            if calls:
+                for call in calls:
+                    call["index"] = self._tools
+                    self._tools += 1
+                delta["tool_calls"] = calls
+            choices.append({"index": index, "delta": delta, "finish_reason": finish_reason(candidate, bool(calls))})
+        if not choices:
+            return ()
+        chunk = {
+            "id": self._id,
+            "object": "chat.completion.chunk",
+            "created": self._created,
+            "model": "gemini",
+            "choices": choices,
+        }
+        return (orjson.dumps(chunk),)
+
+    def finish(self) -> Iterable[bytes]:
+        return ()

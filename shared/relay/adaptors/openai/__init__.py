@@ -1,0 +1,1 @@
+"""The OpenAI family: every channel type whose API type is openai."""

@@ -1,0 +1,27 @@
+"""The OpenAI adaptor: every channel type whose API type is openai (reference §5.8)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from shared.relay.adaptors.openai import request, response
+from shared.relay.adaptors.openai.stream import OpenAIStream
+from shared.relay.types import ConvertedResponse, RelayMeta, UpstreamRequest
+
+
+class OpenAIAdaptor:
+    name = "openai"  # no `prepare`: OpenAI-compatible upstreams fetch image URLs themselves
+
+    def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
+        url = request.request_url(meta)
+        payload = None if body is None else request.request_body(meta, body)
+        headers = request.request_headers(meta, converted=payload is not None)
+        return UpstreamRequest("POST", url, headers, payload)
+
+    def convert_response(
+        self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes
+    ) -> ConvertedResponse:
+        return response.convert(meta.mode, status, headers, body)
+
+    def stream_converter(self, meta: RelayMeta) -> OpenAIStream:
+        return OpenAIStream(meta.mode)

@@ -1,0 +1,225 @@
+"""The relay engine: the state a node relays with, and the attempt loop every mode shares.
+
+State: the current snapshot (swapped whole by `install`), the ratios built from its options, the
+ledger of live balances, channel cooldowns, the pooled upstream client and the quota sink.
+The attempt loop: choose a channel, try it, and on a retryable failure try another one, never the
+same channel twice, per One API's RetryTimes rules (reference §5.5).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from shared.billing.ratios import Ratios
+from shared.catalog.channel_types import api_type, default_base_url
+from shared.logs import get_logger
+from shared.relay.adaptors import adaptor_for_api_type
+from shared.relay.adaptors.errors import should_disable_channel
+from shared.relay.auth import Caller, auth_error
+from shared.relay.ledger import Ledger
+from shared.relay.routing import Cooldowns, choose
+from shared.relay.sink import QuotaSink
+from shared.relay.types import Adaptor, RelayError, RelayMeta
+from shared.relay.upstream import UpstreamClient
+from shared.settings import Settings
+from shared.snapshot import CHANNEL_ENABLED, ChannelEntry, Snapshot
+
+log = get_logger(__name__)
+
+CHANNEL_AUTO_DISABLED = 3
+BAICHUAN = 26
+SATURATED = "当前分组上游负载已饱和，请稍后再试"
+
+
+@dataclass
+class Call:
+    """One client request, as the engine sees it."""
+
+    request_id: str
+    method: str
+    path: str  # without query
+    path_qs: str  # with query
+    headers: dict[str, str]
+    ip: str
+    body: bytes
+    parsed: Any  # the JSON body, or None
+    form: dict[str, Any] | None  # multipart fields (audio), or None
+    mode: int
+    model: str
+    caller: Caller
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
+
+
+@dataclass
+class Failure:
+    """An attempt that failed; `written` when the client already got bytes (no retry then)."""
+
+    error: RelayError
+    written: bool = False
+
+
+Attempt = Callable[[ChannelEntry], Awaitable["Failure | None"]]
+
+
+def should_retry(status: int) -> bool:
+    if status == 429 or status >= 500:
+        return True
+    if status == 400 or 200 <= status < 300:
+        return False
+    return True
+
+
+class RelayEngine:
+    def __init__(self, settings: Settings, upstream: UpstreamClient, sink: QuotaSink, ledger: Ledger | None = None) -> None:
+        self.settings = settings
+        self.upstream = upstream
+        self.sink = sink
+        self.ledger = ledger or Ledger()
+        self.cooldowns = Cooldowns()
+        self.rng = random.Random()
+        self.snapshot: Snapshot | None = None
+        self.ratios: Ratios = Ratios.default()
+        self.user_content: Any = None  # set by the node: the hardened client for user URLs
+
+    def install(self, snapshot: Snapshot) -> None:
+        """Swap in a new snapshot (the ledger is reseeded by whoever built it)."""
+        o = snapshot.options
+        try:
+            self.ratios = Ratios.from_options(o.get("ModelRatio"), o.get("CompletionRatio"), o.get("GroupRatio"))
+        except ValueError:
+            log.error("a ratio option is not valid JSON; keeping the previous ratios")
+        self.cooldowns.disabled = {cid for cid in self.cooldowns.disabled if cid in snapshot.channels and snapshot.channels[cid].status == CHANNEL_ENABLED}
+        self.snapshot = snapshot
+
+    @property
+    def ready(self) -> bool:
+        return self.snapshot is not None
+
+    # -- channel choice ---------------------------------------------------------------------
+
+    def candidates(self, group: str, model: str) -> tuple[ChannelEntry, ...]:
+        assert self.snapshot is not None
+        return self.snapshot.routes.get((group, model), ())
+
+    def pinned_channel(self, hint: str) -> ChannelEntry:
+        """The channel named by a key suffix or the proxy route (reference §5.3 step 2)."""
+        assert self.snapshot is not None
+        try:
+            channel_id = int(hint)
+        except ValueError:
+            raise auth_error(400, "无效的渠道 Id") from None
+        channel = self.snapshot.channels.get(channel_id)
+        if channel is None:
+            raise auth_error(400, "无效的渠道 Id")
+        if channel.status != CHANNEL_ENABLED or channel_id in self.cooldowns.disabled:
+            raise auth_error(403, "该渠道已被禁用")
+        return channel
+
+    def first_channel(self, call: Call, pinned: ChannelEntry | None) -> ChannelEntry:
+        if pinned is not None:
+            return pinned
+        channel = choose(self.candidates(call.caller.user.group, call.model), (), self.cooldowns, self.rng)
+        if channel is None:
+            raise auth_error(503, f"当前分组 {call.caller.user.group} 下对于模型 {call.model} 无可用渠道")
+        return channel
+
+    async def run(self, call: Call, first: ChannelEntry, pinned: bool, attempt: Attempt) -> Failure | None:
+        """Try `first`, then other channels on retryable failures; returns the final failure."""
+        retries = 0 if pinned else max(0, self.snapshot.option_int("RetryTimes") if self.snapshot else 0)
+        tried: list[int] = []
+        channel: ChannelEntry | None = first
+        failure: Failure | None = None
+        while channel is not None:
+            failure = await attempt(channel)
+            if failure is None:
+                return None
+            self.on_failure(channel, failure.error)
+            tried.append(channel.id)
+            if failure.written or not should_retry(failure.error.status) or len(tried) > retries:
+                break
+            channel = choose(self.candidates(call.caller.user.group, call.model), tried, self.cooldowns, self.rng)
+        assert failure is not None
+        if failure.error.status == 429:
+            failure.error.message = SATURATED
+        return failure
+
+    def on_failure(self, channel: ChannelEntry, error: RelayError) -> None:
+        """Auth and balance errors disable the channel (when the option is on); 429/5xx rest it."""
+        enabled = self.snapshot is not None and self.snapshot.option_flag("AutomaticDisableChannelEnabled")
+        if enabled and should_disable_channel(error, error.status):
+            self.cooldowns.disabled.add(channel.id)
+            reason = f"{error.message} (status {error.status})"
+            self.sink.disable_channel(channel.id, CHANNEL_AUTO_DISABLED, reason)
+            log.warning("channel auto-disabled", channel_id=channel.id, reason=reason)
+        elif error.status == 429 or error.status >= 500:
+            self.cooldowns.cool(channel.id)
+
+    # -- per-attempt helpers ------------------------------------------------------------------
+
+    def adaptor(self, channel: ChannelEntry) -> Adaptor:
+        adaptor = adaptor_for_api_type(api_type(channel.type))
+        if adaptor is None:
+            raise RelayError(
+                501,
+                f"channel type {channel.type} of channel #{channel.id} is not supported yet",
+                code="channel_type_not_supported",
+            )
+        return adaptor
+
+    def meta(self, call: Call, channel: ChannelEntry, actual_model: str, is_stream: bool, prompt_tokens: int) -> RelayMeta:
+        return RelayMeta(
+            mode=call.mode,
+            channel_type=channel.type,
+            channel_id=channel.id,
+            base_url=(channel.base_url or default_base_url(channel.type)).rstrip("/") if channel.type != 50 else (channel.base_url or ""),
+            api_key=channel.key,
+            config=channel.config,
+            origin_model=call.model,
+            actual_model=actual_model,
+            is_stream=is_stream,
+            request_path=call.path_qs,
+            prompt_tokens=prompt_tokens,
+            client_headers=call.headers,
+            gemini_version=self.settings.gemini_version,
+            gemini_safety_setting=self.settings.gemini_safety_setting,
+        )
+
+    def consume_log(
+        self,
+        call: Call,
+        channel_id: int,
+        model_name: str,
+        quota: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        content: str,
+        is_stream: bool,
+        system_prompt_reset: bool = False,
+    ) -> dict[str, Any] | None:
+        """A type-2 log row, or None when LogConsumeEnabled is off."""
+        if self.snapshot is not None and not self.snapshot.option_flag("LogConsumeEnabled"):
+            return None
+        return {
+            "user_id": call.caller.user.id,
+            "created_at": int(time.time()),
+            "type": 2,
+            "content": content,
+            "username": call.caller.user.username,
+            "token_name": call.caller.token.name,
+            "model_name": model_name,
+            "quota": quota,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "channel_id": channel_id,
+            "request_id": call.request_id,
+            "elapsed_time": call.elapsed_ms,
+            "is_stream": is_stream,
+            "system_prompt_reset": system_prompt_reset,
+        }

@@ -1,0 +1,223 @@
+"""The immutable configuration snapshot a relay reads: tokens by key hash, users, channels, routes,
+options. Built from plain row dicts so the master (from its database) and a slave (from the cluster
+protocol) make the same object; swapped atomically, never mutated.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import orjson
+
+from shared.keys import key_hash
+
+TOKEN_ENABLED, TOKEN_DISABLED, TOKEN_EXPIRED, TOKEN_EXHAUSTED = 1, 2, 3, 4
+CHANNEL_ENABLED = 1
+USER_ENABLED = 1
+
+# Channel config keys that fall back to the deprecated `other` column, per channel type.
+_OTHER_FALLBACK = {3: "api_version", 18: "api_version", 24: "api_version", 21: "library_id", 17: "plugin"}
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEntry:
+    id: int
+    user_id: int
+    name: str
+    status: int
+    expired_time: int
+    remain_quota: int
+    unlimited_quota: bool
+    used_quota: int
+    models: frozenset[str] | None  # None: every model
+    models_text: str
+    subnet_text: str
+    subnets: tuple[Network, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UserEntry:
+    id: int
+    username: str
+    group: str
+    status: int
+    role: int
+    quota: int
+    used_quota: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEntry:
+    id: int
+    type: int
+    key: str
+    status: int
+    name: str
+    weight: int
+    priority: int
+    base_url: str
+    config: Mapping[str, str]
+    models: tuple[str, ...]
+    groups: tuple[str, ...]
+    model_mapping: Mapping[str, str]
+    system_prompt: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    tokens: Mapping[str, TokenEntry]  # by key_hash(key)
+    tokens_by_id: Mapping[int, TokenEntry]
+    users: Mapping[int, UserEntry]
+    channels: Mapping[int, ChannelEntry]
+    # (group, model) -> enabled channels, highest priority first
+    routes: Mapping[tuple[str, str], tuple[ChannelEntry, ...]]
+    group_models: Mapping[str, tuple[str, ...]]
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def option_flag(self, key: str) -> bool:
+        return self.options.get(key, "") == "true"
+
+    def option_int(self, key: str) -> int:
+        try:
+            return int(float(self.options.get(key, "0") or 0))
+        except ValueError:
+            return 0
+
+    def option_float(self, key: str) -> float:
+        try:
+            return float(self.options.get(key, "0") or 0)
+        except ValueError:
+            return 0.0
+
+
+def _split(text: str | None) -> list[str]:
+    return [part for part in (text or "").split(",") if part != ""]
+
+
+def parse_subnets(text: str | None) -> tuple[Network, ...]:
+    nets = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part:
+            try:
+                nets.append(ipaddress.ip_network(part, strict=False))
+            except ValueError:
+                continue  # the API refuses bad CIDRs; a bad stored one simply matches nothing
+    return tuple(nets)
+
+
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """`""`, `{}` or invalid JSON mean no mapping (reference §3.3)."""
+    if not text:
+        return {}
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, str) and v}
+
+
+def channel_config(channel_type: int, config_text: str | None, other: str | None) -> dict[str, str]:
+    try:
+        data = orjson.loads(config_text) if config_text else {}
+    except orjson.JSONDecodeError:
+        data = {}
+    config = {str(k): str(v) for k, v in data.items() if v not in (None, "")} if isinstance(data, dict) else {}
+    fallback = _OTHER_FALLBACK.get(channel_type)
+    if fallback and other and not config.get(fallback):
+        config[fallback] = other
+    return config
+
+
+def token_entry(row: Mapping[str, Any]) -> TokenEntry:
+    models = _split(row.get("models"))
+    return TokenEntry(
+        id=int(row["id"]),
+        user_id=int(row["user_id"] or 0),
+        name=row.get("name") or "",
+        status=int(row.get("status") or 0),
+        expired_time=int(row["expired_time"] if row.get("expired_time") is not None else -1),
+        remain_quota=int(row.get("remain_quota") or 0),
+        unlimited_quota=bool(row.get("unlimited_quota")),
+        used_quota=int(row.get("used_quota") or 0),
+        models=frozenset(models) if models else None,
+        models_text=row.get("models") or "",
+        subnet_text=row.get("subnet") or "",
+        subnets=parse_subnets(row.get("subnet")),
+    )
+
+
+def user_entry(row: Mapping[str, Any]) -> UserEntry:
+    return UserEntry(
+        id=int(row["id"]),
+        username=row.get("username") or "",
+        group=row.get("group") or "default",
+        status=int(row.get("status") or 0),
+        role=int(row.get("role") or 0),
+        quota=int(row.get("quota") or 0),
+        used_quota=int(row.get("used_quota") or 0),
+    )
+
+
+def channel_entry(row: Mapping[str, Any]) -> ChannelEntry:
+    ctype = int(row.get("type") or 0)
+    return ChannelEntry(
+        id=int(row["id"]),
+        type=ctype,
+        key=row.get("key") or "",
+        status=int(row.get("status") or 0),
+        name=row.get("name") or "",
+        weight=int(row.get("weight") or 0),
+        priority=int(row.get("priority") or 0),
+        base_url=row.get("base_url") or "",
+        config=channel_config(ctype, row.get("config"), row.get("other")),
+        models=tuple(m.strip() for m in _split(row.get("models")) if m.strip()),
+        groups=tuple(g.strip() for g in _split(row.get("group")) if g.strip()),
+        model_mapping=parse_mapping(row.get("model_mapping")),
+        system_prompt=row.get("system_prompt") or "",
+    )
+
+
+def build_snapshot(
+    version: int,
+    user_rows: Iterable[Mapping[str, Any]],
+    token_rows: Iterable[Mapping[str, Any]],
+    channel_rows: Iterable[Mapping[str, Any]],
+    options: Mapping[str, str],
+) -> Snapshot:
+    users = {u.id: u for u in map(user_entry, user_rows)}
+    tokens: dict[str, TokenEntry] = {}
+    by_id: dict[int, TokenEntry] = {}
+    for row in token_rows:
+        entry = token_entry(row)
+        tokens[key_hash(row["key"] or "")] = entry
+        by_id[entry.id] = entry
+    channels = {c.id: c for c in map(channel_entry, channel_rows)}
+    routes: dict[tuple[str, str], list[ChannelEntry]] = {}
+    for channel in channels.values():
+        if channel.status != CHANNEL_ENABLED:
+            continue
+        for group in dict.fromkeys(channel.groups):
+            for model in dict.fromkeys(channel.models):
+                routes.setdefault((group, model), []).append(channel)
+    frozen_routes = {k: tuple(sorted(v, key=lambda c: (-c.priority, c.id))) for k, v in routes.items()}
+    group_models: dict[str, set[str]] = {}
+    for group, model in frozen_routes:
+        group_models.setdefault(group, set()).add(model)
+    return Snapshot(
+        version=version,
+        tokens=tokens,
+        tokens_by_id=by_id,
+        users=users,
+        channels=channels,
+        routes=frozen_routes,
+        group_models={g: tuple(sorted(m)) for g, m in group_models.items()},
+        options=dict(options),
+    )

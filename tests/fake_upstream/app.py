@@ -1,0 +1,148 @@
+"""The fake upstream's ASGI app: one catch-all route that recognises each provider's paths,
+applies the injected behaviour, and answers; plus `/_fake/*` control endpoints for standalone use."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.fake_upstream import anthropic, gemini, openai
+from tests.fake_upstream.common import Call, StreamCut
+from tests.fake_upstream.state import FakeState, RecordedRequest
+
+AZURE_PATH = re.compile(r"^/openai/deployments/(?P<deployment>[^/]+)/(?P<task>.+)$")
+GEMINI_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):(?P<action>[A-Za-z]+)$")
+ERROR_KINDS = {"500", "429", "401", "400", "quota", "error200"}
+
+
+class _HideCuts(logging.Filter):
+    """A deliberate mid-answer disconnect is not a server error worth a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None:
+            if isinstance(exc, StreamCut):
+                return False
+            exc = (
+                exc.__cause__ or exc.__context__ or (exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) else None)
+            )
+        return True
+
+
+def install_log_filter() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _HideCuts) for f in logger.filters):
+        logger.addFilter(_HideCuts())
+
+
+def _key(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    if auth:
+        return auth.removeprefix("Bearer ").strip()
+    for header in ("api-key", "x-api-key", "x-goog-api-key"):
+        if request.headers.get(header):
+            return request.headers[header]
+    return request.query_params.get("key", "")
+
+
+def _provider(path: str) -> str:
+    if GEMINI_PATH.match(path):
+        return "gemini"
+    if path.endswith("/v1/messages"):
+        return "anthropic"
+    return "openai"
+
+
+def _error(provider: str, kind: str) -> Response:
+    module = {"gemini": gemini, "anthropic": anthropic}.get(provider, openai)
+    return module.error_response(kind)
+
+
+def _not_found(path: str) -> Response:
+    error = {
+        "message": f"fake upstream has no route {path}",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "not_found",
+    }
+    return Response(orjson.dumps({"error": error}), status_code=404, media_type="application/json")
+
+
+async def _answer(call: Call, path: str) -> Response | None:
+    match = GEMINI_PATH.match(path)
+    if match:
+        return gemini.dispatch(call, match["model"], match["action"])
+    if path.endswith("/v1/messages"):
+        return anthropic.messages(call)
+    match = AZURE_PATH.match(path)
+    if match:
+        return await openai.dispatch(call, match["task"], azure=True)
+    return await openai.dispatch(call, path)
+
+
+def create_app(state: FakeState) -> Starlette:
+    async def relay(request: Request) -> Response:
+        path = request.url.path
+        body = await request.body()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        record = RecordedRequest(request.method, path, request.url.query, headers, body, _key(request))
+        behaviour = state.record(record)
+        doc: Any = None
+        # Lenient like real providers: a JSON body is JSON whatever its Content-Type says.
+        if body and (
+            headers.get("content-type", "").startswith("application/json") or body.lstrip()[:1] in (b"{", b"[")
+        ):
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                return _error(_provider(path), "400")
+        kind = behaviour.kind if behaviour else ""
+        if kind == "slow":
+            await asyncio.sleep(behaviour.delay)
+        if kind in ERROR_KINDS:
+            return _error(_provider(path), kind)
+        call = Call(request, body, doc, behaviour, record, state.canned)
+        answer = await _answer(call, path)
+        return answer if answer is not None else _not_found(path)
+
+    async def fail_next(request: Request) -> Response:
+        params = await request.json()
+        state.fail_next(params.pop("path"), params.pop("kind"), params.pop("count", 1), **params)
+        return JSONResponse({"ok": True})
+
+    async def for_key(request: Request) -> Response:
+        params = await request.json()
+        state.behaviour_for_key(params.pop("key"), params.pop("kind", None), **params)
+        return JSONResponse({"ok": True})
+
+    async def configure(request: Request) -> Response:
+        state.configure(**(await request.json()))
+        return JSONResponse({"ok": True})
+
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return JSONResponse({"ok": True})
+
+    async def requests(request: Request) -> Response:
+        return JSONResponse(
+            {"requests": [r.as_dict() for r in state.requests], "served_usage": state.served_usage_total()}
+        )
+
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+    routes = [
+        Route("/_fake/fail_next", fail_next, methods=["POST"]),
+        Route("/_fake/key", for_key, methods=["POST"]),
+        Route("/_fake/configure", configure, methods=["POST"]),
+        Route("/_fake/reset", reset, methods=["POST"]),
+        Route("/_fake/requests", requests, methods=["GET"]),
+        Route("/{path:path}", relay, methods=methods),
+    ]
+    return Starlette(routes=routes)
