@@ -22,3 +22,9 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+.PHONY: bench
+# wrk against the upstream, an nginx hop and the node; installs wrk and nginx from Debian if missing.
+bench: $(STAMP)
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
+	$(PY) -m tests.bench.run

@@ -21,6 +21,7 @@ from master.api.common import JSONResponse, client_ip
 from master.api.routes import api_routes
 from master.context import MasterContext
 from master.db.store import open_store
+from master.monitors import start_monitors
 from master.options import Options
 from master.relay_host import RelayHost
 from shared.relay.app import RelayApp
@@ -120,7 +121,11 @@ class PrefixDispatch:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if path.startswith("/api"):
+        if path in ("/healthz", "/readyz"):
+            # Live once serving; ready once the lifespan built the relay (database open, snapshot in).
+            ready = path == "/healthz" or getattr(scope["app"].state, "relay_app", None) is not None
+            await JSONResponse({"status": "ok" if ready else "starting"}, status_code=200 if ready else 503)(scope, receive, send)
+        elif path.startswith("/api"):
             await self.api(scope, receive, send)
         elif self.relay is not None and (path.startswith("/v1") or path.startswith("/dashboard")):
             await self.relay(scope, receive, send)
@@ -163,9 +168,20 @@ def create_app(settings: Settings) -> Starlette:
         await host.start()
         app.state.relay = host
         app.state.relay_app = RelayApp(host.engine)
+        monitors = app.state.monitors = await start_monitors(ctx, host)
+        cluster = None
+        if settings.cluster_secret:
+            from master.cluster.server import ClusterServer
+
+            cluster = ClusterServer(ctx, host)
+            await cluster.start()
+        app.state.cluster = cluster
         try:
             yield
         finally:
+            if cluster is not None:
+                await cluster.stop()
+            await monitors.stop()
             await host.stop()
             await ctx.store.close()
 

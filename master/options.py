@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from master.db.schema import options as options_table
 from shared import gojson
+from shared.logs import get_logger
 from shared.billing.ratios import DEFAULT_COMPLETION_RATIO, DEFAULT_GROUP_RATIO, DEFAULT_MODEL_RATIO
+
+log = get_logger(__name__)
 
 EMAIL_DOMAIN_WHITELIST = "gmail.com,163.com,126.com,qq.com,outlook.com,hotmail.com,icloud.com,yahoo.com,foxmail.com"
 VALID_THEMES = ("default", "berry", "air")
@@ -105,11 +108,16 @@ class Options:
             rows = (await conn.execute(select(options_table.c.key, options_table.c.value))).all()
         for key, value in rows:
             self.values[key] = value if value is not None else ""
+        # A stored ratio map that does not parse is ignored (One API keeps its default then).
+        defaults = default_options()
+        for key in RATIO_KEYS:
+            try:
+                parse_ratio_map(self.values[key])
+            except ValueError:
+                log.error("stored option is not a valid ratio map; using the default", key=key)
+                self.values[key] = defaults[key]
         # Built-in model ratios missing from the stored JSON come back (One API does this on load).
-        try:
-            stored = parse_ratio_map(self.values["ModelRatio"])
-        except ValueError:
-            stored = {}
+        stored = parse_ratio_map(self.values["ModelRatio"])
         merged = {**DEFAULT_MODEL_RATIO, **stored}
         if merged.keys() != stored.keys():
             self.values["ModelRatio"] = gojson.dumps(merged)

@@ -13,14 +13,17 @@ import time
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from master.context import MasterContext
-from master.db.schema import abilities, channels, logs, tokens, users
+from master.db.schema import abilities, applied_batches, channels, logs, tokens, users
+from shared.billing import tokenizer
 from shared.logs import get_logger
 from shared.relay.engine import RelayEngine
 from shared.relay.sink import DeltaBatch
 from shared.relay.upstream import AiohttpUpstream
 from shared.snapshot import build_snapshot
+from shared.usercontent import UserContentClient
 
 log = get_logger(__name__)
 
@@ -58,8 +61,15 @@ class RelayHost:
         self.engine = RelayEngine(settings, AiohttpUpstream(settings.relay_timeout, settings.relay_proxy), self.sink)
         self.lock = asyncio.Lock()  # a rebuild never sees half a flush
         self._task: asyncio.Task[None] | None = None
+        # Slave batches: node id -> highest sequence applied, and the copy inside the current snapshot.
+        self.applied: dict[str, int] = {}
+        self.snapshot_applied: dict[str, int] = {}
 
     async def start(self) -> None:
+        # Loading the BPE files takes a second or two: do it before the first request, off the loop.
+        await asyncio.to_thread(tokenizer.warm_up)
+        self.engine.user_content = UserContentClient.from_settings(self.ctx.settings)
+        await self._load_applied()
         await self.rebuild()
         self.ctx.listeners.append(self._on_change)
         self._task = asyncio.create_task(self._flush_loop(), name="quota-flush")
@@ -73,6 +83,8 @@ class RelayHost:
                 pass
         await self.flush()
         await self.engine.upstream.close()
+        if self.engine.user_content is not None:
+            await self.engine.user_content.aclose()
 
     async def _on_change(self, what: str) -> None:
         await self.rebuild()
@@ -80,13 +92,16 @@ class RelayHost:
     async def rebuild(self) -> None:
         """Read users, tokens, channels and options into a new snapshot and swap it in."""
         async with self.lock:
+            # Read the version before the rows: a snapshot at version v holds every write bumped to <= v.
+            version = self.ctx.config_version
             async with self.ctx.store.main.connect() as conn:
                 user_rows = (await conn.execute(select(users))).mappings().all()
                 token_rows = (await conn.execute(select(tokens))).mappings().all()
                 channel_rows = (await conn.execute(select(channels))).mappings().all()
-            snapshot = build_snapshot(self.ctx.config_version, user_rows, token_rows, channel_rows, self.ctx.options.values)
+            snapshot = build_snapshot(version, user_rows, token_rows, channel_rows, self.ctx.options.values)
             pending = self.sink.pending
             self.engine.ledger.reseed(snapshot, pending.token_spent, pending.user_spent)
+            self.snapshot_applied = dict(self.applied)  # read with the rows, under the same lock
             self.engine.install(snapshot)
 
     async def _flush_loop(self) -> None:
@@ -140,35 +155,67 @@ class RelayHost:
             merged.logs.extend(part.logs)
         self.sink.pending = merged
 
+    async def _load_applied(self) -> None:
+        async with self.ctx.store.main.connect() as conn:
+            ids = (await conn.execute(select(applied_batches.c.id))).scalars().all()
+        for batch_id in ids:
+            node, _, seq = batch_id.rpartition(":")
+            if node and seq.isdigit():
+                self.applied[node] = max(self.applied.get(node, 0), int(seq))
+
+    async def apply_remote(self, batch_id: str, batch: DeltaBatch) -> bool:
+        """Apply a slave's batch exactly once: its id is recorded in the same transaction as its
+        deltas (and its log rows, when the logs share the main database). False: a duplicate."""
+        node, _, seq = batch_id.rpartition(":")
+        async with self.lock:
+            async with self.ctx.store.main.begin() as conn:
+                seen = await conn.execute(select(applied_batches.c.id).where(applied_batches.c.id == batch_id))
+                if seen.first() is not None:
+                    return False
+                await conn.execute(insert(applied_batches).values(id=batch_id, applied_at=int(time.time())))
+                await self._apply_rows(conn, batch)
+                if batch.logs and self.ctx.store.logs is self.ctx.store.main:
+                    await conn.execute(insert(logs), batch.logs)
+            if batch.logs and self.ctx.store.logs is not self.ctx.store.main:
+                # A separate log database cannot share the transaction: rows follow the commit.
+                async with self.ctx.store.logs.begin() as conn:
+                    await conn.execute(insert(logs), batch.logs)
+            if node and seq.isdigit():
+                self.applied[node] = max(self.applied.get(node, 0), int(seq))
+        return True
+
     async def _apply(self, batch: DeltaBatch) -> None:
-        now = int(time.time())
         async with self.ctx.store.main.begin() as conn:
-            for token_id, spent in batch.token_spent.items():
-                await conn.execute(
-                    update(tokens)
-                    .where(tokens.c.id == token_id)
-                    .values(
-                        remain_quota=tokens.c.remain_quota - spent,
-                        used_quota=tokens.c.used_quota + spent,
-                        accessed_time=now,
-                    )
+            await self._apply_rows(conn, batch)
+
+    async def _apply_rows(self, conn: AsyncConnection, batch: DeltaBatch) -> None:
+        now = int(time.time())
+        for token_id, spent in batch.token_spent.items():
+            await conn.execute(
+                update(tokens)
+                .where(tokens.c.id == token_id)
+                .values(
+                    remain_quota=tokens.c.remain_quota - spent,
+                    used_quota=tokens.c.used_quota + spent,
+                    accessed_time=now,
                 )
-            user_ids = set(batch.user_spent) | set(batch.user_used) | set(batch.user_requests)
-            for user_id in user_ids:
-                await conn.execute(
-                    update(users)
-                    .where(users.c.id == user_id)
-                    .values(
-                        quota=users.c.quota - batch.user_spent.get(user_id, 0),
-                        used_quota=users.c.used_quota + batch.user_used.get(user_id, 0),
-                        request_count=users.c.request_count + batch.user_requests.get(user_id, 0),
-                    )
+            )
+        user_ids = set(batch.user_spent) | set(batch.user_used) | set(batch.user_requests)
+        for user_id in user_ids:
+            await conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(
+                    quota=users.c.quota - batch.user_spent.get(user_id, 0),
+                    used_quota=users.c.used_quota + batch.user_used.get(user_id, 0),
+                    request_count=users.c.request_count + batch.user_requests.get(user_id, 0),
                 )
-            for channel_id, used in batch.channel_used.items():
-                await conn.execute(update(channels).where(channels.c.id == channel_id).values(used_quota=channels.c.used_quota + used))
-            for token_id, status in batch.token_status.items():
-                await conn.execute(update(tokens).where(tokens.c.id == token_id, tokens.c.status == 1).values(status=status))
-            for channel_id, (status, reason) in batch.channel_status.items():
-                await conn.execute(update(channels).where(channels.c.id == channel_id).values(status=status))
-                await conn.execute(update(abilities).where(abilities.c.channel_id == channel_id).values(enabled=False))
-                log.warning("channel disabled", channel_id=channel_id, reason=reason)
+            )
+        for channel_id, used in batch.channel_used.items():
+            await conn.execute(update(channels).where(channels.c.id == channel_id).values(used_quota=channels.c.used_quota + used))
+        for token_id, status in batch.token_status.items():
+            await conn.execute(update(tokens).where(tokens.c.id == token_id, tokens.c.status == 1).values(status=status))
+        for channel_id, (status, reason) in batch.channel_status.items():
+            await conn.execute(update(channels).where(channels.c.id == channel_id).values(status=status))
+            await conn.execute(update(abilities).where(abilities.c.channel_id == channel_id).values(enabled=False))
+            log.warning("channel disabled", channel_id=channel_id, reason=reason)

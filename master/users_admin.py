@@ -29,6 +29,7 @@ from master.context import get_ctx
 from master.db.schema import users
 from master.logbook import LOG_MANAGE, format_quota, record_log
 from master.users_model import (
+    INT32_MAX,
     USER_DELETED,
     USER_DISABLED,
     USER_ENABLED,
@@ -46,7 +47,7 @@ from master.users_model import (
 from master.users_wallet import admin_top_up
 
 _ORDERS = {"quota": users.c.quota, "used_quota": users.c.used_quota, "request_count": users.c.request_count}
-_GO_INT = re.compile(r"^[+-]?\d+$")
+_GO_INT = re.compile(r"^[+-]?\d{1,18}$")  # what Go's Atoi takes (int64), bounded
 _PLACEHOLDER_PASSWORD = "$I_LOVE_U"
 NOT_FOUND = "record not found"  # gorm's text, which One API passes through
 
@@ -78,8 +79,8 @@ async def search_users(request: Request) -> Response:
     keyword = request.query_params.get("keyword", "")
     # LIKE wildcards in the keyword stay wildcards, as in One API.
     clauses = [users.c.username.like(keyword + "%"), users.c.email.like(keyword + "%"), users.c.display_name.like(keyword + "%")]
-    if ctx.store.dialect != "postgresql" and _GO_INT.match(keyword):  # One API drops `id =` on PostgreSQL
-        clauses.append(users.c.id == int(keyword))
+    if ctx.store.dialect != "postgresql" and _GO_INT.match(keyword) and abs(int(keyword)) <= INT32_MAX:
+        clauses.append(users.c.id == int(keyword))  # One API drops `id =` on PostgreSQL
     async with ctx.store.main.connect() as conn:
         rows = (await conn.execute(select(users).where(or_(*clauses)).order_by(users.c.id))).all()
     return ok([_listed(r) for r in rows])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from master.accounts import create_user, hash_password_async
 from master.context import MasterContext
@@ -14,6 +14,7 @@ from master.db.schema import users
 from shared.keys import uuid_hex
 
 USER_DISABLED, USER_ENABLED, USER_DELETED = 2, 1, 3
+INT32_MAX = 2**31 - 1  # users.id and the int columns are 32-bit on PostgreSQL
 
 # JSON field order of One API's User struct; `verification_code` is never stored.
 USER_FIELDS: tuple[str, ...] = (
@@ -100,6 +101,8 @@ def validation_errors(user: Mapping[str, Any]) -> str:
 
 
 async def load_user(ctx: MasterContext, user_id: int) -> dict[str, Any] | None:
+    if not 0 < user_id <= INT32_MAX:  # no such row, and the driver would reject the value
+        return None
     async with ctx.store.main.connect() as conn:
         row = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
     return dict(row) if row else None
@@ -142,6 +145,8 @@ async def update_nonzero(ctx: MasterContext, user_id: int, fields: Mapping[str, 
         except IntegrityError as exc:
             if "username" in values and await username_taken(ctx, values["username"]):
                 return f"用户名 {values['username']} 已被占用"
+            return str(exc.orig)
+        except DBAPIError as exc:  # e.g. a role beyond the column's range: the database's text, as One API
             return str(exc.orig)
     await ctx.changed("user")
     return ""

@@ -8,10 +8,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import and_, select
+from sqlalchemy.exc import DBAPIError
 
 from master.context import MasterContext
 from master.db.schema import abilities, logs, redemptions, users
 from master.logbook import LOG_CONSUME, LOG_TOPUP, format_quota, record_log
+from master.users_model import INT32_MAX
 
 REDEMPTION_ENABLED, REDEMPTION_USED = 1, 3
 DAY = 86400
@@ -33,6 +35,16 @@ async def redeem(ctx: MasterContext, key: str, user_id: int) -> int:
     if not user_id:
         raise RedeemError("无效的 user id")
     now = int(time.time())
+    try:
+        quota = await _claim(ctx, key, user_id, now)
+    except DBAPIError as exc:  # e.g. the balance would overflow: One API prefixes errors from the transaction
+        raise RedeemError(f"兑换失败，{exc.orig}") from exc
+    await ctx.changed("user")
+    await record_log(ctx, user_id, LOG_TOPUP, f"通过兑换码充值 {format_quota(ctx, quota)}")
+    return quota
+
+
+async def _claim(ctx: MasterContext, key: str, user_id: int, now: int) -> int:
     async with ctx.store.main.begin() as conn:
         claimed = await conn.execute(
             redemptions.update()
@@ -44,8 +56,6 @@ async def redeem(ctx: MasterContext, key: str, user_id: int) -> int:
             raise RedeemError("兑换失败，该兑换码已被使用" if found else "兑换失败，无效的兑换码")
         quota = int((await conn.execute(select(redemptions.c.quota).where(redemptions.c.key == key))).scalar_one() or 0)
         await conn.execute(users.update().where(users.c.id == user_id).values(quota=users.c.quota + quota))
-    await ctx.changed("user")
-    await record_log(ctx, user_id, LOG_TOPUP, f"通过兑换码充值 {format_quota(ctx, quota)}")
     return quota
 
 
@@ -53,8 +63,13 @@ async def admin_top_up(ctx: MasterContext, user_id: int, quota: int, remark: str
     """POST /api/topup: credit a user and write a top-up log; returns "" or the error message."""
     if quota < 0:
         return "quota 不能为负数！"
-    async with ctx.store.main.begin() as conn:
-        result = await conn.execute(users.update().where(users.c.id == user_id).values(quota=users.c.quota + quota))
+    if not 0 < user_id <= INT32_MAX:
+        return "用户不存在"
+    try:
+        async with ctx.store.main.begin() as conn:
+            result = await conn.execute(users.update().where(users.c.id == user_id).values(quota=users.c.quota + quota))
+    except DBAPIError as exc:  # the balance would leave the bigint range
+        return str(exc.orig)
     if result.rowcount != 1:  # One API would log a top-up of nobody; we refuse instead
         return "用户不存在"
     await ctx.changed("user")

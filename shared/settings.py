@@ -7,6 +7,7 @@ Parsing follows One API's rules (reference §1.1): booleans are true only for th
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,15 @@ class Settings:
     tiktoken_cache_dir: str = ""
     http_server: str = "uvicorn"
     max_request_body: int = 32 * 1024 * 1024
+    # Cluster (see .env.example): the master's gRPC port, how slaves reach it, the shared secret.
+    grpc_port: int = 50051
+    master_addr: str = "127.0.0.1:50051"
+    cluster_secret: str = ""
+    grpc_tls_cert: str = ""
+    grpc_tls_key: str = ""
+    grpc_tls_ca: str = ""
+    node_id: str = ""
+    spool_dir: str = "./spool"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -195,4 +205,13 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         tiktoken_cache_dir=_str(env, "TIKTOKEN_CACHE_DIR") or _str(env, "DATA_GYM_CACHE_DIR"),
         http_server=_str(env, "HTTP_SERVER", "uvicorn"),
         max_request_body=_int(env, "MAX_REQUEST_BODY_BYTES", 32 * 1024 * 1024),
+        grpc_port=_int(env, "GRPC_PORT", 50051),
+        master_addr=_str(env, "MASTER_ADDR", "127.0.0.1:50051"),
+        cluster_secret=env.get("CLUSTER_SECRET", ""),
+        grpc_tls_cert=_str(env, "GRPC_TLS_CERT"),
+        grpc_tls_key=_str(env, "GRPC_TLS_KEY"),
+        grpc_tls_ca=_str(env, "GRPC_TLS_CA"),
+        # Stable across restarts (host + port) so a restarted slave resends its spool under the same id.
+        node_id=_str(env, "NODE_ID", f"{socket.gethostname()}-{port}"),
+        spool_dir=_str(env, "SPOOL_DIR", "./spool"),
     )

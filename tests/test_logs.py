@@ -60,18 +60,22 @@ async def people(master: tuple[object, httpx.AsyncClient]) -> AsyncIterator[dict
         await client.aclose()
 
 
-async def test_auth_levels(master: tuple[object, httpx.AsyncClient], people: dict[str, Any]) -> None:
-    anonymous, alice = master[1], people["alice"]
+async def test_auth_levels_and_groups(master: tuple[object, httpx.AsyncClient], people: dict[str, Any]) -> None:
+    anonymous, alice, boss = master[1], people["alice"], people["boss"]
     for path in ("/api/log/", "/api/log/self", "/api/group/"):
         assert (await anonymous.get(path)).status_code == 401
     for method, path in (("GET", "/api/log/"), ("DELETE", "/api/log/?target_timestamp=9999"), ("GET", "/api/log/stat"),
                          ("GET", "/api/log/search?keyword=1"), ("GET", "/api/group/")):
         assert (await alice.request(method, path)).json() == NO_PERMISSION, path
     assert len(await data(alice, "/api/log/self")) == 3
-    assert len(await data(people["boss"], "/api/log/")) == 6
+    assert len(await data(boss, "/api/log/")) == 6
+
+    assert sorted(await data(boss, "/api/group/")) == ["default", "svip", "vip"]
+    master[0].state.ctx.options.values["GroupRatio"] = '{"default":1,"gold":0.5}'  # type: ignore[attr-defined]
+    assert sorted(await data(boss, "/api/group/")) == ["default", "gold"]
 
 
-async def test_all_logs_json_and_filters(people: dict[str, Any]) -> None:
+async def test_all_logs_filters_and_search(master: tuple[object, httpx.AsyncClient], people: dict[str, Any]) -> None:
     boss = people["boss"]
     everything = await data(boss, "/api/log/")
     assert [r["created_at"] for r in everything] == [500, 400, 300, 300, 200, 100]
@@ -96,19 +100,17 @@ async def test_all_logs_json_and_filters(people: dict[str, Any]) -> None:
         resp = await boss.get(path)  # PostgreSQL rejects NUL: a business error, never a 500
         assert resp.status_code == 200 and isinstance(resp.json()["success"], bool), path
 
-
-async def test_pagination(master: tuple[object, httpx.AsyncClient], people: dict[str, Any]) -> None:
-    await add_logs(master[0], [row(user_id=people["ids"]["bob"], username="bob", content=f"n{i}") for i in range(6)])
-    boss, bob = people["boss"], people["bob"]
-    first, second = await data(boss, "/api/log/", p=0), await data(boss, "/api/log/", p=1)
-    assert len(first) == 10 and len(second) == 2
-    ids = [r["id"] for r in first + second]
-    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 12
-    own_first, own_second = await data(bob, "/api/log/self", p=0), await data(bob, "/api/log/self", p=1)
-    assert len(own_first) == 8 and own_second == []
+    assert [r["content"] for r in await data(boss, "/api/log/search", keyword="consume")] == [
+        "consume c", "consume b", "consume a"]
+    by_type = await data(boss, "/api/log/search", keyword="4")
+    assert [r["content"] for r in by_type] == ["system note"] and by_type[0]["id"] > 0
+    assert await data(boss, "/api/log/search", keyword="onsume") == []  # prefix match only
+    await add_logs(master[0], [row(content=f"bulk {i}") for i in range(105)])
+    newest = await data(boss, "/api/log/search", keyword="bulk")
+    assert len(newest) == 100 and newest[0]["content"] == "bulk 104"
 
 
-async def test_self_logs_hide_ids_and_other_users(people: dict[str, Any]) -> None:
+async def test_self_logs_and_pagination(master: tuple[object, httpx.AsyncClient], people: dict[str, Any]) -> None:
     alice = people["alice"]
     own = await data(alice, "/api/log/self")
     assert [r["content"] for r in own] == ["充值 1000", "consume b", "consume a"]
@@ -124,20 +126,17 @@ async def test_self_logs_hide_ids_and_other_users(people: dict[str, Any]) -> Non
     assert await data(alice, "/api/log/self/search", keyword="consume") == []  # compares the type only
     assert await data(alice, "/api/log/self/search", keyword="4") == []  # bob's system log
 
-
-async def test_search_all(master: tuple[object, httpx.AsyncClient], people: dict[str, Any]) -> None:
-    boss = people["boss"]
-    assert [r["content"] for r in await data(boss, "/api/log/search", keyword="consume")] == [
-        "consume c", "consume b", "consume a"]
-    by_type = await data(boss, "/api/log/search", keyword="4")
-    assert [r["content"] for r in by_type] == ["system note"] and by_type[0]["id"] > 0
-    assert await data(boss, "/api/log/search", keyword="onsume") == []  # prefix match only
-    await add_logs(master[0], [row(content=f"bulk {i}") for i in range(105)])
-    newest = await data(boss, "/api/log/search", keyword="bulk")
-    assert len(newest) == 100 and newest[0]["content"] == "bulk 104"
+    await add_logs(master[0], [row(user_id=people["ids"]["bob"], username="bob", content=f"n{i}") for i in range(6)])
+    boss, bob = people["boss"], people["bob"]
+    first, second = await data(boss, "/api/log/", p=0), await data(boss, "/api/log/", p=1)
+    assert len(first) == 10 and len(second) == 2
+    ids = [r["id"] for r in first + second]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 12
+    own_first, own_second = await data(bob, "/api/log/self", p=0), await data(bob, "/api/log/self", p=1)
+    assert len(own_first) == 8 and own_second == []
 
 
-async def test_quota_stats(people: dict[str, Any]) -> None:
+async def test_quota_stats_and_delete(master: tuple[object, httpx.AsyncClient], people: dict[str, Any]) -> None:
     boss, alice, bob = people["boss"], people["alice"], people["bob"]
     assert await data(boss, "/api/log/stat") == {"quota": 70}  # type-2 rows only
     assert await data(boss, "/api/log/stat", type=1) == {"quota": 70}  # type is ignored
@@ -149,9 +148,6 @@ async def test_quota_stats(people: dict[str, Any]) -> None:
     assert await data(alice, "/api/log/self/stat", username="bob", channel=2) == {"quota": 20}
     assert await data(bob, "/api/log/self/stat") == {"quota": 40}
 
-
-async def test_delete_old_logs(master: tuple[object, httpx.AsyncClient], people: dict[str, Any]) -> None:
-    boss = people["boss"]
     required = {"success": False, "message": "target timestamp is required"}
     assert (await boss.delete("/api/log/")).json() == required
     assert (await boss.delete("/api/log/?target_timestamp=0")).json() == required
@@ -160,10 +156,3 @@ async def test_delete_old_logs(master: tuple[object, httpx.AsyncClient], people:
     async with master[0].state.ctx.store.logs.connect() as conn:  # type: ignore[attr-defined]
         left = (await conn.execute(select(func.min(logs.c.created_at), func.count()).select_from(logs))).one()
     assert tuple(left) == (300, 4)
-
-
-async def test_groups_are_group_ratio_keys(master: tuple[object, httpx.AsyncClient], people: dict[str, Any]) -> None:
-    boss = people["boss"]
-    assert sorted(await data(boss, "/api/group/")) == ["default", "svip", "vip"]
-    master[0].state.ctx.options.values["GroupRatio"] = '{"default":1,"gold":0.5}'  # type: ignore[attr-defined]
-    assert sorted(await data(boss, "/api/group/")) == ["default", "gold"]

@@ -40,7 +40,7 @@ async def stored(app: object, key: str) -> str | None:
         return (await conn.execute(select(options_table.c.value).where(options_table.c.key == key))).scalar_one_or_none()
 
 
-async def test_root_only(master: tuple[object, httpx.AsyncClient]) -> None:
+async def test_root_only_and_hidden_keys(master: tuple[object, httpx.AsyncClient], root: httpx.AsyncClient) -> None:
     app, anonymous = master
     assert (await anonymous.get("/api/option/")).status_code == 401
     assert (await anonymous.put("/api/option/", json={"key": "Notice", "value": "x"})).status_code == 401
@@ -54,8 +54,6 @@ async def test_root_only(master: tuple[object, httpx.AsyncClient]) -> None:
             await client.aclose()
     assert await stored(app, "Notice") is None
 
-
-async def test_get_hides_tokens_and_secrets(root: httpx.AsyncClient) -> None:
     values = await option_map(root)
     for hidden in ("SMTPToken", "GitHubClientSecret", "WeChatServerToken", "MessagePusherToken"):
         assert hidden not in values
@@ -69,25 +67,7 @@ async def test_get_hides_tokens_and_secrets(root: httpx.AsyncClient) -> None:
     assert "LarkClientSecret" not in values and values["LarkClientId"] == "cli"
 
 
-async def test_write_persists_and_applies(master: tuple[object, httpx.AsyncClient], root: httpx.AsyncClient) -> None:
-    app = master[0]
-    ctx = app.state.ctx  # type: ignore[attr-defined]
-    before = ctx.config_version
-    assert await put(root, "Notice", "<b>hello</b> 你好") == DONE
-    assert (await option_map(root))["Notice"] == "<b>hello</b> 你好"
-    assert (await root.get("/api/notice")).json()["data"] == "<b>hello</b> 你好"
-    assert await put(root, "Notice", "second") == DONE  # the row exists now: updated, not duplicated
-    assert await put(root, "Notice", "second") == DONE  # an unchanged value is still a success
-    assert await stored(app, "Notice") == "second"
-    assert await put(root, "SomethingNew", "") == DONE  # any key is accepted
-    assert (await option_map(root))["SomethingNew"] == ""
-    assert ctx.config_version >= before + 4
-    fresh = Options()
-    await fresh.load(ctx.store.main)
-    assert fresh.get("Notice") == "second" and fresh.get("SomethingNew") == ""
-
-
-async def test_malformed_bodies_are_400(master: tuple[object, httpx.AsyncClient], root: httpx.AsyncClient) -> None:
+async def test_malformed_bodies_then_persisted_writes(master: tuple[object, httpx.AsyncClient], root: httpx.AsyncClient) -> None:
     for raw in (b"", b"{", b"[]", b'"Notice"', b'{"key": "Notice", "value": 5}', b'{"key": "Notice", "value": true}',
                 b'{"key": 1, "value": "x"}', b'{"value": "x"}', b'{"key": "", "value": "x"}'):
         resp = await root.put("/api/option/", content=raw)
@@ -106,8 +86,24 @@ async def test_malformed_bodies_are_400(master: tuple[object, httpx.AsyncClient]
         assert too_long["success"] is False and too_long["message"]
         assert "K" * 300 not in await option_map(root)
 
+    app = master[0]
+    ctx = app.state.ctx  # type: ignore[attr-defined]
+    before = ctx.config_version
+    assert await put(root, "Notice", "<b>hello</b> 你好") == DONE
+    assert (await option_map(root))["Notice"] == "<b>hello</b> 你好"
+    assert (await root.get("/api/notice")).json()["data"] == "<b>hello</b> 你好"
+    assert await put(root, "Notice", "second") == DONE  # the row exists now: updated, not duplicated
+    assert await put(root, "Notice", "second") == DONE  # an unchanged value is still a success
+    assert await stored(app, "Notice") == "second"
+    assert await put(root, "SomethingNew", "") == DONE  # any key is accepted
+    assert (await option_map(root))["SomethingNew"] == ""
+    assert ctx.config_version >= before + 4
+    fresh = Options()
+    await fresh.load(ctx.store.main)
+    assert fresh.get("Notice") == "second" and fresh.get("SomethingNew") == ""
 
-async def test_pre_checks(master: tuple[object, httpx.AsyncClient], root: httpx.AsyncClient) -> None:
+
+async def test_pre_checks_and_ratio_options(master: tuple[object, httpx.AsyncClient], root: httpx.AsyncClient) -> None:
     assert await put(root, "Theme", "dark") == {"success": False, "message": "无效的主题"}
     assert await put(root, "Theme", "berry") == DONE
     cases = [
@@ -127,8 +123,6 @@ async def test_pre_checks(master: tuple[object, httpx.AsyncClient], root: httpx.
     assert master[0].state.ctx.options.flag("TurnstileCheckEnabled")  # type: ignore[attr-defined]
     assert await stored(master[0], "Theme") == "berry"
 
-
-async def test_ratio_options(master: tuple[object, httpx.AsyncClient], root: httpx.AsyncClient) -> None:
     ctx = master[0].state.ctx  # type: ignore[attr-defined]
     assert await put(root, "GroupRatio", '{"default":1,"gold":0.5}') == DONE
     assert sorted((await root.get("/api/group/")).json()["data"]) == ["default", "gold"]

@@ -36,23 +36,6 @@ async def count_rows(app: object) -> int:
         return (await conn.execute(select(func.count()).select_from(redemptions))).scalar_one()
 
 
-async def test_auth_levels(master: tuple[object, httpx.AsyncClient]) -> None:
-    app, anonymous = master
-    resp = await anonymous.get("/api/redemption/")
-    assert resp.status_code == 401 and resp.json()["success"] is False
-    await add_user(app, "common")
-    common = await client_as(app, "common")
-    try:
-        for method, path in (("GET", "/api/redemption/"), ("GET", "/api/redemption/search?keyword=a"),
-                             ("GET", "/api/redemption/1"), ("POST", "/api/redemption/"),
-                             ("PUT", "/api/redemption/"), ("DELETE", "/api/redemption/1")):
-            resp = await common.request(method, path, json={"name": "x", "count": 1})
-            assert resp.status_code == 200 and resp.json() == NO_PERMISSION, (method, path)
-    finally:
-        await common.aclose()
-    assert await count_rows(app) == 0
-
-
 async def test_create_rules_and_quota_default(master: tuple[object, httpx.AsyncClient], admin: httpx.AsyncClient) -> None:
     app = master[0]
     name_rule = {"success": False, "message": "兑换码名称长度必须在1-20之间"}
@@ -81,7 +64,7 @@ async def test_create_rules_and_quota_default(master: tuple[object, httpx.AsyncC
     assert (await admin.get("/api/redemption/")).json()["data"][0]["quota"] == -5
 
 
-async def test_malformed_bodies(admin: httpx.AsyncClient) -> None:
+async def test_auth_levels_and_malformed_input(master: tuple[object, httpx.AsyncClient], admin: httpx.AsyncClient) -> None:
     for raw in (b"", b"{", b"[1]", b'{"count": "3", "name": "x"}', b'{"count": 2.5, "name": "x"}',
                 b'{"name": 7, "count": 1}', b'{"quota": true, "name": "x", "count": 1}'):
         for method in ("POST", "PUT"):
@@ -93,6 +76,21 @@ async def test_malformed_bodies(admin: httpx.AsyncClient) -> None:
     assert (await admin.get("/api/redemption/12345")).json() == {"success": False, "message": "record not found"}
     assert (await admin.delete("/api/redemption/zz")).json() == {"success": False, "message": "id 为空！"}
     assert (await admin.put("/api/redemption/", json={"name": "x"})).json()["message"] == "id 为空！"
+
+    app, anonymous = master
+    resp = await anonymous.get("/api/redemption/")
+    assert resp.status_code == 401 and resp.json()["success"] is False
+    await add_user(app, "common")
+    common = await client_as(app, "common")
+    try:
+        for method, path in (("GET", "/api/redemption/"), ("GET", "/api/redemption/search?keyword=a"),
+                             ("GET", "/api/redemption/1"), ("POST", "/api/redemption/"),
+                             ("PUT", "/api/redemption/"), ("DELETE", "/api/redemption/1")):
+            resp = await common.request(method, path, json={"name": "x", "count": 1})
+            assert resp.status_code == 200 and resp.json() == NO_PERMISSION, (method, path)
+    finally:
+        await common.aclose()
+    assert await count_rows(app) == 0
 
 
 async def test_pagination_search_and_get(admin: httpx.AsyncClient) -> None:

@@ -47,15 +47,6 @@ async def set_columns(app: object, token_id: int, **values: object) -> None:
         await conn.execute(update(tokens).where(tokens.c.id == token_id).values(**values))
 
 
-async def test_anonymous_and_bad_access_token(client: httpx.AsyncClient) -> None:
-    resp = await client.get("/api/token/")
-    assert resp.status_code == 401
-    assert resp.json() == {"success": False, "message": "无权进行此操作，未登录且未提供 access token"}
-    resp = await client.get("/api/token/", headers={"Authorization": "Bearer nope"})
-    assert resp.status_code == 200
-    assert resp.json() == {"success": False, "message": "无权进行此操作，access token 无效"}
-
-
 async def test_create_applies_insert_defaults_and_returns_the_key(
     master: tuple[object, httpx.AsyncClient], alice: httpx.AsyncClient
 ) -> None:
@@ -77,7 +68,7 @@ async def test_create_applies_insert_defaults_and_returns_the_key(
     assert kept["models"] == "gpt-4,gpt-3.5-turbo" and kept["subnet"] == "10.0.0.0/8"
 
 
-async def test_create_validates_name_and_subnets(alice: httpx.AsyncClient) -> None:
+async def test_validation_and_malformed_input(alice: httpx.AsyncClient) -> None:
     long_name = (await alice.post("/api/token/", json={"name": "a" * 31})).json()
     assert long_name == {"success": False, "message": "参数错误：令牌名称过长"}
     # 11 CJK characters are 33 bytes: One API counts bytes.
@@ -95,8 +86,6 @@ async def test_create_validates_name_and_subnets(alice: httpx.AsyncClient) -> No
     ok = await create(alice, subnet="10.0.0.1/8, ::1/128,192.168.0.0/16")
     assert ok["subnet"] == "10.0.0.1/8, ::1/128,192.168.0.0/16"
 
-
-async def test_malformed_bodies_and_ids_never_500(alice: httpx.AsyncClient) -> None:
     for raw in (b"{", b"[]", b'"x"', b'{"name": 5}', b'{"remain_quota": "1"}', b'{"remain_quota": 1.5}',
                 b'{"unlimited_quota": 1}', b'{"models": []}'):
         for method in ("POST", "PUT"):
@@ -122,7 +111,9 @@ async def test_malformed_bodies_and_ids_never_500(alice: httpx.AsyncClient) -> N
         assert resp.status_code == 200 and isinstance(resp.json()["success"], bool)
 
 
-async def test_users_never_see_each_others_tokens(alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> None:
+async def test_auth_and_isolation(
+    client: httpx.AsyncClient, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
     mine = await create(alice, name="shared-prefix-a")
     theirs = await create(bob, name="shared-prefix-b")
     listed = (await alice.get("/api/token/")).json()["data"]
@@ -134,6 +125,13 @@ async def test_users_never_see_each_others_tokens(alice: httpx.AsyncClient, bob:
     assert (await alice.put("/api/token/", json={"id": theirs["id"], "name": "stolen"})).json() == not_found
     assert (await alice.delete(f"/api/token/{theirs['id']}")).json() == not_found
     assert (await bob.get(f"/api/token/{theirs['id']}")).json()["data"]["name"] == "shared-prefix-b"
+
+    resp = await client.get("/api/token/")
+    assert resp.status_code == 401
+    assert resp.json() == {"success": False, "message": "无权进行此操作，未登录且未提供 access token"}
+    resp = await client.get("/api/token/", headers={"Authorization": "Bearer nope"})
+    assert resp.status_code == 200
+    assert resp.json() == {"success": False, "message": "无权进行此操作，access token 无效"}
 
 
 async def test_pagination_and_order(master: tuple[object, httpx.AsyncClient], alice: httpx.AsyncClient) -> None:
@@ -162,9 +160,10 @@ async def test_pagination_and_order(master: tuple[object, httpx.AsyncClient], al
     assert (await alice.get("/api/token/search", params={"keyword": "ok"})).json()["data"] == []
 
 
-async def test_update_writes_zero_values_and_status_only(
+async def test_update_enable_rules_and_delete(
     master: tuple[object, httpx.AsyncClient], alice: httpx.AsyncClient
 ) -> None:
+    app = master[0]
     token = await create(alice, name="full", remain_quota=100, unlimited_quota=True, models="gpt-4", subnet="10.0.0.0/8")
     resp = (await alice.put("/api/token/", json={"id": token["id"], "name": "renamed", "status": 2})).json()
     assert resp["success"] is True
@@ -176,15 +175,12 @@ async def test_update_writes_zero_values_and_status_only(
 
     only = (await alice.put("/api/token/?status_only=1", json={"id": token["id"], "status": 2, "name": "ignored"})).json()
     assert only["data"]["status"] == 2 and only["data"]["name"] == "renamed"
-    async with master[0].state.ctx.store.main.connect() as conn:  # type: ignore[attr-defined]
+    async with app.state.ctx.store.main.connect() as conn:  # type: ignore[attr-defined]
         row = (await conn.execute(select(tokens).where(tokens.c.id == token["id"]))).one()
     assert row.status == 2 and row.name == "renamed" and row.models is None
     too_long = await alice.put("/api/token/?status_only=1", json={"id": token["id"], "status": 1, "name": "n" * 31})
     assert too_long.json() == {"success": False, "message": "参数错误：令牌名称过长"}
 
-
-async def test_enable_refusal_rules(master: tuple[object, httpx.AsyncClient], alice: httpx.AsyncClient) -> None:
-    app = master[0]
     token = await create(alice, name="r")
     enable = {"id": token["id"], "status": 1}
     await set_columns(app, token["id"], status=3, expired_time=int(time.time()) - 10)
@@ -205,8 +201,6 @@ async def test_enable_refusal_rules(master: tuple[object, httpx.AsyncClient], al
     await set_columns(app, token["id"], status=4, unlimited_quota=True)
     assert (await alice.put("/api/token/?status_only=1", json=enable)).json()["data"]["status"] == 1
 
-
-async def test_delete(alice: httpx.AsyncClient) -> None:
     token = await create(alice, name="gone")
     assert (await alice.delete(f"/api/token/{token['id']}")).json() == {"success": True, "message": ""}
     assert (await alice.get(f"/api/token/{token['id']}")).json()["message"] == "record not found"

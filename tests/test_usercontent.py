@@ -13,6 +13,7 @@ from typing import AsyncIterator
 
 import pytest
 
+from shared.settings import build_settings
 from shared.usercontent import (
     IPAddress,
     UserContentClient,
@@ -266,8 +267,6 @@ def test_default_address_policy(address: str, public: bool) -> None:
 
 
 async def test_client_from_settings() -> None:
-    from shared.settings import build_settings
-
     settings = build_settings({"USER_CONTENT_REQUEST_TIMEOUT": "7", "USER_CONTENT_REQUEST_PROXY": "http://127.0.0.1:9"})
     async with UserContentClient.from_settings(settings) as client:
         with pytest.raises(UserContentError, match="forbidden address"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 
 import httpx
 from sqlalchemy import insert, select
@@ -36,6 +37,18 @@ async def log_rows(app: object, log_type: int) -> list[dict]:
 async def create_users(root: httpx.AsyncClient, names: list[str]) -> None:
     answers = await asyncio.gather(*(root.post("/api/user/", json={"username": n, "password": "password123"}) for n in names))
     assert all(a.json() == OK for a in answers), [a.text for a in answers]
+
+
+async def seed_users(app: object, names: list[str]) -> dict[str, str]:
+    """Common users inserted straight into the table (no bcrypt: they authenticate by access
+    token); returns each one's access token."""
+    tokens = {name: uuid.uuid4().hex for name in names}
+    rows = [{"username": n, "password": "", "display_name": n, "role": 1, "status": 1, "email": "", "access_token": t,
+             "quota": 0, "used_quota": 0, "request_count": 0, "group": "default", "aff_code": f"a{i:03d}", "inviter_id": 0}
+            for i, (n, t) in enumerate(tokens.items())]
+    async with app.state.ctx.store.main.begin() as conn:  # type: ignore[attr-defined]
+        await conn.execute(insert(users), rows)
+    return tokens
 
 
 async def admin_client(root: httpx.AsyncClient, app: object, username: str) -> httpx.AsyncClient:
@@ -101,11 +114,11 @@ async def test_redemption_is_redeemed_exactly_once(master: Master, root_client: 
     assert (await root_client.post(topup, content=b"[")).json() == INVALID
 
     names = [f"racer{i}" for i in range(20)]
-    await create_users(root_client, names)
-    tokens = [u["access_token"] for u in (await root_client.get("/api/user/search", params={"keyword": "racer"})).json()["data"]]
-    assert len(tokens) == 20
-    claimer = client_for(app)
-    answers = await asyncio.gather(*(claimer.post(topup, json={"key": key}, headers={"Authorization": t}) for t in tokens))
+    tokens = list((await seed_users(app, names)).values())
+    clients = [client_for(app) for _ in tokens]  # one client per user, each with its own access token
+    for racer, token in zip(clients, tokens):
+        racer.headers["Authorization"] = f"Bearer {token}"
+    answers = await asyncio.gather(*(racer.post(topup, json={"key": key}) for racer in clients))
     bodies = [a.json() for a in answers]
     assert bodies.count({"success": True, "message": "", "data": 777}) == 1
     assert bodies.count(used) == 19
@@ -117,7 +130,8 @@ async def test_redemption_is_redeemed_exactly_once(master: Master, root_client: 
     topups = await log_rows(app, 1)
     assert [t["content"] for t in topups] == ["通过兑换码充值 ＄0.001554 额度"]
     assert topups[0]["username"] in names
-    await claimer.aclose()
+    for racer in clients:
+        await racer.aclose()
 
 
 async def test_available_models_and_dashboard(master: Master, root_client: httpx.AsyncClient) -> None:
@@ -162,7 +176,7 @@ async def test_available_models_and_dashboard(master: Master, root_client: httpx
 
 async def test_admin_listing_search_and_get(master: Master, root_client: httpx.AsyncClient) -> None:
     app, _ = master
-    await create_users(root_client, [f"user{i}" for i in range(1, 12)])
+    await seed_users(app, [f"user{i}" for i in range(1, 12)])
     first = (await root_client.get("/api/user/")).json()["data"]
     second = (await root_client.get("/api/user/", params={"p": 1})).json()["data"]
     assert len(first) == 10 and len(second) == 2
@@ -281,7 +295,9 @@ async def test_delete_by_id_and_admin_top_up(master: Master, root_client: httpx.
     no_right = {"success": False, "message": "无权删除同权限等级或更高权限等级的用户"}
     assert (await admin.delete("/api/user/1")).json() == no_right
     assert (await root_client.delete("/api/user/1")).json() == no_right  # no root exemption here
-    assert (await root_client.delete("/api/user/99999")).json() == {"success": False, "message": "record not found"}
+    for huge in ("99999", str(2**40)):  # ids past the 32-bit column are simply not found
+        assert (await root_client.delete(f"/api/user/{huge}")).json() == {"success": False, "message": "record not found"}
+    assert (await root_client.delete(f"/api/user/{10**19}")).json() == INVALID  # beyond Go's int: Atoi fails
     deleted = await admin.delete(f"/api/user/{dora['id']}")
     assert deleted.status_code == 200 and deleted.content == b""  # One API writes no body on success
     assert (await row_of(app, "boss"))["status"] == 1
@@ -295,7 +311,8 @@ async def test_delete_by_id_and_admin_top_up(master: Master, root_client: httpx.
     negative = await root_client.post(topup, json={"user_id": boss["id"], "quota": -5})
     assert negative.json() == {"success": False, "message": "quota 不能为负数！"}
     assert (await root_client.post(topup, content=b"{x")).json() == INVALID
-    assert (await root_client.post(topup, json={"user_id": 99999, "quota": 5})).json() == {"success": False, "message": "用户不存在"}
+    for nobody in (99999, 2**40):
+        assert (await root_client.post(topup, json={"user_id": nobody, "quota": 5})).json() == {"success": False, "message": "用户不存在"}
     assert (await admin.post(topup, json={"user_id": boss["id"], "quota": 1000})).json() == OK
     assert (await root_client.post(topup, json={"user_id": boss["id"], "quota": 250, "remark": "bonus"})).json() == OK
     assert (await row_of(app, "boss"))["quota"] == 1250

@@ -8,14 +8,12 @@ gorm's column defaults to zero values; updates write non-zero fields, plus the p
 
 from __future__ import annotations
 
-import re
 import time
 from functools import cache
 from typing import Any, Mapping
 
 import orjson
 from sqlalchemy import or_, select
-from sqlalchemy.exc import DataError, IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,11 +32,10 @@ from master.api.common import (
     user_auth,
 )
 from master.context import get_ctx
+from master.dberrors import answer_db_errors
+from master.gobind import int32_eq, lenient_int
 from master.db.schema import channels
 from shared.catalog import model_catalogue, models_by_channel_type
-from shared.logs import get_logger
-
-log = get_logger(__name__)
 
 STATUS_ENABLED, STATUS_MANUALLY_DISABLED, STATUS_AUTO_DISABLED = 1, 2, 3
 
@@ -73,8 +70,6 @@ ZERO = {"int": 0, "str": "", "float": 0.0}
 # String columns with a length limit (characters).
 MAX_LENGTH = {"name": 191, "base_url": 191, "group": 32, "model_mapping": 1024}
 MAX_MODEL_LENGTH = 191
-
-_ATOI = re.compile(r"[+-]?[0-9]+")
 
 # Messages One API (gorm) gives for these cases.
 MISSING_WHERE = "WHERE conditions required"
@@ -113,9 +108,22 @@ def _decode_field(name: str, value: Any) -> Any:
     return value
 
 
+_FOLDED = {name.lower(): name for name in FIELDS}
+
+
 def decode_channel(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The Channel fields present in a body (nulls dropped), type-checked and validated."""
-    fields = {name: _decode_field(name, body[name]) for name in FIELDS if body.get(name) is not None}
+    """The Channel fields present in a body (nulls dropped), type-checked and validated. Like Go,
+    keys match case-insensitively and a later key overrides an earlier one."""
+    fields: dict[str, Any] = {}
+    for key, value in body.items():
+        name = key if key in FIELDS else _FOLDED.get(key.lower())
+        if name is None:
+            continue
+        if value is None:
+            if FIELDS[name][3]:  # null resets a pointer field; a plain field keeps what it had
+                fields.pop(name, None)
+        else:
+            fields[name] = _decode_field(name, value)
     for name, limit in MAX_LENGTH.items():
         if len(fields.get(name) or "") > limit:
             raise BadField(f"字段 {name} 过长：最多 {limit} 个字符")
@@ -184,14 +192,8 @@ async def _decoded_body(request: Request) -> dict[str, Any] | Response:
         return fail(str(exc))
 
 
-def _db_failure(exc: Exception) -> Response:
-    log.warning("channel write refused by the database", error=str(exc))
-    if isinstance(exc, IntegrityError):
-        return fail("渠道的模型或分组重复，或与已有记录冲突")
-    return fail("渠道数据不符合数据库的字段限制")
-
-
 @admin_auth
+@answer_db_errors
 async def list_channels(request: Request) -> Response:
     query = select(*_LISTED).order_by(channels.c.id.desc()).limit(ITEMS_PER_PAGE).offset(page(request) * ITEMS_PER_PAGE)
     async with get_ctx(request).store.main.connect() as conn:
@@ -199,13 +201,12 @@ async def list_channels(request: Request) -> Response:
 
 
 @admin_auth
+@answer_db_errors
 async def search_channels(request: Request) -> Response:
     keyword = request.query_params.get("keyword", "")
-    number = int(keyword) if _ATOI.fullmatch(keyword) else 0
-    channel_id = number if INT32[0] <= number <= INT32[1] else 0
     query = (
         select(*_LISTED)
-        .where(or_(channels.c.id == channel_id, channels.c.name.like(keyword + "%")))
+        .where(or_(int32_eq(channels.c.id, lenient_int(keyword)), channels.c.name.like(keyword + "%")))
         .order_by(channels.c.id.desc())
     )
     async with get_ctx(request).store.main.connect() as conn:
@@ -218,12 +219,14 @@ def _catalogue_body() -> bytes:
 
 
 @admin_auth
+@answer_db_errors
 async def list_catalogue(request: Request) -> Response:
     """Not enveloped: the OpenAI model list of the whole static catalogue."""
     return Response(_catalogue_body(), media_type=JSONResponse.media_type)
 
 
 @admin_auth
+@answer_db_errors
 async def get_channel(request: Request) -> Response:
     if request.path_params["id"] > INT32[1]:
         return fail(NOT_FOUND)
@@ -234,6 +237,7 @@ async def get_channel(request: Request) -> Response:
 
 
 @admin_auth
+@answer_db_errors
 async def add_channels(request: Request) -> Response:
     """Batch add: one channel per non-empty line of `key`, the other fields shared."""
     fields = await _decoded_body(request)
@@ -244,19 +248,17 @@ async def add_channels(request: Request) -> Response:
         return fail(EMPTY_BATCH)
     ctx = get_ctx(request)
     now = int(time.time())
-    try:
-        async with ctx.store.main.begin() as conn:
-            for key in keys:
-                values = insert_values(fields, key, now)
-                new_id = (await conn.execute(channels.insert().values(**values))).inserted_primary_key[0]
-                await rebuild_abilities(conn, {**values, "id": new_id})
-    except (IntegrityError, DataError) as exc:
-        return _db_failure(exc)
+    async with ctx.store.main.begin() as conn:
+        for key in keys:
+            values = insert_values(fields, key, now)
+            new_id = (await conn.execute(channels.insert().values(**values))).inserted_primary_key[0]
+            await rebuild_abilities(conn, {**values, "id": new_id})
     await ctx.changed("channel")
     return ok()
 
 
 @admin_auth
+@answer_db_errors
 async def update_channel(request: Request) -> Response:
     fields = await _decoded_body(request)
     if isinstance(fields, Response):
@@ -266,21 +268,19 @@ async def update_channel(request: Request) -> Response:
         return fail(MISSING_WHERE)
     ctx = get_ctx(request)
     values = update_values(fields)
-    try:
-        async with ctx.store.main.begin() as conn:
-            if values:
-                await conn.execute(channels.update().where(channels.c.id == channel_id).values(**values))
-            row = (await conn.execute(select(channels).where(channels.c.id == channel_id))).first()
-            if row is None:
-                return fail(NOT_FOUND)
-            await rebuild_abilities(conn, row._mapping)
-    except (IntegrityError, DataError) as exc:
-        return _db_failure(exc)
+    async with ctx.store.main.begin() as conn:
+        if values:
+            await conn.execute(channels.update().where(channels.c.id == channel_id).values(**values))
+        row = (await conn.execute(select(channels).where(channels.c.id == channel_id))).first()
+        if row is None:
+            return fail(NOT_FOUND)
+        await rebuild_abilities(conn, row._mapping)
     await ctx.changed("channel")
     return ok(channel_json(row._mapping, with_key=True))
 
 
 @admin_auth
+@answer_db_errors
 async def delete_channel(request: Request) -> Response:
     channel_id = request.path_params["id"]
     if not channel_id:
@@ -296,6 +296,7 @@ async def delete_channel(request: Request) -> Response:
 
 
 @admin_auth
+@answer_db_errors
 async def delete_disabled_channels(request: Request) -> Response:
     """Deletes channels with status 2 or 3; like One API, their ability rows stay (disabled)."""
     ctx = get_ctx(request)
@@ -307,6 +308,7 @@ async def delete_disabled_channels(request: Request) -> Response:
 
 
 @user_auth
+@answer_db_errors
 async def models_by_type(request: Request) -> Response:
     return ok(dict(models_by_channel_type()))
 

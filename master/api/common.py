@@ -4,6 +4,7 @@ parsing, paging, client IP, translated messages and the auth levels of reference
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
@@ -20,6 +21,8 @@ from master.ratelimit import CRITICAL
 ROLE_GUEST, ROLE_COMMON, ROLE_ADMIN, ROLE_ROOT = 0, 1, 10, 100
 USER_ENABLED, USER_DISABLED, USER_DELETED = 1, 2, 3
 ITEMS_PER_PAGE = 10
+MAX_PAGE = 100_000_000  # keeps p * 10 inside every backend's integer range
+_DIGITS = re.compile(r"[+-]?\d{1,18}")
 
 _MISSING = object()
 
@@ -78,11 +81,11 @@ async def read_json(request: Request) -> dict[str, Any]:
 
 
 def page(request: Request) -> int:
-    """0-based page index `p`; negative or non-numeric means 0."""
-    try:
-        return max(0, int(request.query_params.get("p", "0")))
-    except ValueError:
+    """0-based page index `p`; negative or non-numeric (by Go's Atoi rules) means 0."""
+    raw = request.query_params.get("p", "0")
+    if not _DIGITS.fullmatch(raw):
         return 0
+    return min(max(0, int(raw)), MAX_PAGE)
 
 
 def client_ip(request: Request) -> str:

@@ -60,7 +60,6 @@ async def save_option(engine: AsyncEngine, key: str, value: str) -> None:
 
 
 @root_auth
-@answer_db_errors
 async def get_options(request: Request) -> Response:
     return ok(get_ctx(request).options.public_items())
 

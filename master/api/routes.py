@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from master.api import channels, logs, oauth, options_api, public, redemptions, tokens, users
+from master.api import channel_ops, channels, logs, oauth, options_api, public, redemptions, tokens, users
 
 
 def api_routes() -> list[BaseRoute]:
@@ -13,6 +13,7 @@ def api_routes() -> list[BaseRoute]:
         *users.routes,
         *oauth.routes,
         *tokens.routes,
+        *channel_ops.routes,
         *channels.routes,
         *redemptions.routes,
         *logs.routes,

@@ -9,7 +9,7 @@ import ipaddress
 import time
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, delete, insert, select, update
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -117,7 +117,7 @@ async def _bound_body(request: Request) -> dict[str, Any]:
     return bind(await read_json(request), TOKEN_BODY)
 
 
-def _owned(token_id: int, user_id: int) -> Any:
+def _owned(token_id: int, user_id: int) -> ColumnElement[bool]:
     return and_(int32_eq(tokens.c.id, token_id), tokens.c.user_id == user_id)
 
 

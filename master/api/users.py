@@ -4,7 +4,7 @@ the literal paths come before `/api/user/{id}`."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from starlette.requests import Request
 from starlette.responses import Response
 

@@ -6,6 +6,7 @@ LOG_SQL_DSN database.
 
 from __future__ import annotations
 
+from sqlalchemy.dialects import mysql
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -24,6 +25,8 @@ log_metadata = MetaData()
 
 # MySQL needs a length on indexed strings; gorm's default string is varchar(191) there.
 Str = String(191)
+# gorm maps an unsized string to longtext on MySQL; TEXT there stops at 64 KB (ModelRatio is larger).
+LongText = Text().with_variant(mysql.LONGTEXT(), "mysql")
 
 users = Table(
     "users",
@@ -62,7 +65,7 @@ tokens = Table(
     Column("remain_quota", BigInteger, server_default="0", default=0),
     Column("unlimited_quota", Boolean, server_default="0", default=False),
     Column("used_quota", BigInteger, server_default="0", default=0),
-    Column("models", Text, nullable=True),
+    Column("models", LongText, nullable=True),
     Column("subnet", Str, nullable=True, server_default="", default=""),
 )
 
@@ -71,7 +74,7 @@ channels = Table(
     main_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("type", Integer, server_default="0", default=0),
-    Column("key", Text),
+    Column("key", LongText),
     Column("status", Integer, server_default="1", default=1),
     Column("name", Str, index=True),
     Column("weight", Integer, server_default="0", default=0, nullable=True),
@@ -79,16 +82,16 @@ channels = Table(
     Column("test_time", BigInteger),
     Column("response_time", Integer),
     Column("base_url", Str, nullable=True, server_default="", default=""),
-    Column("other", Text, nullable=True),
+    Column("other", LongText, nullable=True),
     Column("balance", Float),
     Column("balance_updated_time", BigInteger),
-    Column("models", Text),
+    Column("models", LongText),
     Column("group", String(32), server_default="default", default="default"),
     Column("used_quota", BigInteger, server_default="0", default=0),
     Column("model_mapping", String(1024), nullable=True, server_default="", default=""),
     Column("priority", BigInteger, nullable=True, server_default="0", default=0),
-    Column("config", Text),
-    Column("system_prompt", Text, nullable=True),
+    Column("config", LongText),
+    Column("system_prompt", LongText, nullable=True),
 )
 
 abilities = Table(
@@ -105,7 +108,7 @@ options = Table(
     "options",
     main_metadata,
     Column("key", Str, primary_key=True),
-    Column("value", Text),
+    Column("value", LongText),
 )
 
 redemptions = Table(
@@ -136,7 +139,7 @@ logs = Table(
     Column("user_id", Integer, index=True),
     Column("created_at", BigInteger),
     Column("type", Integer),
-    Column("content", Text),
+    Column("content", LongText),
     Column("username", Str, server_default="", default=""),
     Column("token_name", Str, index=True, server_default="", default=""),
     Column("model_name", Str, index=True, server_default="", default=""),

@@ -1,1 +1,2 @@
-"""Billing: ratios, prompt-token estimation, quota arithmetic."""
+"""Billing: ratios (`ratios`, data in `ratio_table`), prompt-token estimation (`tokenizer`, with
+`imagesize` for image headers) and quota arithmetic with image/audio checks (`pricing`)."""

@@ -182,6 +182,7 @@ class RelayApp:
             mode=modes.mode_for_path(path),
             model=model,
             caller=caller,
+            receive=receive,
         )
         if proxy:
             await self._proxy(call, send, proxy.group(1), proxy.group(2) or "/")

@@ -85,6 +85,9 @@ def authenticate(
 
 
 _BODY_REQUIRED = ("/v1/completions", "/v1/chat/completions", "/v1/images", "/v1/audio")
+# One API ignores a bad body on the other relay paths and then answers 503 for the model "" at
+# distribution; a malformed request gets a 4xx here (DESIGN "Guarantees": bad input).
+_BODY_CHECKED = _BODY_REQUIRED + ("/v1/embeddings", "/v1/engines/", "/v1/moderations", "/v1/edits")
 
 
 def request_model(path: str, content_type: str, body: bytes, form: Mapping[str, Any] | None, path_model: str) -> tuple[str, Any]:
@@ -95,13 +98,15 @@ def request_model(path: str, content_type: str, body: bytes, form: Mapping[str, 
         try:
             parsed = orjson.loads(body) if body else {}
         except orjson.JSONDecodeError as exc:
-            if path.startswith(_BODY_REQUIRED):
+            if path.startswith(_BODY_CHECKED):
                 raise auth_error(400, f"common.UnmarshalBodyReusable failed: {exc}") from exc
             parsed = None
         if isinstance(parsed, dict):
             value = parsed.get("model")
+            if value is not None and not isinstance(value, str) and path.startswith(_BODY_CHECKED):
+                raise auth_error(400, "common.UnmarshalBodyReusable failed: json: cannot unmarshal model: not a string")
             model = value if isinstance(value, str) else ""
-        elif parsed is not None and path.startswith(_BODY_REQUIRED):
+        elif parsed is not None and path.startswith(_BODY_CHECKED):
             raise auth_error(400, "common.UnmarshalBodyReusable failed: body must be a JSON object")
     elif form is not None:
         value = form.get("model")

@@ -51,6 +51,7 @@ class Call:
     model: str
     caller: Caller
     started: float = field(default_factory=time.perf_counter)
+    receive: Any = None  # the ASGI receive channel: a stream watches it for the client leaving
 
     @property
     def elapsed_ms(self) -> int:

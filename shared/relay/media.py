@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from starlette.types import Send
 
-from shared.billing import pricing, tokenizer
+from shared.billing import pricing
 from shared.relay import modes
 from shared.relay.adaptors.errors import upstream_error
 from shared.relay.engine import Call, Failure, RelayEngine
@@ -167,7 +167,7 @@ async def relay_audio(engine: RelayEngine, call: Call, send: Send, pinned: Chann
                 settle(engine, call, reservation, 0)
                 return Failure(text_or_error)
             await send_bytes(send, result.status, body, [(b"content-type", result.content_type.encode() or b"application/json")])
-            final = tokenizer.count_text(text_or_error, model)
+            final = pricing.transcription_quota(text_or_error, model, snapshot.option_flag("ApproximateTokenEnabled"))
         settle(engine, call, reservation, final)
         if final:
             content = pricing.consume_log_content(model_ratio, group_ratio)

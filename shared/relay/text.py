@@ -10,6 +10,8 @@ before the first byte is refunded whole.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 from typing import Any
 
@@ -67,6 +69,13 @@ def validate(mode: int, body: Any) -> dict[str, Any]:
     return body
 
 
+def origin_model(call: Call, request: dict[str, Any]) -> str:
+    """The body's model after validation's defaults (moderations: text-moderation-latest), which
+    mapping, billing and the log use; channels were chosen by the model auth extracted (§5.7)."""
+    model = request.get("model")
+    return model if isinstance(model, str) and model else call.model
+
+
 def apply_system_prompt(body: dict[str, Any], prompt: str) -> bool:
     """Replace the first system message or prepend one; True when the request changed."""
     messages = body.get("messages")
@@ -104,9 +113,14 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
     caller = call.caller
     channel = engine.first_channel(call, pinned)
     group_ratio = engine.ratios.group_ratio(caller.user.group)
-    prompt_tokens = await estimate_prompt(engine, call.mode, request, channel.model_mapping.get(call.model) or call.model)
+    counted = request
+    if channel.system_prompt and call.mode == modes.CHAT:  # prompt tokens count the forced system prompt (§5.6)
+        counted = {**request, "messages": list(request["messages"])}
+        apply_system_prompt(counted, channel.system_prompt)
+    origin = origin_model(call, request)
+    prompt_tokens = await estimate_prompt(engine, call.mode, counted, channel.model_mapping.get(origin) or origin)
     max_tokens = request.get("max_tokens") or 0
-    ratio = engine.ratios.model_ratio(channel.model_mapping.get(call.model) or call.model, channel.type) * group_ratio
+    ratio = engine.ratios.model_ratio(channel.model_mapping.get(origin) or origin, channel.type) * group_ratio
     pre = pricing.pre_consume_quota(prompt_tokens, max_tokens, snapshot.option_int("PreConsumedQuota"), ratio)
     token = caller.token
     if engine.ledger.user_balance(caller.user.id) - pre < 0:
@@ -143,8 +157,9 @@ async def _attempt(
         adaptor = engine.adaptor(channel)
     except RelayError as exc:
         return Failure(exc)
-    actual_model = channel.model_mapping.get(call.model) or call.model
-    mapped = actual_model != call.model
+    origin = origin_model(call, request)
+    actual_model = channel.model_mapping.get(origin) or origin
+    mapped = actual_model != origin
     body: dict[str, Any] | None = None
     system_reset = False
     passthrough = (
@@ -180,7 +195,7 @@ async def _attempt(
         return Failure(upstream_error(resp.status, error_body))
     approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
     if is_stream:
-        usage, text = await _stream(adaptor, meta, resp, send)
+        usage, text = await _stream(adaptor, meta, resp, send, call.receive)
         written = True
     else:
         try:
@@ -219,24 +234,56 @@ def _dedupe(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     return out
 
 
-async def _stream(adaptor: Any, meta: Any, resp: Any, send: Send) -> tuple[Usage | None, str]:
+async def _stream(adaptor: Any, meta: Any, resp: Any, send: Send, receive: Any = None) -> tuple[Usage | None, str]:
+    """Relay the upstream stream; stop reading upstream at once when the client disconnects.
+
+    ASGI servers (uvicorn) drop writes to a closed connection silently, so a disconnect is noticed
+    by waiting on `receive()` for `http.disconnect` alongside the upstream reads."""
     converter = adaptor.stream_converter(meta)
     stream = ClientStream(send)
     await stream.start()
     ended = "normal"
-    try:
-        async for line in resp.lines():
-            for payload in converter.feed(line):
-                await stream.event(payload)
-            if stream.disconnected:
-                ended = "client disconnected"
-                break
-        else:
+
+    async def pump() -> None:
+        nonlocal ended
+        try:
+            async for line in resp.lines():
+                for payload in converter.feed(line):
+                    await stream.event(payload)
+                if stream.disconnected:
+                    ended = "client disconnected"
+                    return
             for payload in converter.finish():
                 await stream.event(payload)
-    except UpstreamUnavailable as exc:
-        ended = f"upstream error: {exc}"
+        except UpstreamUnavailable as exc:
+            ended = f"upstream error: {exc}"
+
+    async def client_gone() -> None:
+        while True:
+            message = await receive()
+            if message.get("type") == "http.disconnect":
+                return
+
+    reader = asyncio.ensure_future(pump())
+    watcher = asyncio.ensure_future(client_gone()) if receive is not None else None
+    try:
+        if watcher is None:
+            await reader
+        else:
+            await asyncio.wait({reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if not reader.done():
+                stream.disconnected = True
+                ended = "client disconnected"
+                reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
     finally:
+        if watcher is not None and not watcher.done():
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        if not reader.done():
+            reader.cancel()
         resp.close()
     if not converter.saw_done:
         await stream.event(b"[DONE]")

@@ -9,8 +9,10 @@ user content).
 from __future__ import annotations
 
 import asyncio
+import urllib.request
 from dataclasses import dataclass
 from typing import AsyncIterator, Mapping, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -72,7 +74,21 @@ class AiohttpUpstream:
     def __init__(self, timeout: int = 0, proxy: str = "") -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout or None, connect=min(timeout, 30) if timeout else 30)
         self._proxy = proxy or None
+        # aiohttp's trust_env re-reads the environment and ~/.netrc in a thread on every request;
+        # the environment's proxies are read once here instead, and the choice cached per host.
+        self._env_proxies = {} if proxy else urllib.request.getproxies_environment()
+        self._proxy_for: dict[tuple[str, str], str | None] = {}
         self._session: aiohttp.ClientSession | None = None
+
+    def _proxy_of(self, url: str) -> str | None:
+        if self._proxy or not self._env_proxies:
+            return self._proxy
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        if key not in self._proxy_for:
+            bypass = urllib.request.proxy_bypass_environment(key[1], self._env_proxies)
+            self._proxy_for[key] = None if bypass else self._env_proxies.get(parts.scheme)
+        return self._proxy_for[key]
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -80,7 +96,7 @@ class AiohttpUpstream:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self._timeout,
-                trust_env=self._proxy is None,  # HTTP(S)_PROXY/NO_PROXY when RELAY_PROXY is empty
+                trust_env=False,
                 auto_decompress=True,
                 skip_auto_headers=("User-Agent",),
             )
@@ -94,7 +110,7 @@ class AiohttpUpstream:
                 request.url,
                 data=body if body else None,
                 headers=request.headers,
-                proxy=self._proxy,
+                proxy=self._proxy_of(request.url),
                 allow_redirects=False,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:

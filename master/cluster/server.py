@@ -1,0 +1,164 @@
+"""The master's gRPC server: Config (snapshots, changes, a watch stream) and Quota (batches applied
+exactly once). Every call must be signed with the cluster secret (see shared.cluster.crypto)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import grpc
+
+from master.cluster.publisher import Publisher
+from master.context import MasterContext
+from master.relay_host import RelayHost
+from shared.cluster.convert import batch_from_message, parse_batch_id
+from shared.cluster.crypto import AUTH_HEADER, ClusterKeys
+from shared.cluster.pb import cluster_pb2 as pb
+from shared.cluster.pb import cluster_pb2_grpc as rpc
+from shared.logs import get_logger
+from shared.settings import Settings
+
+log = get_logger(__name__)
+
+# After slave batches land, balances in the snapshot are refreshed at most this often (seconds).
+BALANCE_REFRESH = 0.2
+
+
+def _caller(keys: ClusterKeys, metadata: Any) -> str | None:
+    for key, value in metadata or ():
+        if key == AUTH_HEADER:
+            return keys.check_auth(value if isinstance(value, str) else value.decode())
+    return None
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Refuses every call whose signature is missing, stale or made with another secret."""
+
+    def __init__(self, keys: ClusterKeys) -> None:
+        self.keys = keys
+
+    async def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]], details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or _caller(self.keys, details.invocation_metadata) is not None:
+            return handler
+        log.warning("cluster call refused: bad or missing cluster signature", method=details.method)
+
+        async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid cluster credentials")
+
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
+        return grpc.unary_unary_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
+
+
+class ConfigService(rpc.ConfigServicer):
+    def __init__(self, publisher: Publisher) -> None:
+        self.publisher = publisher
+
+    async def GetSnapshot(self, request: pb.SnapshotRequest, context: grpc.aio.ServicerContext) -> pb.SealedSnapshot:
+        return self.publisher.current
+
+    async def ChangesSince(self, request: pb.ChangesRequest, context: grpc.aio.ServicerContext) -> pb.Changes:
+        current = self.publisher.current
+        if request.epoch == current.epoch and request.version >= current.version:
+            return pb.Changes(unchanged=True)
+        return pb.Changes(snapshot=current)
+
+    async def Watch(self, request: pb.WatchRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.SealedSnapshot]:
+        serial = self.publisher.serial
+        yield self.publisher.current
+        while True:
+            serial, sealed = await self.publisher.next_change(serial)
+            yield sealed
+
+
+class QuotaService(rpc.QuotaServicer):
+    def __init__(self, ctx: MasterContext, host: RelayHost, keys: ClusterKeys) -> None:
+        self.ctx, self.host, self.keys = ctx, host, keys
+        self._dirty = asyncio.Event()
+        self._task = asyncio.create_task(self._refresh_loop(), name="cluster-balance-refresh")
+
+    async def ReportBatch(self, request: pb.Batch, context: grpc.aio.ServicerContext) -> pb.BatchAck:
+        parsed = parse_batch_id(request.id)
+        caller = _caller(self.keys, context.invocation_metadata())
+        if parsed is None or parsed[0] != caller:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "batch id must be '<your node id>:<sequence>'")
+        batch = batch_from_message(request)
+        applied = await self.host.apply_remote(request.id, batch)
+        if applied:
+            if batch.channel_status or batch.token_status:
+                await self.ctx.changed("relay")  # disabled channels and exhausted tokens: push at once
+            else:
+                self._dirty.set()
+        return pb.BatchAck(id=request.id, duplicate=not applied)
+
+    async def _refresh_loop(self) -> None:
+        """Slaves reseed their balances from snapshots, so applied batches must reach one soon."""
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                await self.ctx.changed("quota")
+            except Exception:
+                log.exception("balance refresh failed")
+            await asyncio.sleep(BALANCE_REFRESH)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+
+async def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    if not (settings.grpc_tls_cert and settings.grpc_tls_key):
+        return None
+    cert = await asyncio.to_thread(Path(settings.grpc_tls_cert).read_bytes)
+    key = await asyncio.to_thread(Path(settings.grpc_tls_key).read_bytes)
+    return grpc.ssl_server_credentials([(key, cert)])
+
+
+class ClusterServer:
+    """What the master runs for its slaves: the gRPC server and the publisher behind it."""
+
+    def __init__(self, ctx: MasterContext, host: RelayHost) -> None:
+        self.ctx, self.host = ctx, host
+        self.keys = ClusterKeys(ctx.settings.cluster_secret)
+        self.publisher: Publisher | None = None
+        self.server: grpc.aio.Server | None = None
+        self.quota: QuotaService | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        settings = self.ctx.settings
+        redis = None
+        if settings.redis_enabled:
+            import redis.asyncio as aioredis
+
+            redis = aioredis.from_url(settings.redis_conn_string)
+        self.publisher = Publisher(self.ctx, self.host, self.keys, redis)
+        await self.publisher.start()
+        self.server = grpc.aio.server(interceptors=[AuthInterceptor(self.keys)])
+        self.quota = QuotaService(self.ctx, self.host, self.keys)
+        rpc.add_ConfigServicer_to_server(ConfigService(self.publisher), self.server)
+        rpc.add_QuotaServicer_to_server(self.quota, self.server)
+        address = f"0.0.0.0:{settings.grpc_port}"
+        credentials = await _credentials(settings)
+        if credentials is None:
+            self.port = self.server.add_insecure_port(address)
+        else:
+            self.port = self.server.add_secure_port(address, credentials)
+        await self.server.start()
+        log.info("cluster gRPC server listening", port=self.port, tls=credentials is not None, redis=redis is not None)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop(grace=3)  # let in-flight batches commit and be acknowledged
+        if self.quota is not None:
+            await self.quota.close()
+        if self.publisher is not None:
+            await self.publisher.stop()

@@ -1,0 +1,1 @@
+"""The cluster protocol's shared half: generated messages (pb/), sealing, auth, conversions."""

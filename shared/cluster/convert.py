@@ -1,0 +1,130 @@
+"""Snapshot <-> message and DeltaBatch <-> message.
+
+The master turns the snapshot its own engine runs on into a message; a slave turns the message back
+into the same Snapshot through `build_snapshot`, so both relay with identical state. Tokens travel
+by key hash only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import orjson
+
+from shared.cluster.crypto import ClusterKeys
+from shared.cluster.pb import cluster_pb2 as pb
+from shared.relay.sink import DeltaBatch
+from shared.snapshot import Snapshot, build_snapshot
+
+
+@dataclass(frozen=True)
+class Replica:
+    """A snapshot as a slave holds it: the snapshot plus where it came from."""
+
+    epoch: str
+    snapshot: Snapshot
+    applied: Mapping[str, int]  # node id -> highest batch sequence inside these balances
+
+
+def snapshot_message(snapshot: Snapshot, epoch: str, applied: Mapping[str, int]) -> pb.Snapshot:
+    msg = pb.Snapshot(epoch=epoch, version=snapshot.version, options=dict(snapshot.options), applied=dict(applied))
+    for u in snapshot.users.values():
+        msg.users.add(id=u.id, username=u.username, group=u.group, status=u.status, role=u.role, quota=u.quota, used_quota=u.used_quota)
+    for key_hash, t in snapshot.tokens.items():
+        msg.tokens.add(
+            id=t.id, user_id=t.user_id, name=t.name, status=t.status, expired_time=t.expired_time,
+            remain_quota=t.remain_quota, unlimited_quota=t.unlimited_quota, used_quota=t.used_quota,
+            models=t.models_text, subnet=t.subnet_text, key_hash=key_hash,
+        )
+    for c in snapshot.channels.values():
+        msg.channels.add(
+            id=c.id, type=c.type, key=c.key, status=c.status, name=c.name, weight=c.weight, priority=c.priority,
+            base_url=c.base_url, config=dict(c.config), models=",".join(c.models), groups=",".join(c.groups),
+            model_mapping=dict(c.model_mapping), system_prompt=c.system_prompt,
+        )
+    return msg
+
+
+def replica_from_message(msg: pb.Snapshot) -> Replica:
+    users = [
+        {"id": u.id, "username": u.username, "group": u.group, "status": u.status, "role": u.role, "quota": u.quota, "used_quota": u.used_quota}
+        for u in msg.users
+    ]
+    tokens = [
+        {
+            "id": t.id, "user_id": t.user_id, "name": t.name, "status": t.status, "expired_time": t.expired_time,
+            "remain_quota": t.remain_quota, "unlimited_quota": t.unlimited_quota, "used_quota": t.used_quota,
+            "models": t.models, "subnet": t.subnet, "key": "",
+        }
+        for t in msg.tokens
+    ]
+    channels = [
+        {
+            "id": c.id, "type": c.type, "key": c.key, "status": c.status, "name": c.name, "weight": c.weight,
+            "priority": c.priority, "base_url": c.base_url, "config": orjson.dumps(dict(c.config)).decode(),
+            "other": "", "models": c.models, "group": c.groups,
+            "model_mapping": orjson.dumps(dict(c.model_mapping)).decode(), "system_prompt": c.system_prompt,
+        }
+        for c in msg.channels
+    ]
+    built = build_snapshot(msg.version, users, tokens, channels, dict(msg.options))
+    # build_snapshot indexes tokens by the hash of a plaintext key; here the hash is all we have.
+    by_hash = {t.key_hash: built.tokens_by_id[t.id] for t in msg.tokens}
+    return Replica(epoch=msg.epoch, snapshot=dataclasses.replace(built, tokens=by_hash), applied=dict(msg.applied))
+
+
+def seal_snapshot(keys: ClusterKeys, msg: pb.Snapshot) -> pb.SealedSnapshot:
+    return pb.SealedSnapshot(epoch=msg.epoch, version=msg.version, sealed=keys.seal(msg.SerializeToString()))
+
+
+def open_snapshot(keys: ClusterKeys, sealed: pb.SealedSnapshot) -> Replica:
+    msg = pb.Snapshot()
+    msg.ParseFromString(keys.unseal(sealed.sealed))
+    return replica_from_message(msg)
+
+
+def _amounts(items: Mapping[int, int]) -> list[pb.Amount]:
+    return [pb.Amount(id=k, amount=v) for k, v in items.items()]
+
+
+def batch_message(batch_id: str, batch: DeltaBatch) -> pb.Batch:
+    return pb.Batch(
+        id=batch_id,
+        token_spent=_amounts(batch.token_spent),
+        user_spent=_amounts(batch.user_spent),
+        user_used=_amounts(batch.user_used),
+        user_requests=_amounts(batch.user_requests),
+        channel_used=_amounts(batch.channel_used),
+        token_status=_amounts(batch.token_status),
+        channel_status=[pb.ChannelStatus(id=k, status=s, reason=r) for k, (s, r) in batch.channel_status.items()],
+        logs=[orjson.dumps(row) for row in batch.logs],
+    )
+
+
+def batch_from_message(msg: pb.Batch) -> DeltaBatch:
+    def amounts(items: Any) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for item in items:
+            out[item.id] = out.get(item.id, 0) + item.amount
+        return out
+
+    return DeltaBatch(
+        token_spent=amounts(msg.token_spent),
+        user_spent=amounts(msg.user_spent),
+        user_used=amounts(msg.user_used),
+        user_requests=amounts(msg.user_requests),
+        channel_used=amounts(msg.channel_used),
+        token_status={a.id: a.amount for a in msg.token_status},
+        channel_status={c.id: (c.status, c.reason) for c in msg.channel_status},
+        logs=[orjson.loads(row) for row in msg.logs],
+    )
+
+
+def parse_batch_id(batch_id: str) -> tuple[str, int] | None:
+    """("node", seq) from "node:seq", or None when the id has another shape."""
+    node, _, seq = batch_id.rpartition(":")
+    if not node or not seq.isdigit():
+        return None
+    return node, int(seq)

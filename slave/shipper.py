@@ -1,0 +1,155 @@
+"""The slave's quota sink: deltas go to the spool at once, batches are sealed every
+BATCH_UPDATE_INTERVAL seconds and shipped to the master in order, one at a time, until acknowledged.
+
+Balances: a batch stays counted as pending (subtracted from snapshot balances at each reseed) until
+a snapshot says the master's balances include it (`applied[node id] >= seq`), so a delta is never
+counted twice nor forgotten between the master's commit and the next snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from shared.cluster.convert import batch_message
+from shared.logs import get_logger
+from shared.relay.sink import DeltaBatch
+from shared.settings import Settings
+from slave.link import MasterLink
+from slave.spool import Spool, apply_entry
+
+log = get_logger(__name__)
+
+SEND_TIMEOUT = 10.0
+
+
+class Shipper:
+    def __init__(self, settings: Settings, link: MasterLink) -> None:
+        self.settings, self.link = settings, link
+        safe_id = re.sub(r"[^A-Za-z0-9_.-]", "_", settings.node_id)
+        self.spool = Spool(Path(settings.spool_dir) / safe_id)
+        self.open = DeltaBatch()
+        self.sealed: dict[int, DeltaBatch] = {}  # seq -> batch, not yet inside a snapshot
+        self.unacked: list[int] = []  # in order
+        self.wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.shipped = 0
+
+    def start(self) -> None:
+        self.sealed = self.spool.recover()
+        self.unacked = sorted(self.sealed)
+        if self.unacked:
+            log.info("resending spooled batches", count=len(self.unacked))
+            self.wake.set()
+        self._tasks = [
+            asyncio.create_task(self._seal_loop(), name="quota-seal"),
+            asyncio.create_task(self._send_loop(), name="quota-send"),
+        ]
+
+    # -- QuotaSink --------------------------------------------------------------------------------
+
+    def _record(self, entry: list[Any]) -> None:
+        self.spool.append(entry)
+        apply_entry(self.open, entry)
+
+    def spend(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> None:
+        if amount:
+            self._record(["s", token_id, user_id, token_limited, amount])
+
+    def usage(self, user_id: int, channel_id: int, quota: int, log_row: dict[str, Any] | None) -> None:
+        self._record(["u", user_id, channel_id, quota, log_row])
+
+    def mark_token(self, token_id: int, status: int) -> None:
+        self._record(["t", token_id, status])
+
+    def disable_channel(self, channel_id: int, status: int, reason: str) -> None:
+        self._record(["c", channel_id, status, reason])
+        self.wake.set()
+
+    # -- balances ---------------------------------------------------------------------------------
+
+    def pending_since(self, applied: int) -> tuple[dict[int, int], dict[int, int]]:
+        """Forget batches the snapshot includes; (token, user) sums of what it does not include."""
+        for seq in [s for s in self.sealed if s <= applied]:
+            del self.sealed[seq]
+        if self.spool.open_seq <= applied and self.open.empty():
+            self.spool.renumber_open(applied + 1)  # the spool was lost: never reuse an applied id
+        tokens: dict[int, int] = {}
+        users: dict[int, int] = {}
+        for batch in (*self.sealed.values(), self.open):
+            for k, v in batch.token_spent.items():
+                tokens[k] = tokens.get(k, 0) + v
+            for k, v in batch.user_spent.items():
+                users[k] = users.get(k, 0) + v
+        return tokens, users
+
+    # -- sealing and sending ----------------------------------------------------------------------
+
+    async def seal(self) -> None:
+        if self.open.empty():
+            return
+        await asyncio.to_thread(os.fsync, self.spool.fd)
+        seq = self.spool.seal()  # no await between the rename and the swap: one owner per delta
+        self.sealed[seq], self.open = self.open, DeltaBatch()
+        self.unacked.append(seq)
+        self.wake.set()
+
+    async def _seal_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(self.settings.batch_update_interval, 0.1))
+            try:
+                await self.seal()
+            except OSError:
+                log.exception("sealing a quota batch failed; retrying")
+
+    async def send_one(self) -> bool:
+        """Ship the oldest unacknowledged batch; True once the master acknowledged it."""
+        seq = self.unacked[0]
+        batch_id = f"{self.settings.node_id}:{seq}"
+        assert self.link.quota is not None
+        try:
+            ack = await self.link.quota.ReportBatch(batch_message(batch_id, self.sealed.get(seq) or DeltaBatch()), timeout=SEND_TIMEOUT, metadata=self.link.metadata())
+        except grpc.aio.AioRpcError as exc:
+            log.warning("quota batch not acknowledged; kept in the spool", batch=batch_id, code=exc.code().name)
+            return False
+        self.spool.drop(seq)
+        self.unacked.pop(0)
+        self.shipped += 1
+        if ack.duplicate:
+            log.info("quota batch was already applied", batch=batch_id)
+        return True
+
+    async def _send_loop(self) -> None:
+        backoff = 0.2
+        while True:
+            if not self.unacked:
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            if await self.send_one():
+                backoff = 0.2
+            else:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def close(self, deadline: float) -> None:
+        """SIGTERM: seal what is open and try to ship everything before `deadline` (monotonic)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            await self.seal()
+        except OSError:
+            log.exception("sealing the last batch failed; its deltas stay in the open spool file")
+        while self.unacked and time.monotonic() < deadline:
+            if not await self.send_one():
+                await asyncio.sleep(0.2)
+        if self.unacked:
+            log.warning("batches left in the spool for the next start", count=len(self.unacked))
+        self.spool.close()

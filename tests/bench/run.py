@@ -1,0 +1,248 @@
+"""`make bench`: the relay's throughput and latency next to a plain nginx proxy hop.
+
+An nginx fake upstream answers canned OpenAI chat JSON and a canned 30-chunk SSE stream; wrk (whose
+Lua script counts every answer that is not a 200 with the upstream's text as an error) loads the
+upstream directly, an nginx proxy hop, and the master (with auth, channel choice, billing and logs
+on). The node under test is pinned to CPU 0, wrk and nginx to CPU 1. Results are printed and written
+as JSON and Markdown under results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LUA = Path(__file__).with_name("check.lua")
+TOKEN = "benchbenchbenchbenchbenchbenchbenchbenchbench0001"  # 48 chars, INITIAL_ROOT_TOKEN
+ACCESS = "benchaccesstokenbenchaccesstoken"
+CHUNKS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def canned_json() -> str:
+    return json.dumps({
+        "id": "chatcmpl-bench", "object": "chat.completion", "created": 1, "model": "bench-json",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "bench reply"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
+    }, separators=(",", ":"))
+
+
+def canned_sse() -> str:
+    events = []
+    for i in range(CHUNKS):
+        chunk = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1, "model": "bench-stream",
+                 "choices": [{"index": 0, "delta": {"content": f"word{i} "}, "finish_reason": None}]}
+        events.append("data: " + json.dumps(chunk, separators=(",", ":")) + "\n\n")
+    usage = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1, "model": "bench-stream",
+             "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": CHUNKS, "total_tokens": 10 + CHUNKS}}
+    events.append("data: " + json.dumps(usage, separators=(",", ":")) + "\n\n")
+    events.append("data: [DONE]\n\n")
+    return "".join(events)
+
+
+def nginx_conf(workdir: Path, upstream_port: int, hop_port: int) -> Path:
+    conf = f"""
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {workdir}/body;
+  proxy_temp_path {workdir}/proxy;
+  fastcgi_temp_path {workdir}/fcgi;
+  uwsgi_temp_path {workdir}/uwsgi;
+  scgi_temp_path {workdir}/scgi;
+  keepalive_requests 1000000;
+  upstream fake {{ server 127.0.0.1:{upstream_port}; keepalive 128; }}
+  server {{
+    listen 127.0.0.1:{upstream_port};
+    root {workdir}/static;
+    # POST to a static file is a 405 in nginx; error_page re-serves it as a GET.
+    location /json/ {{ default_type application/json; error_page 405 =200 $uri; }}
+    location /sse/ {{ default_type text/event-stream; error_page 405 =200 $uri; }}
+  }}
+  server {{
+    listen 127.0.0.1:{hop_port};
+    location / {{
+      proxy_pass http://fake;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }}
+  }}
+}}
+"""
+    for kind, body in (("json", canned_json()), ("sse", canned_sse())):
+        target = workdir / "static" / kind / "v1" / "chat"
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "completions").write_text(body)
+    path = workdir / "nginx.conf"
+    path.write_text(conf)
+    return path
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def api(port: int, method: str, path: str, body: dict | None = None) -> dict:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", method=method, data=json.dumps(body).encode() if body else None,
+        headers={"Authorization": ACCESS, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def rss_mb(pid: int) -> float:
+    total = 0
+    for p in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return round(total / 1024, 1)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        return []
+    return [int(x) for x in out.split()]
+
+
+def run_wrk(url: str, conns: int, seconds: int, body: str, token: str, expect: str) -> dict:
+    env = {**os.environ, "BENCH_BODY": body, "BENCH_TOKEN": token, "BENCH_EXPECT": expect}
+    cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(LUA), url]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60).stdout
+    line = next((l for l in out.splitlines() if l.startswith("BENCH_RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{out}")
+    result = json.loads(line.split(" ", 1)[1])
+    result["rps"] = round(result["good"] / result["seconds"], 1) if result["seconds"] else 0.0
+    result["errors"] = result["bad"] + result["socket_errors"]
+    return result
+
+
+def start_node(workdir: Path, port: int, upstream_port: int, extra_env: dict[str, str]) -> subprocess.Popen:
+    env = {
+        **os.environ, "SQLITE_PATH": str(workdir / "bench.db"), "SQL_DSN": "", "INITIAL_ROOT_TOKEN": TOKEN,
+        "INITIAL_ROOT_ACCESS_TOKEN": ACCESS, "GLOBAL_API_RATE_LIMIT": "0", "SESSION_SECRET": "bench",
+        "BATCH_UPDATE_ENABLED": "true", "BATCH_UPDATE_INTERVAL": "5", **extra_env,
+    }
+    log = open(workdir / f"node-{port}.log", "w")
+    cmd = ["taskset", "-c", "0", str(ROOT / ".venv/bin/one-api"), "--port", str(port), "--log-dir", ""]
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    wait_http(f"http://127.0.0.1:{port}/api/status")
+    for name, model in (("json", "bench-json"), ("sse", "bench-stream")):
+        api(port, "POST", "/api/channel/", {
+            "name": f"bench-{name}", "type": 1, "key": "sk-bench", "models": model, "group": "default",
+            "base_url": f"http://127.0.0.1:{upstream_port}/{name}",
+        })
+    return proc
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
+    parser.add_argument("--out", default=str(ROOT / "results"))
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx", "taskset"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            print(f"bench: {tool} is missing (make bench installs it)", file=sys.stderr)
+            return 2
+    workdir = Path(tempfile.mkdtemp(prefix="oneapi-bench-"))
+    workdir.chmod(0o755)  # nginx workers drop to an unprivileged user
+    for sub in ("body", "proxy", "fcgi", "uwsgi", "scgi"):
+        (workdir / sub).mkdir()
+    up, hop, node_port = free_port(), free_port(), free_port()
+    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+    nginx = subprocess.Popen(["taskset", "-c", "1", nginx_bin, "-p", str(workdir), "-c", str(nginx_conf(workdir, up, hop)), "-g", "daemon off;"])
+    node = None
+    rows = []
+    try:
+        time.sleep(0.3)
+        node = start_node(workdir, node_port, up, {})
+        targets = [
+            ("upstream", f"http://127.0.0.1:{up}", "/{kind}/v1/chat/completions", ""),
+            ("nginx hop", f"http://127.0.0.1:{hop}", "/{kind}/v1/chat/completions", ""),
+            ("master", f"http://127.0.0.1:{node_port}", "/v1/chat/completions", TOKEN),
+        ]
+        for stream in (False, True):
+            kind, model = ("sse", "bench-stream") if stream else ("json", "bench-json")
+            body = json.dumps({"model": model, "stream": stream, "messages": [{"role": "user", "content": "Say something."}]})
+            expect = "word29" if stream else "bench reply"
+            for conns in (1, 50):
+                hop_rps = None
+                for name, base, path, token in targets:
+                    result = run_wrk(base + path.format(kind=kind), conns, args.seconds, body, token, expect)
+                    if name == "nginx hop":
+                        hop_rps = result["rps"]
+                    row = {
+                        "target": name, "stream": stream, "connections": conns, "rps": result["rps"],
+                        "p50_ms": round(result["p50_us"] / 1000, 3), "p99_ms": round(result["p99_us"] / 1000, 3),
+                        "errors": result["errors"],
+                        "ratio_to_hop": round(result["rps"] / hop_rps, 3) if hop_rps else None,
+                        "rss_mb": rss_mb(node.pid) if name == "master" else None,
+                    }
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    finally:
+        for proc in (node, nginx):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    write_results(rows, Path(args.out))
+    return 0
+
+
+def write_results(rows: list[dict], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out / f"bench-{stamp}.json").write_text(json.dumps(rows, indent=2))
+    lines = [
+        "| target | stream | c | req/s | p50 ms | p99 ms | errors | ratio to hop | node RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['target']} | {'yes' if r['stream'] else 'no'} | {r['connections']} | {r['rps']} | {r['p50_ms']} | "
+            f"{r['p99_ms']} | {r['errors']} | {r['ratio_to_hop'] if r['ratio_to_hop'] is not None else ''} | "
+            f"{r['rss_mb'] if r['rss_mb'] is not None else ''} |"
+        )
+    table = "\n".join(lines)
+    (out / f"bench-{stamp}.md").write_text(table + "\n")
+    print("\n" + table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
