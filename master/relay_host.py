@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -61,6 +61,8 @@ class RelayHost:
         self.engine = RelayEngine(settings, AiohttpUpstream(settings.relay_timeout, settings.relay_proxy), self.sink)
         self.lock = asyncio.Lock()  # a rebuild never sees half a flush
         self._task: asyncio.Task[None] | None = None
+        # Called with (channel_id, reason) after an auto-disable is written; set by master.monitors.
+        self.on_channel_disabled: Callable[[int, str], None] | None = None
         # Slave batches: node id -> highest sequence applied, and the copy inside the current snapshot.
         self.applied: dict[str, int] = {}
         self.snapshot_applied: dict[str, int] = {}
@@ -100,7 +102,7 @@ class RelayHost:
                 channel_rows = (await conn.execute(select(channels))).mappings().all()
             snapshot = build_snapshot(version, user_rows, token_rows, channel_rows, self.ctx.options.values)
             pending = self.sink.pending
-            self.engine.ledger.reseed(snapshot, pending.token_spent, pending.user_spent)
+            self.engine.ledger.reseed(snapshot, pending.token_spent, pending.user_spent, pending.user_used)
             self.snapshot_applied = dict(self.applied)  # read with the rows, under the same lock
             self.engine.install(snapshot)
 
@@ -130,6 +132,9 @@ class RelayHost:
             except Exception:
                 self._restore(batch)
                 raise
+            if self.on_channel_disabled is not None:
+                for channel_id, (_status, reason) in batch.channel_status.items():
+                    self.on_channel_disabled(channel_id, reason)
             if batch.logs:
                 try:
                     async with self.ctx.store.logs.begin() as conn:

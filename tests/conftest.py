@@ -22,6 +22,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     setup_logging("", False, False)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    FreshDatabase.drop_all()
+
+
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> FreshDatabase:
     """A fresh database on each backend in turn (tests using it run three times)."""

@@ -33,7 +33,7 @@ class Inbox:
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         self.logins.append((auth_data.login, auth_data.password))
-        return AuthResult(success=auth_data.password == b"smtp-secret")
+        return AuthResult(success=auth_data.password == b"smtp-secret", handled=False)
 
 
 def free_port() -> int:

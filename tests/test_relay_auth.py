@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from tests.support.relay_kit import CHAT, World, bearer, bearer_key, error_of, relay_world, with_request_id
+from tests.support.relay_kit import CHAT, bearer, bearer_key, error_of, relay_world, with_request_id
 
 
 def assert_refused(resp: httpx.Response, status: int, message: str) -> None:
@@ -125,11 +125,10 @@ async def test_distribution_and_routes(sqlite_database, fake_upstream) -> None:
         resp = await w.root.post("/v1/chat/completions", headers=h, json={"model": "gpt-4-unknown", "messages": CHAT})
         assert_refused(resp, 503, "当前分组 default 下对于模型 gpt-4-unknown 无可用渠道")
 
-        # Not-implemented routes: Distribute answers first (no model -> 503, as in One API) ...
+        # Not-implemented routes: Distribute answers first (no model -> 503, as in One API).
         for method, path in [("POST", "/v1/images/edits"), ("GET", "/v1/files"), ("POST", "/v1/assistants"), ("DELETE", "/v1/models/gpt-3.5-turbo")]:
             resp = await w.root.request(method, path, headers=h)
             assert_refused(resp, 503, "当前分组 default 下对于模型  无可用渠道")
-        # ... and a channel for the empty model name lets the 501 through.
         assert (await w.root.post("/v1/threads", headers=h)).status_code == 503
 
         # Unknown /v1 path: OpenAI-style JSON 404.
@@ -154,12 +153,7 @@ async def test_distribution_and_routes(sqlite_database, fake_upstream) -> None:
 
 
 async def test_not_implemented_after_distribution(sqlite_database, fake_upstream) -> None:
-    """With a channel serving the model "" impossible to configure, the order is still auth first:
-    a bad key on a not-implemented route is a 401, not a 501."""
+    """Auth runs before everything: a not-implemented route without a key is a 401, not a 501."""
     async with relay_world(sqlite_database, fake_upstream) as w:
         resp = await w.root.post("/v1/images/variations")
         assert_refused(resp, 401, "未提供令牌")
-
-
-async def _unused(w: World) -> None:  # keeps the World import meaningful for type checkers
-    return None

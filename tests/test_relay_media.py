@@ -126,3 +126,25 @@ async def test_media_failures_are_refunded(sqlite_database, fake_upstream) -> No
         u = await w.user_row(user_id)
         assert (u["quota"], u["used_quota"], u["request_count"]) == (40_000, 60_000, 1)
         await client.aclose()
+
+
+async def test_proxy_route_admin_only_and_billed(sqlite_database, fake_upstream) -> None:
+    """/v1/oneapi/proxy/:id/*: One API lets any token through unbilled; here admin tokens only, billed."""
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        channel = await w.channel(key="raw-channel-key")
+        root_token = await w.token(name="root-proxy")
+        client, _ = await w.user("kim", quota=100_000)
+        user_token = await w.token(client)
+        body = {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": "hi"}]}
+        resp = await w.root.post(f"/v1/oneapi/proxy/{channel}/v1/chat/completions?x=1", headers=bearer(user_token), json=body)
+        assert resp.status_code == 403
+        assert fake_upstream.requests == []
+        resp = await w.root.post(f"/v1/oneapi/proxy/{channel}/v1/chat/completions?x=1", headers=bearer(root_token), json=body)
+        assert resp.status_code == 200, resp.text
+        req = fake_upstream.last
+        assert (req.path, req.query) == ("/v1/chat/completions", "x=1")
+        assert req.headers["authorization"] == "raw-channel-key"
+        await w.flush()
+        (row,) = await w.consume_logs()
+        assert (row["channel_id"], row["quota"], row["prompt_tokens"], row["completion_tokens"]) == (channel, 13, 17, 11)
+        await client.aclose()

@@ -89,4 +89,11 @@ async def test_billing_routes(sqlite_database, fake_upstream) -> None:
         assert resp.json()["hard_limit_usd"] == 2_000_000 - 13 and resp.json()["access_until"] == 0
         resp = await w.root.get("/dashboard/billing/usage", headers=bearer(limited))
         assert resp.json()["total_usage"] == 13 * 100
+        # Live figures: a request settled after the last snapshot rebuild counts at once.
+        assert (await w.chat(limited)).status_code == 200
+        await w.flush()
+        resp = await w.root.get("/dashboard/billing/usage", headers=bearer(limited))
+        assert resp.json()["total_usage"] == 26 * 100
+        resp = await w.root.get("/dashboard/billing/subscription", headers=bearer(limited))
+        assert resp.json()["hard_limit_usd"] == 2_000_000 - 26
         await client.aclose()

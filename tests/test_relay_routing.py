@@ -74,6 +74,15 @@ async def test_failover_retries_and_cooldown(sqlite_database, fake_upstream) -> 
         logs = await w.consume_logs()
         assert [row["channel_id"] for row in logs] == [b]
 
+        # A stream that fails before its first byte is retried the same way.
+        fake_upstream.reset()
+        fake_upstream.behaviour_for_key("key-a", "500")
+        w.engine.cooldowns = type(w.engine.cooldowns)()
+        resp = await w.chat(token, stream=True)
+        assert resp.status_code == 200
+        assert resp.text.rstrip().endswith("data: [DONE]")
+        assert [r.key for r in fake_upstream.requests] == ["key-a", "key-b"]
+
         # Cooldown: the channel that failed is avoided next time while another is available.
         fake_upstream.reset()
         fake_upstream.behaviour_for_key("key-a", None)

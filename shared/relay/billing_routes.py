@@ -52,6 +52,6 @@ async def usage(engine: object, caller: Caller, send: Send) -> None:
     if snapshot.option_flag("DisplayTokenStatEnabled"):
         used = 0 if caller.token.unlimited_quota else ledger.token_used.get(caller.token.id, caller.token.used_quota)
     else:
-        used = caller.user.used_quota
+        used = ledger.user_used.get(caller.user.id, caller.user.used_quota)
     amount: float = used / _per_unit(engine) if snapshot.option_flag("DisplayInCurrencyEnabled") else used
     await send_json(send, 200, {"object": "list", "total_usage": _plain(amount * 100)})

@@ -88,6 +88,8 @@ class RelayEngine:
         self.snapshot: Snapshot | None = None
         self.ratios: Ratios = Ratios.default()
         self.user_content: Any = None  # set by the node: the hardened client for user URLs
+        # (channel_id, ok, disabled_already) per attempt; set by the master's metric monitor.
+        self.on_result: Callable[[int, bool, bool], None] | None = None
 
     def install(self, snapshot: Snapshot) -> None:
         """Swap in a new snapshot (the ledger is reseeded by whoever built it)."""
@@ -140,8 +142,12 @@ class RelayEngine:
         while channel is not None:
             failure = await attempt(channel)
             if failure is None:
+                if not tried and self.on_result is not None:
+                    self.on_result(channel.id, True, False)
                 return None
-            self.on_failure(channel, failure.error)
+            disabled = self.on_failure(channel, failure.error)
+            if self.on_result is not None:
+                self.on_result(channel.id, False, disabled)
             tried.append(channel.id)
             if failure.written or not should_retry(failure.error.status) or len(tried) > retries:
                 break
@@ -151,16 +157,24 @@ class RelayEngine:
             failure.error.message = SATURATED
         return failure
 
-    def on_failure(self, channel: ChannelEntry, error: RelayError) -> None:
-        """Auth and balance errors disable the channel (when the option is on); 429/5xx rest it."""
+    def on_failure(self, channel: ChannelEntry, error: RelayError) -> bool:
+        """Auth and balance errors disable the channel (when the option is on); 429/5xx rest it.
+        True when the channel was disabled."""
         enabled = self.snapshot is not None and self.snapshot.option_flag("AutomaticDisableChannelEnabled")
         if enabled and should_disable_channel(error, error.status):
             self.cooldowns.disabled.add(channel.id)
             reason = f"{error.message} (status {error.status})"
             self.sink.disable_channel(channel.id, CHANNEL_AUTO_DISABLED, reason)
             log.warning("channel auto-disabled", channel_id=channel.id, reason=reason)
-        elif error.status == 429 or error.status >= 500:
+            return True
+        if error.status == 429 or error.status >= 500:
             self.cooldowns.cool(channel.id)
+        return False
+
+    def record_usage(self, user_id: int, channel_id: int, quota: int, row: dict[str, Any] | None) -> None:
+        """A settled request: the user's live used quota, then the sink (counters and log row)."""
+        self.ledger.record_used(user_id, quota)
+        self.sink.usage(user_id, channel_id, quota, row)
 
     # -- per-attempt helpers ------------------------------------------------------------------
 

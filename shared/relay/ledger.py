@@ -37,11 +37,21 @@ class Ledger:
         self.token_remain: dict[int, int] = {}
         self.token_used: dict[int, int] = {}
         self.user_quota: dict[int, int] = {}
+        self.user_used: dict[int, int] = {}  # users.used_quota, live (the billing routes show it)
 
-    def reseed(self, snapshot: Snapshot, pending_tokens: Mapping[int, int], pending_users: Mapping[int, int]) -> None:
+    def reseed(
+        self,
+        snapshot: Snapshot,
+        pending_tokens: Mapping[int, int],
+        pending_users: Mapping[int, int],
+        pending_used: Mapping[int, int] | None = None,
+    ) -> None:
         """Balances = snapshot values minus what was spent here but is not yet in the snapshot.
 
-        `pending_*` map an id to the quota spent (positive) or returned (negative) since."""
+        `pending_*` map an id to the quota spent (positive) or returned (negative) since;
+        `pending_used` the settled quota (users.used_quota) not yet in the snapshot."""
+        used = pending_used or {}
+        self.user_used = {u.id: u.used_quota + used.get(u.id, 0) for u in snapshot.users.values()}
         self.token_remain = {
             t.id: t.remain_quota - pending_tokens.get(t.id, 0) for t in snapshot.tokens_by_id.values()
         }
@@ -53,6 +63,10 @@ class Ledger:
 
     def token_balance(self, token_id: int) -> int:
         return self.token_remain.get(token_id, 0)
+
+    def record_used(self, user_id: int, quota: int) -> None:
+        """A settled request's cost, added to the user's used quota."""
+        self.user_used[user_id] = self.user_used.get(user_id, 0) + quota
 
     def reserve(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> Reservation:
         """Debit `amount` from the token (if limited) and the user, or raise QuotaRefused."""

@@ -120,7 +120,7 @@ async def relay_image(engine: RelayEngine, call: Call, send: Send, pinned: Chann
         if cost:
             content = pricing.consume_log_content(model_ratio, group_ratio)
             row = engine.consume_log(call, ch.id, upstream_model, cost, 0, 0, content, False)
-            engine.sink.usage(call.caller.user.id, ch.id, cost, row)
+            engine.record_usage(call.caller.user.id, ch.id, cost, row)
         return None
 
     await _finish(engine, call, channel, pinned, attempt)
@@ -172,7 +172,7 @@ async def relay_audio(engine: RelayEngine, call: Call, send: Send, pinned: Chann
         if final:
             content = pricing.consume_log_content(model_ratio, group_ratio)
             row = engine.consume_log(call, ch.id, model, final, final, 0, content, False)
-            engine.sink.usage(call.caller.user.id, ch.id, final, row)
+            engine.record_usage(call.caller.user.id, ch.id, final, row)
         return None
 
     await _finish(engine, call, channel, pinned, attempt)
@@ -233,7 +233,7 @@ async def relay_proxy(engine: RelayEngine, call: Call, send: Send, channel: Chan
     engine.ledger.charge(caller.token.id, caller.user.id, limited, quota)
     engine.sink.spend(caller.token.id, caller.user.id, limited, quota)
     row = engine.consume_log(call, channel.id, model, quota, prompt, completion, "代理请求", False)
-    engine.sink.usage(caller.user.id, channel.id, quota, row)
+    engine.record_usage(caller.user.id, channel.id, quota, row)
 
 
 def _int(value: Any) -> int:

@@ -314,4 +314,4 @@ def _settle(
     row = engine.consume_log(
         call, channel.id, model, quota, usage.prompt_tokens, usage.completion_tokens, content, is_stream, system_reset
     )
-    engine.sink.usage(caller.user.id, channel.id, quota, row)
+    engine.record_usage(caller.user.id, channel.id, quota, row)

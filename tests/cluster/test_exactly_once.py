@@ -54,7 +54,7 @@ def test_quota_is_counted_exactly_once_across_kills_and_restarts(fleet, fake_ups
     master.wait(), a.wait(), b.wait()
     with fleet.admin() as admin:
         channel_id = add_channel(admin, fake_upstream.url)
-        token = add_token(admin)
+        token = add_token(admin, unlimited_quota=False, remain_quota=10**9)
     wait_for(lambda: all(httpx.post(s.url + "/v1/chat/completions", headers={"Authorization": f"Bearer sk-{token['key']}"},
                                     json={"model": "gpt-3.5-turbo", "messages": []}).status_code != 401 for s in (a, b)), 5, what="token on slaves")
 
@@ -92,7 +92,8 @@ def test_quota_is_counted_exactly_once_across_kills_and_restarts(fleet, fake_ups
     count, quota = map(int, _sql(dsn, "select count(*), sum(quota) from logs where type = 2")[0].split("|"))
     per_request = quota // count
     assert quota == per_request * count and count == len(served) == REQUESTS + 30
-    token_used = int(_sql(dsn, f"select used_quota from tokens where id = {token['id']}")[0])
+    token_used, token_remain = map(int, _sql(dsn, f"select used_quota, remain_quota from tokens where id = {token['id']}")[0].split("|"))
+    assert token_remain == 10**9 - quota
     user_used, requests = map(int, _sql(dsn, "select used_quota, request_count from users where username = 'root'")[0].split("|"))
     channel_used = int(_sql(dsn, f"select used_quota from channels where id = {channel_id}")[0])
     assert token_used == user_used == channel_used == quota

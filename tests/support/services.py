@@ -4,6 +4,7 @@ fresh database (or Redis db number) handed to every test. Never skipped: a missi
 from __future__ import annotations
 
 import itertools
+import threading
 import os
 import socket
 import subprocess
@@ -49,24 +50,76 @@ def _unique(prefix: str) -> str:
 
 
 class FreshDatabase:
-    """A throwaway database on one backend; `dsn` is in One API's SQL_DSN form."""
+    """A throwaway database on one backend; `dsn` is in One API's SQL_DSN form.
 
-    def __init__(self, backend: str, tmp: Path) -> None:
+    PostgreSQL and MySQL databases are cloned from a template migrated once per test session (a
+    real migration run, just not repeated 100 times), and dropped together when the session ends.
+    """
+
+    _templates: dict[str, str] = {}
+    _to_drop: list[tuple[str, str]] = []
+
+    def __init__(self, backend: str, tmp: Path, from_template: bool = True) -> None:
         self.backend = backend
         self.name = _unique("oneapi")
+        self.sqlite_path = ""
         if backend == "sqlite":
             self.dsn = ""
             self.sqlite_path = str(tmp / f"{self.name}.db")
         elif backend == "postgres":
-            self._psql(f'CREATE DATABASE "{self.name}"')
+            template = self._template(backend) if from_template else None
+            self._psql(f'CREATE DATABASE "{self.name}"' + (f' TEMPLATE "{template}"' if template else ""))
             self.dsn = f"postgres://postgres@127.0.0.1:5432/{self.name}"
-            self.sqlite_path = ""
         elif backend == "mysql":
             self._mysql(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
+            if from_template:
+                self._clone_mysql(self._template(backend), self.name)
             self.dsn = f"root:@tcp(127.0.0.1:3306)/{self.name}"
-            self.sqlite_path = ""
         else:
             raise ValueError(backend)
+
+    @classmethod
+    def _template(cls, backend: str) -> str:
+        if backend not in cls._templates:
+            import asyncio
+
+            from master.db.store import open_store
+            from shared.settings import build_settings
+
+            db = FreshDatabase(backend, Path("/tmp"), from_template=False)
+
+            async def migrate() -> None:
+                store = await open_store(build_settings({"SQL_DSN": db.dsn}), run_migrations=True)
+                await store.close()
+
+            # A thread of its own: callers may already be inside a running event loop.
+            errors: list[BaseException] = []
+
+            def run() -> None:
+                try:
+                    asyncio.run(migrate())
+                except BaseException as exc:  # re-raised in the caller's thread
+                    errors.append(exc)
+
+            worker = threading.Thread(target=run)
+            worker.start()
+            worker.join()
+            if errors:
+                raise RuntimeError(f"migrating the {backend} template database failed") from errors[0]
+            cls._templates[backend] = db.name
+        return cls._templates[backend]
+
+    @classmethod
+    def _clone_mysql(cls, template: str, target: str) -> None:
+        tables = subprocess.run(
+            ["mariadb", "-h", "127.0.0.1", "-uroot", "-N", "-e", f"SHOW TABLES FROM `{template}`"],
+            check=True, capture_output=True, text=True,
+        ).stdout.split()
+        sql = "".join(f"CREATE TABLE `{target}`.`{t}` LIKE `{template}`.`{t}`;" for t in tables)
+        sql += "".join(
+            f"INSERT INTO `{target}`.`{t}` SELECT * FROM `{template}`.`{t}`;" for t in tables if t.startswith("alembic_version")
+        )
+        cls._mysql(sql)
 
     @staticmethod
     def _psql(sql: str) -> None:
@@ -80,10 +133,24 @@ class FreshDatabase:
         return {"SQL_DSN": self.dsn, "SQLITE_PATH": self.sqlite_path} if self.dsn == "" else {"SQL_DSN": self.dsn}
 
     def drop(self) -> None:
-        if self.backend == "postgres":
-            self._psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        elif self.backend == "mysql":
-            self._mysql(f"DROP DATABASE IF EXISTS `{self.name}`")
+        """Queue the drop for the end of the session (one client call per backend)."""
+        if self.backend in ("postgres", "mysql"):
+            FreshDatabase._to_drop.append((self.backend, self.name))
+
+    @classmethod
+    def drop_all(cls) -> None:
+        names = cls._to_drop + [(b, n) for b, n in cls._templates.items()]
+        pg = [n for b, n in names if b == "postgres"]
+        my = [n for b, n in names if b == "mysql"]
+        for name in pg:
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+                capture_output=True,
+            )
+        if my:
+            subprocess.run(["mariadb", "-h", "127.0.0.1", "-uroot", "-e", "".join(f"DROP DATABASE IF EXISTS `{n}`;" for n in my)], capture_output=True)
+        cls._to_drop.clear()
+        cls._templates.clear()
 
 
 _redis_numbers = itertools.cycle(range(1, 16))
