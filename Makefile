@@ -17,7 +17,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/one-api --port $${PORT:-3000}
 
-test: $(STAMP)
+test: $(STAMP) protos-check
 	$(PY) -m pytest -q
 
 clean:

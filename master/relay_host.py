@@ -78,7 +78,10 @@ class RelayHost:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # Cancel under the lock: never in the middle of a flush's transaction (an aiosqlite
+            # write cancelled half-way keeps SQLite locked and the final flush then fails).
+            async with self.lock:
+                self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:

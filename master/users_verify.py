@@ -3,19 +3,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import smtplib
-import ssl
 import time
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
 
 import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
+from master import notify
 from master.api.common import client_ip, fail, language
 from master.context import get_ctx
 
@@ -75,42 +71,15 @@ class MailError(Exception):
 
 
 async def send_email(request: Request, subject: str, receiver: str, content: str) -> None:
-    """Deliver an HTML message through the SMTP options (implicit TLS on port 465, else STARTTLS
-    when offered), as One API does; raises MailError with the reason."""
-    options = get_ctx(request).options
-    if not receiver:
-        raise MailError("receiver is empty")
-    server = options.get("SMTPServer")
-    if not server:
+    """Deliver an HTML message through the master's one SMTP transport; raises MailError with the
+    reason (the "not configured" reason in the caller's language)."""
+    ctx = get_ctx(request)
+    if receiver and not ctx.options.get("SMTPServer"):
         raise MailError("SMTP 服务器未配置" if language(request) == "zh-CN" else "SMTP server is not configured")
-    sender = options.get("SMTPFrom") or options.get("SMTPAccount")
-    message = EmailMessage()
-    message["To"] = receiver
-    message["From"] = formataddr((options.get("SystemName"), sender))
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain=sender.split("@")[-1] if "@" in sender else None)
-    message.set_content(content, subtype="html", charset="utf-8")
-    port = options.integer("SMTPPort") or 587
-    account, secret = options.get("SMTPAccount"), options.get("SMTPToken")
-
-    def deliver() -> None:
-        if port == 465:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(server, port, timeout=30, context=ssl.create_default_context())
-        else:
-            smtp = smtplib.SMTP(server, port, timeout=30)
-        with smtp:
-            smtp.ehlo()
-            if port != 465 and smtp.has_extn("starttls"):
-                smtp.starttls(context=ssl.create_default_context())
-            if account:
-                smtp.login(account, secret)
-            smtp.send_message(message, from_addr=sender, to_addrs=receiver.split(";"))
-
     try:
-        await asyncio.to_thread(deliver)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(str(exc) or type(exc).__name__) from exc
+        await notify.send_email(ctx, receiver, subject, content)
+    except notify.NotifyError as exc:
+        raise MailError(str(exc)) from exc
 
 
 async def turnstile_check(request: Request) -> Response | None:

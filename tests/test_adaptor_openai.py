@@ -13,7 +13,6 @@ from shared.relay import modes
 from shared.relay.adaptors import OpenAIAdaptor, adaptor_for_api_type
 from shared.relay.types import RelayError, RelayMeta, Usage
 from tests.fake_upstream import FakeUpstream
-from tests.fake_upstream.fixture import fake_upstream, fake_upstream_server  # noqa: F401  (fixtures)
 
 ADAPTOR = OpenAIAdaptor()
 PATHS = {

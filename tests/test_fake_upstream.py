@@ -14,7 +14,6 @@ import orjson
 import pytest
 
 from tests.fake_upstream import FakeUpstream
-from tests.fake_upstream.fixture import fake_upstream, fake_upstream_server  # noqa: F401  (fixtures)
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 USAGE = {"prompt_tokens": 17, "completion_tokens": 11, "total_tokens": 28}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from shared.billing import tokenizer
-from tests.support.relay_kit import CHAT, bearer, error_of, relay_world
+from tests.support.relay_kit import CHAT, error_of, relay_world
 
 # The fake reports this usage for every call in the exactness test.
 PROMPT, COMPLETION = 123, 45

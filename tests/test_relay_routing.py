@@ -10,7 +10,7 @@ from collections import Counter
 from shared.relay.engine import SATURATED
 from shared.relay.routing import Cooldowns, choose
 from shared.snapshot import ChannelEntry
-from tests.support.relay_kit import bearer, error_of, relay_world, with_request_id
+from tests.support.relay_kit import error_of, relay_world, with_request_id
 
 # 1 degree of freedom, p = 0.001: a correct 1:3 sampler exceeds it one time in a thousand; the seed
 # makes the run deterministic, so the threshold is a fixed property of this test.
