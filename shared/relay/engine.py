@@ -17,13 +17,13 @@ from shared.billing.ratios import Ratios
 from shared.catalog.channel_types import api_type, default_base_url
 from shared.logs import get_logger
 from shared.relay.adaptors import adaptor_for_api_type
-from shared.relay.adaptors.errors import should_disable_channel
+from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.auth import Caller, auth_error
 from shared.relay.ledger import Ledger
 from shared.relay.routing import Cooldowns, choose
 from shared.relay.sink import QuotaSink
 from shared.relay.types import Adaptor, RelayError, RelayMeta
-from shared.relay.upstream import UpstreamClient
+from shared.relay.upstream import UpstreamClient, UpstreamResponse, UpstreamUnavailable
 from shared.settings import Settings
 from shared.snapshot import CHANNEL_ENABLED, ChannelEntry, Snapshot
 
@@ -177,6 +177,30 @@ class RelayEngine:
         self.sink.usage(user_id, channel_id, quota, row)
 
     # -- per-attempt helpers ------------------------------------------------------------------
+
+    async def send(self, call: Call, adaptor: Adaptor, meta: RelayMeta, body: dict[str, Any] | None) -> "UpstreamResponse | Failure":
+        """Build and send the upstream request; an answer that is an error becomes a Failure.
+
+        Errors: a status other than 200/201, and a stream request answered with JSON (One API reads
+        that as an error even with status 200)."""
+        try:
+            request = adaptor.build_request(meta, body, call.body)
+        except RelayError as exc:
+            return Failure(exc)
+        raw = request.body if request.body is not None else call.body
+        try:
+            resp = await self.upstream.send(request, raw)
+        except UpstreamUnavailable as exc:
+            return Failure(RelayError(500, f"do request failed: {exc}", code="do_request_failed"))
+        if resp.status in (200, 201) and not (meta.is_stream and resp.content_type.startswith("application/json")):
+            return resp
+        try:
+            error_body = await resp.read()
+        except UpstreamUnavailable:
+            error_body = b""
+        finally:
+            resp.close()
+        return Failure(upstream_error(resp.status, error_body))
 
     def adaptor(self, channel: ChannelEntry) -> Adaptor:
         adaptor = adaptor_for_api_type(api_type(channel.type))

@@ -13,7 +13,6 @@ from starlette.types import Send
 
 from shared.billing import pricing
 from shared.relay import modes
-from shared.relay.adaptors.errors import upstream_error
 from shared.relay.engine import Call, Failure, RelayEngine
 from shared.relay.http import send_bytes
 from shared.relay.ledger import QuotaRefused, Reservation
@@ -61,27 +60,12 @@ async def copy_response(send: Send, resp: UpstreamResponse) -> bytes:
     return body
 
 
-async def _send_upstream(engine: RelayEngine, call: Call, channel: ChannelEntry, model: str, body: dict[str, Any] | None, is_stream: bool = False) -> UpstreamResponse | Failure:
+async def _send_upstream(engine: RelayEngine, call: Call, channel: ChannelEntry, model: str, body: dict[str, Any] | None) -> UpstreamResponse | Failure:
     try:
         adaptor = engine.adaptor(channel)
-        meta = engine.meta(call, channel, model, is_stream, 0)
-        request = adaptor.build_request(meta, body, call.body)
     except RelayError as exc:
         return Failure(exc)
-    raw = request.body if request.body is not None else call.body
-    try:
-        resp = await engine.upstream.send(request, raw)
-    except UpstreamUnavailable as exc:
-        return Failure(RelayError(500, f"do request failed: {exc}", code="do_request_failed"))
-    if resp.status not in (200, 201):
-        try:
-            error_body = await resp.read()
-        except UpstreamUnavailable:
-            error_body = b""
-        finally:
-            resp.close()
-        return Failure(upstream_error(resp.status, error_body))
-    return resp
+    return await engine.send(call, adaptor, engine.meta(call, channel, model, False, 0), body)
 
 
 async def relay_image(engine: RelayEngine, call: Call, send: Send, pinned: ChannelEntry | None) -> None:

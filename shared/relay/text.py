@@ -11,7 +11,6 @@ before the first byte is refunded whole.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 from typing import Any
 
@@ -21,7 +20,6 @@ from shared.billing import pricing, tokenizer
 from shared.catalog.channel_types import api_type
 from shared.logs import get_logger
 from shared.relay import modes
-from shared.relay.adaptors.errors import upstream_error
 from shared.relay.engine import BAICHUAN, Call, Failure, RelayEngine
 from shared.relay.http import ClientStream, send_bytes
 from shared.relay.ledger import QuotaRefused
@@ -32,6 +30,7 @@ from shared.snapshot import ChannelEntry
 log = get_logger(__name__)
 
 MAX_TOKENS_LIMIT = 1073741823
+YIELD_EVERY = 16
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive"}
 
 
@@ -176,23 +175,9 @@ async def _attempt(
         if hasattr(adaptor, "prepare"):
             await adaptor.prepare(body, engine.user_content)  # e.g. inline image URLs for Claude/Gemini
     meta = engine.meta(call, channel, actual_model, is_stream, prompt_tokens)
-    try:
-        upstream_request = adaptor.build_request(meta, body, call.body)
-    except RelayError as exc:
-        return Failure(exc)
-    raw = upstream_request.body if upstream_request.body is not None else call.body
-    try:
-        resp = await engine.upstream.send(upstream_request, raw)
-    except UpstreamUnavailable as exc:
-        return Failure(RelayError(500, f"do request failed: {exc}", code="do_request_failed"))
-    if resp.status not in (200, 201) or (is_stream and resp.content_type.startswith("application/json")):
-        try:
-            error_body = await resp.read()
-        except UpstreamUnavailable:
-            error_body = b""
-        finally:
-            resp.close()
-        return Failure(upstream_error(resp.status, error_body))
+    resp = await engine.send(call, adaptor, meta, body)
+    if isinstance(resp, Failure):
+        return resp
     approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
     if is_stream:
         usage, text = await _stream(adaptor, meta, resp, send, call.receive)
@@ -223,6 +208,15 @@ async def _attempt(
     return None if written else Failure(RelayError(500, "response not written"))
 
 
+async def _watch_disconnect(receive: Any, stream: ClientStream) -> None:
+    """Mark the stream disconnected when the client leaves."""
+    while True:
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            stream.disconnected = True
+            return
+
+
 def _dedupe(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """One value per header name, the first, as One API copies them."""
     seen: set[bytes] = set()
@@ -243,47 +237,28 @@ async def _stream(adaptor: Any, meta: Any, resp: Any, send: Send, receive: Any =
     stream = ClientStream(send)
     await stream.start()
     ended = "normal"
-
-    async def pump() -> None:
-        nonlocal ended
-        try:
-            async for line in resp.lines():
-                for payload in converter.feed(line):
-                    await stream.event(payload)
-                if stream.disconnected:
-                    ended = "client disconnected"
-                    return
+    watcher = asyncio.ensure_future(_watch_disconnect(receive, stream)) if receive is not None else None
+    try:
+        lines = 0
+        async for line in resp.lines():
+            for payload in converter.feed(line):
+                await stream.event(payload)
+            lines += 1
+            if lines % YIELD_EVERY == 0:
+                # Buffered upstream lines and writes to a closed client never suspend, so give
+                # the watcher a turn now and then.
+                await asyncio.sleep(0)
+            if stream.disconnected:
+                ended = "client disconnected"
+                break
+        else:
             for payload in converter.finish():
                 await stream.event(payload)
-        except UpstreamUnavailable as exc:
-            ended = f"upstream error: {exc}"
-
-    async def client_gone() -> None:
-        while True:
-            message = await receive()
-            if message.get("type") == "http.disconnect":
-                return
-
-    reader = asyncio.ensure_future(pump())
-    watcher = asyncio.ensure_future(client_gone()) if receive is not None else None
-    try:
-        if watcher is None:
-            await reader
-        else:
-            await asyncio.wait({reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
-            if not reader.done():
-                stream.disconnected = True
-                ended = "client disconnected"
-                reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+    except UpstreamUnavailable as exc:
+        ended = f"upstream error: {exc}"
     finally:
-        if watcher is not None and not watcher.done():
+        if watcher is not None:
             watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-        if not reader.done():
-            reader.cancel()
         resp.close()
     if not converter.saw_done:
         await stream.event(b"[DONE]")
