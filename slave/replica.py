@@ -71,8 +71,8 @@ class ConfigReplica:
             log.error("a snapshot could not be opened: is CLUSTER_SECRET the master's?", source=source)
             return False
         # No await from here on: the pending sums and the swap see the same deltas.
-        tokens, users = self.shipper.pending_since(replica.applied.get(self.settings.node_id, 0))
-        self.engine.ledger.reseed(replica.snapshot, tokens, users)
+        tokens, users, used = self.shipper.pending_since(replica.applied.get(self.settings.node_id, 0))
+        self.engine.ledger.reseed(replica.snapshot, tokens, users, used)
         self.engine.install(replica.snapshot)
         self.current, self.source = replica, source
         log.debug("snapshot installed", version=sealed.version, source=source)

@@ -74,20 +74,19 @@ class Shipper:
 
     # -- balances ---------------------------------------------------------------------------------
 
-    def pending_since(self, applied: int) -> tuple[dict[int, int], dict[int, int]]:
-        """Forget batches the snapshot includes; (token, user) sums of what it does not include."""
+    def pending_since(self, applied: int) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+        """Forget batches the snapshot includes; (token spent, user spent, user used) sums of what
+        it does not include."""
         for seq in [s for s in self.sealed if s <= applied]:
             del self.sealed[seq]
         if self.spool.open_seq <= applied and self.open.empty():
             self.spool.renumber_open(applied + 1)  # the spool was lost: never reuse an applied id
-        tokens: dict[int, int] = {}
-        users: dict[int, int] = {}
+        sums: tuple[dict[int, int], dict[int, int], dict[int, int]] = ({}, {}, {})
         for batch in (*self.sealed.values(), self.open):
-            for k, v in batch.token_spent.items():
-                tokens[k] = tokens.get(k, 0) + v
-            for k, v in batch.user_spent.items():
-                users[k] = users.get(k, 0) + v
-        return tokens, users
+            for total, part in zip(sums, (batch.token_spent, batch.user_spent, batch.user_used)):
+                for k, v in part.items():
+                    total[k] = total.get(k, 0) + v
+        return sums
 
     # -- sealing and sending ----------------------------------------------------------------------
 

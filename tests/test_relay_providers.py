@@ -133,3 +133,23 @@ async def test_gemini_channel(sqlite_database, fake_upstream) -> None:
         completion = tokenizer.count_text(REPLY, model)
         quota = math.ceil((prompt + completion * 3) * 0.0375)
         assert [(r["prompt_tokens"], r["completion_tokens"], r["quota"]) for r in logs] == [(prompt, completion, quota)] * 2
+
+
+async def test_unsupported_channel_type_answers_clearly_and_fails_over(sqlite_database, fake_upstream) -> None:
+    """A channel whose provider has no adaptor yet (Baidu, 15) gets a clear 501, never a crash; with
+    retries on, the request moves on to a channel that works and nothing is billed for the first."""
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        baidu = await w.channel(type=15, name="baidu", key="id|secret", models="gpt-3.5-turbo", priority=10)
+        token = await w.token()
+        resp = await w.chat(token)
+        assert resp.status_code == 501
+        error = resp.json()["error"]
+        assert error["code"] == "channel_type_not_supported"
+        assert error["message"].startswith(f"channel type 15 of channel #{baidu} is not supported yet (request id: ")
+        assert fake_upstream.requests == []
+        await w.channel(name="openai", models="gpt-3.5-turbo", priority=0)
+        await w.option("RetryTimes", "1")
+        resp = await w.chat(token)
+        assert resp.status_code == 200, resp.text
+        await w.flush()
+        assert [row["channel_id"] for row in await w.consume_logs()] == [baidu + 1]
