@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -26,7 +25,9 @@ from master.options import Options
 from master.relay_host import RelayHost
 from shared.relay.app import RelayApp
 from master.ratelimit import Limit, RateLimiter, RedisRateLimiter
-from shared.logs import get_logger, new_request_id, request_id_var
+from shared.logs import get_logger
+from shared.metrics import Metrics, engine_state
+from shared.request_id import RequestIdMiddleware
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -39,42 +40,6 @@ def invalid_url(method: str, path: str) -> JSONResponse:
         {"error": {"message": f"Invalid URL ({method} {path})", "type": "invalid_request_error", "param": "", "code": ""}},
         status_code=404,
     )
-
-
-class RequestIdMiddleware:
-    """Give every request One API's request id, echo it in X-Oneapi-Request-Id, log one line."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        rid = new_request_id()
-        token = request_id_var.set(rid)
-        scope.setdefault("state", {})["request_id"] = rid
-        started = time.perf_counter()
-        status = 0
-
-        async def send_with_id(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", []).append((b"x-oneapi-request-id", rid.encode()))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            log.info(
-                "request",
-                status=status,
-                method=scope.get("method"),
-                path=scope.get("path"),
-                ms=round((time.perf_counter() - started) * 1000, 2),
-            )
-            request_id_var.reset(token)
 
 
 class ApiRateLimit:
@@ -116,8 +81,8 @@ def _slash_redirect(router: Router) -> Callable[[Scope, Receive, Send], Awaitabl
 class PrefixDispatch:
     """Route by prefix before any middleware runs, so relay requests skip sessions and gzip."""
 
-    def __init__(self, api: ASGIApp, relay: ASGIApp | None, page: ASGIApp) -> None:
-        self.api, self.relay, self.page = api, relay, page
+    def __init__(self, api: ASGIApp, relay: ASGIApp | None, page: ASGIApp, metrics: ASGIApp | None = None) -> None:
+        self.api, self.relay, self.page, self.metrics = api, relay, page, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -125,6 +90,8 @@ class PrefixDispatch:
             # Live once serving; ready once the lifespan built the relay (database open, snapshot in).
             ready = path == "/healthz" or getattr(scope["app"].state, "relay_app", None) is not None
             await JSONResponse({"status": "ok" if ready else "starting"}, status_code=200 if ready else 503)(scope, receive, send)
+        elif path == "/metrics" and self.metrics is not None:
+            await self.metrics(scope, receive, send)
         elif path.startswith("/api"):
             await self.api(scope, receive, send)
         elif self.relay is not None and (path.startswith("/v1") or path.startswith("/dashboard")):
@@ -153,6 +120,22 @@ async def build_context(settings: Settings) -> MasterContext:
     return ctx
 
 
+class MasterApp(Starlette):
+    """Starlette for everything but the relay: /v1 and /dashboard skip its middleware stack
+    (error and exception middleware, sessions, routing), since they are the hot path."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._relay = RequestIdMiddleware(_relay_of_app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(("/v1", "/dashboard")):
+            scope["app"] = self
+            await self._relay(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The whole master as one ASGI app; its lifespan opens the database and starts background jobs."""
     api_router = Router(routes=api_routes(), redirect_slashes=False)
@@ -168,6 +151,8 @@ def create_app(settings: Settings) -> Starlette:
         await host.start()
         app.state.relay = host
         app.state.relay_app = RelayApp(host.engine)
+        host.engine.metrics = metrics
+        metrics.bind(lambda: engine_state(host.engine))
         monitors = app.state.monitors = await start_monitors(ctx, host)
         cluster = None
         if settings.cluster_secret:
@@ -185,7 +170,9 @@ def create_app(settings: Settings) -> Starlette:
             await host.stop()
             await ctx.store.close()
 
-    app = Starlette(lifespan=lifespan)
+    app = MasterApp(lifespan=lifespan)
+    metrics = app.state.metrics = Metrics("master")
+    app._relay = metrics.instrument(app._relay)  # the relay's own path, past the middleware stack
 
     api = SessionMiddleware(
         GZipMiddleware(ApiRateLimit(api_router), minimum_size=1024),
@@ -194,8 +181,8 @@ def create_app(settings: Settings) -> Starlette:
         max_age=SESSION_MAX_AGE,
         same_site="lax",
     )
-    dispatch = PrefixDispatch(api=api, relay=_relay_of_app, page=web.page_app)
+    dispatch = PrefixDispatch(api=api, relay=_relay_of_app, page=web.page_app, metrics=metrics.endpoint)
     app.router.routes = []
-    app.router.default = dispatch  # every path is ours to dispatch
+    app.router.default = metrics.instrument(dispatch)  # every path is ours to dispatch
     app.user_middleware = [Middleware(RequestIdMiddleware)]
     return app

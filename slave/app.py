@@ -10,7 +10,9 @@ from typing import Any, Callable
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from shared.logs import get_logger, new_request_id, request_id_var
+from shared.logs import get_logger
+from shared.metrics import Metrics
+from shared.request_id import RequestIdMiddleware
 from shared.relay.app import RelayApp
 from shared.relay.engine import RelayEngine
 from shared.settings import VERSION, Settings
@@ -70,28 +72,19 @@ def status_body(snapshot: Snapshot, started_at: int) -> dict[str, Any]:
 
 
 class SlaveApp:
-    def __init__(self, settings: Settings, engine: RelayEngine, is_ready: Callable[[], bool]) -> None:
+    def __init__(self, settings: Settings, engine: RelayEngine, is_ready: Callable[[], bool], metrics: Metrics | None = None) -> None:
         self.settings, self.engine, self.is_ready = settings, engine, is_ready
+        self.metrics = metrics or Metrics("slave")
+        engine.metrics = self.metrics
         self.relay = RelayApp(engine)
         self.started_at = int(time.time())
         self.draining = False
 
+        self._with_id = RequestIdMiddleware(self.metrics.instrument(self._route))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        rid = new_request_id()
-        token = request_id_var.set(rid)
-        scope.setdefault("state", {})["request_id"] = rid
-
-        async def send_with_id(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-oneapi-request-id", rid.encode()))
-            await send(message)
-
-        try:
-            await self._route(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
+        if scope["type"] == "http":
+            await self._with_id(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -103,6 +96,8 @@ class SlaveApp:
             await send_json(send, 200 if ready else 503, {"status": "ok" if ready else "not ready", "version": self.engine.snapshot.version if self.engine.snapshot else None})
         elif path.startswith("/v1") or path.startswith("/dashboard"):
             await self.relay(scope, receive, send)
+        elif path == "/metrics":
+            await self.metrics.endpoint(scope, receive, send)
         elif path == "/api/status" and method == "GET" and self.engine.snapshot is not None:
             await send_json(send, 200, status_body(self.engine.snapshot, self.started_at))
         elif self.settings.frontend_base_url:

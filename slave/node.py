@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from shared.billing import tokenizer
 from shared.cluster.crypto import ClusterKeys
 from shared.logs import get_logger, setup_logging
+from shared.metrics import engine_state
 from shared.relay.engine import RelayEngine
 from shared.relay.upstream import AiohttpUpstream
 from shared.server import serve
@@ -43,6 +44,14 @@ class SlaveNode:
         self.engine = RelayEngine(settings, AiohttpUpstream(settings.relay_timeout, settings.relay_proxy), self.shipper)
         self.replica = ConfigReplica(settings, self.keys, self.link, self.engine, self.shipper)
         self.app = SlaveApp(settings, self.engine, lambda: self.replica.ready)
+        self.app.metrics.bind(
+            lambda: engine_state(
+                self.engine,
+                sync_lag_seconds=self.replica.sync_lag(),
+                push_connected=self.replica.pushing,
+                spool_batches=len(self.shipper.unacked),
+            )
+        )
 
     async def start(self) -> None:
         await asyncio.to_thread(tokenizer.warm_up)

@@ -10,6 +10,7 @@ time-prefixed per master start.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import grpc
@@ -37,6 +38,15 @@ class ConfigReplica:
         self.source = ""
         self.redis: Any | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.synced_at = 0.0  # monotonic: last time a source confirmed what runs is the latest
+        self.pushing = False  # the gRPC Watch stream is delivering (for /metrics)
+
+    def sync_lag(self) -> float | None:
+        """How far behind the master this node may be, in seconds: 0 while the Watch stream pushes
+        changes, else the time since a source last confirmed the snapshot; None before the first."""
+        if self.current is None:
+            return None
+        return 0.0 if self.pushing else time.monotonic() - self.synced_at
 
     @property
     def ready(self) -> bool:
@@ -64,6 +74,8 @@ class ConfigReplica:
     def offer(self, sealed: pb.SealedSnapshot, source: str) -> bool:
         """Install `sealed` if newer than what runs; True when installed."""
         if self.current is not None and (sealed.epoch, sealed.version) <= (self.current.epoch, self.current.snapshot.version):
+            if (sealed.epoch, sealed.version) == (self.current.epoch, self.current.snapshot.version):
+                self.synced_at = time.monotonic()  # confirmed current
             return False
         try:
             replica = open_snapshot(self.keys, sealed)
@@ -75,6 +87,7 @@ class ConfigReplica:
         self.engine.ledger.reseed(replica.snapshot, tokens, users, used)
         self.engine.install(replica.snapshot)
         self.current, self.source = replica, source
+        self.synced_at = time.monotonic()
         log.debug("snapshot installed", version=sealed.version, source=source)
         return True
 
@@ -111,10 +124,12 @@ class ConfigReplica:
                 stream = self.link.config.Watch(pb.WatchRequest(node_id=self.settings.node_id), metadata=self.link.metadata())
                 async for sealed in stream:
                     backoff = 0.2
+                    self.pushing = True
                     self.offer(sealed, "watch")
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
                     log.error("the master refused this node's CLUSTER_SECRET")
+            self.pushing = False
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
@@ -152,5 +167,7 @@ class ConfigReplica:
             except grpc.aio.AioRpcError:
                 await self._fetch_redis()
                 continue
-            if not changes.unchanged:
+            if changes.unchanged:
+                self.synced_at = time.monotonic()
+            else:
                 self.offer(changes.snapshot, "resync")

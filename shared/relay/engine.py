@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable
 from shared.billing.ratios import Ratios
 from shared.catalog.channel_types import api_type, default_base_url
 from shared.logs import get_logger
+from shared.metrics import Metrics
 from shared.relay.adaptors import adaptor_for_api_type
 from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.auth import Caller, auth_error
@@ -90,6 +91,7 @@ class RelayEngine:
         self.user_content: Any = None  # set by the node: the hardened client for user URLs
         # (channel_id, ok, disabled_already) per attempt; set by the master's metric monitor.
         self.on_result: Callable[[int, bool, bool], None] | None = None
+        self.metrics: Metrics | None = None  # set by the node: Prometheus counters (shared.metrics)
 
     def install(self, snapshot: Snapshot) -> None:
         """Swap in a new snapshot (the ledger is reseeded by whoever built it)."""
@@ -141,6 +143,8 @@ class RelayEngine:
         failure: Failure | None = None
         while channel is not None:
             failure = await attempt(channel)
+            if self.metrics is not None:
+                self.metrics.attempt(channel.id, failure is None)
             if failure is None:
                 if not tried and self.on_result is not None:
                     self.on_result(channel.id, True, False)
@@ -242,7 +246,10 @@ class RelayEngine:
         is_stream: bool,
         system_prompt_reset: bool = False,
     ) -> dict[str, Any] | None:
-        """A type-2 log row, or None when LogConsumeEnabled is off."""
+        """A type-2 log row, or None when LogConsumeEnabled is off. Every settled request passes
+        here once, so the usage metrics are counted here too."""
+        if self.metrics is not None:
+            self.metrics.settled(model_name, channel_id, prompt_tokens, completion_tokens, quota)
         if self.snapshot is not None and not self.snapshot.option_flag("LogConsumeEnabled"):
             return None
         return {

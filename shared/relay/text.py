@@ -11,6 +11,7 @@ before the first byte is refunded whole.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from typing import Any
 
@@ -30,7 +31,6 @@ from shared.snapshot import ChannelEntry
 log = get_logger(__name__)
 
 MAX_TOKENS_LIMIT = 1073741823
-YIELD_EVERY = 16
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive"}
 
 
@@ -180,7 +180,8 @@ async def _attempt(
         return resp
     approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
     if is_stream:
-        usage, text = await _stream(adaptor, meta, resp, send, call.receive)
+        with engine.metrics.stream() if engine.metrics is not None else contextlib.nullcontext():
+            usage, text = await _stream(adaptor, meta, resp, send, call.receive)
         written = True
     else:
         try:
@@ -239,15 +240,14 @@ async def _stream(adaptor: Any, meta: Any, resp: Any, send: Send, receive: Any =
     ended = "normal"
     watcher = asyncio.ensure_future(_watch_disconnect(receive, stream)) if receive is not None else None
     try:
-        lines = 0
-        async for line in resp.lines():
-            for payload in converter.feed(line):
-                await stream.event(payload)
-            lines += 1
-            if lines % YIELD_EVERY == 0:
-                # Buffered upstream lines and writes to a closed client never suspend, so give
-                # the watcher a turn now and then.
-                await asyncio.sleep(0)
+        async for lines in resp.line_batches():
+            # Everything that arrived in one read goes to the client in one write.
+            out = [b"data: " + payload + b"\n\n" for line in lines for payload in converter.feed(line)]
+            if out:
+                await stream.write(b"".join(out))
+            # Buffered upstream data and writes to a closed client never suspend: give the
+            # disconnect watcher its turn.
+            await asyncio.sleep(0)
             if stream.disconnected:
                 ended = "client disconnected"
                 break

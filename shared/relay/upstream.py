@@ -51,6 +51,20 @@ class UpstreamResponse:
                 return
             yield line.rstrip(b"\r\n")
 
+    async def line_batches(self) -> AsyncIterator[list[bytes]]:
+        """The complete lines of each network read (newlines stripped), as they arrive.
+
+        Handing a stream on per read rather than per line lets the relay answer the client with
+        one write for all the events that arrived together."""
+        carry = b""
+        async for chunk in self.chunks():
+            parts = (carry + chunk).split(b"\n")
+            carry = parts.pop()
+            if parts:
+                yield [p[:-1] if p.endswith(b"\r") else p for p in parts]
+        if carry:
+            yield [carry[:-1] if carry.endswith(b"\r") else carry]
+
     async def chunks(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._resp.content.iter_any():
@@ -98,7 +112,6 @@ class AiohttpUpstream:
                 timeout=self._timeout,
                 trust_env=False,
                 auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
             )
         return self._session
 
