@@ -1,0 +1,85 @@
+"""Storage choices of reference §1.3: SQL_DSN forms, LOG_SQL_DSN, pool sizing, migrations that keep
+a database carried over from One API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import inspect, insert, select
+
+from master.db.engine import DSNError, create_engine, parse_dsn
+from master.db.schema import logs, main_metadata, users
+from master.db.store import open_store
+from shared.settings import build_settings
+from tests.support.app import running_master
+from tests.support.services import FreshDatabase
+
+
+def test_dsn_forms() -> None:
+    sqlite = parse_dsn("", "/data/one-api.db")
+    assert sqlite.dialect == "sqlite" and sqlite.url.database == "/data/one-api.db"
+    pg = parse_dsn("postgres://u:p@db:5433/oneapi?sslmode=disable", "x")
+    assert pg.dialect == "postgresql" and pg.url.drivername == "postgresql+asyncpg"
+    assert (pg.url.host, pg.url.port, pg.url.database, pg.url.password) == ("db", 5433, "oneapi", "p")
+    assert "sslmode" not in pg.url.query
+    mysql = parse_dsn("root:s3cret@tcp(mysql.local:3307)/oneapi?parseTime=true", "x")
+    assert mysql.dialect == "mysql" and mysql.url.drivername == "mysql+aiomysql"
+    assert (mysql.url.username, mysql.url.password, mysql.url.host, mysql.url.port, mysql.url.database) == (
+        "root", "s3cret", "mysql.local", 3307, "oneapi",
+    )
+    assert parse_dsn("oneapi@tcp(h)/db", "x").url.port == 3306
+    with pytest.raises(DSNError):
+        parse_dsn("definitely not a dsn", "x")
+
+
+def test_pool_sizing_and_lifetime_settings() -> None:
+    settings = build_settings({"SQL_MAX_IDLE_CONNS": "5", "SQL_MAX_OPEN_CONNS": "12", "SQL_MAX_LIFETIME": "30"})
+    engine = create_engine(parse_dsn("postgres://postgres@127.0.0.1:5432/postgres", "x"), settings)
+    assert engine.pool.size() == 5 and engine.pool._max_overflow == 7  # noqa: SLF001 - the pool's own bound
+    assert engine.pool._recycle == 30  # noqa: SLF001
+    # One API's README name for the lifetime, in minutes, is read too.
+    assert build_settings({"SQL_CONN_MAX_LIFETIME": "2"}).sql_max_lifetime == 120
+
+
+async def test_logs_live_in_log_sql_dsn(tmp_path: Path) -> None:
+    """Main tables on SQLite, logs in a PostgreSQL database of their own."""
+    log_db = FreshDatabase("postgres", tmp_path, from_template=False)
+    env = {"SQL_DSN": "", "SQLITE_PATH": str(tmp_path / "main.db"), "LOG_SQL_DSN": log_db.dsn}
+    try:
+        async with running_master(env) as (app, client):
+            await client.post("/api/user/login", json={"username": "root", "password": "123456"})
+            resp = await client.post("/api/topup", json={"user_id": 1, "quota": 1000, "remark": "to the log db"})
+            assert resp.json()["success"], resp.text
+            store = app.state.ctx.store
+            assert store.dialect == "sqlite" and store.log_dialect == "postgresql"
+            async with store.logs.connect() as conn:
+                rows = (await conn.execute(select(logs.c.content, logs.c.quota))).all()
+            assert [tuple(r) for r in rows] == [("to the log db", 1000)]
+            listed = (await client.get("/api/log/?p=0")).json()["data"]
+            assert [r["content"] for r in listed] == ["to the log db"]
+            async with store.main.connect() as conn:
+                names = await conn.run_sync(lambda c: inspect(c).get_table_names())
+            assert "logs" not in names and "users" in names
+    finally:
+        log_db.drop()
+
+
+async def test_migrations_keep_a_one_api_database(tmp_path: Path) -> None:
+    """Tables made by One API (no migration history) are kept with their rows; the history starts."""
+    path = tmp_path / "from-one-api.db"
+    sync = create_sync_engine(f"sqlite:///{path}")
+    main_metadata.create_all(sync)
+    with sync.begin() as conn:
+        conn.execute(insert(users).values(username="carried", password="x", role=1, status=1, access_token="a" * 32, aff_code="abcd"))
+    sync.dispose()
+    store = await open_store(build_settings({"SQLITE_PATH": str(path)}))
+    try:
+        async with store.main.connect() as conn:
+            names = (await conn.execute(select(users.c.username))).scalars().all()
+            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+        assert names == ["carried"]
+        assert {"alembic_version", "alembic_version_logs", "logs"} <= set(tables)
+    finally:
+        await store.close()
