@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from types import TracebackType
 from typing import Any
 
-import uvicorn
-
 from tests.fake_upstream.app import create_app, install_log_filter
 from tests.fake_upstream.state import FakeState, RecordedRequest
+from tests.support.threaded_server import ThreadedServer
 
 
 class FakeUpstream:
@@ -23,9 +19,7 @@ class FakeUpstream:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.state = FakeState()
         self._host = host
-        self._sock: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._runner: ThreadedServer | None = None
         self.port = 0
 
     @property
@@ -34,41 +28,14 @@ class FakeUpstream:
 
     def start(self) -> FakeUpstream:
         install_log_filter()
-        # Bind and listen before the server thread runs: clients can connect at once (the kernel
-        # queues them), and there is no port race.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, 0))
-        sock.listen(1024)
-        self._sock = sock
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(self.state),
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-upstream", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("fake upstream did not start")
-            time.sleep(0.005)
+        self._runner = ThreadedServer(create_app(self.state), self._host, "fake-upstream").start()
+        self.port = self._runner.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._thread = self._sock = None
+        if self._runner is not None:
+            self._runner.stop()
+        self._runner = None
 
     def __enter__(self) -> FakeUpstream:
         return self.start()

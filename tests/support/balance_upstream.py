@@ -9,7 +9,6 @@ every answer programmable per path, every request recorded), and a bounded polli
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -17,11 +16,12 @@ from types import TracebackType
 from typing import Any, Awaitable, Callable
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from tests.support.threaded_server import ThreadedServer
 
 
 @dataclass
@@ -41,9 +41,7 @@ class LocalUpstream:
         self._lock = threading.Lock()
         self._answers: dict[str, tuple[int, Any]] = {}
         self._seen: list[Seen] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._runner: ThreadedServer | None = None
         self.port = 0
 
     @property
@@ -78,29 +76,14 @@ class LocalUpstream:
 
     def start(self) -> LocalUpstream:
         app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])])
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        self._sock, self.port = sock, sock.getsockname()[1]
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("local upstream did not start")
-            time.sleep(0.005)
+        self._runner = ThreadedServer(app, name="local-upstream").start()
+        self.port = self._runner.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._sock is not None:
-            self._sock.close()
+        if self._runner is not None:
+            self._runner.stop()
+        self._runner = None
 
     def __enter__(self) -> LocalUpstream:
         return self.start()
