@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install clean protos protos-check cluster test-cluster
+.PHONY: run test install clean protos protos-check cluster test-cluster deploy-tools
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,11 +14,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) console
 	$(VENV)/bin/one-api --port $${PORT:-3000}
 
-test: $(STAMP) protos-check
+test: $(STAMP) protos-check deploy-tools console browser-tools
 	$(PY) -m pytest -q
+
+# tests/deploy checks the compose load balancer's config with haproxy itself (Debian's package).
+deploy-tools:
+	@command -v haproxy >/dev/null || (apt-get update -qq && apt-get install -y -qq haproxy)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
@@ -48,3 +52,25 @@ cluster: $(STAMP)
 
 test-cluster: $(STAMP)
 	$(PY) -m pytest -q tests/cluster
+
+# The web console: web/ built by npm + vite into web/dist (not committed), rebuilt when a source is
+# newer than the build. Needs Node.js >= 20.19 and npm; everything else comes from the npm registry.
+.PHONY: console browser-tools
+CONSOLE     := web/dist/index.html
+CONSOLE_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to build the web console (Node.js >= 20.19)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+$(CONSOLE): web/node_modules/.installed $(CONSOLE_SRC)
+	cd web && npm run build
+	@touch $@
+
+console: $(CONSOLE)
+
+# Browser tests drive Debian's chromium with Playwright for Python (Playwright's own browser
+# download is not used).
+browser-tools: $(STAMP)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)

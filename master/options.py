@@ -20,8 +20,13 @@ from shared.billing.ratios import DEFAULT_COMPLETION_RATIO, DEFAULT_GROUP_RATIO,
 log = get_logger(__name__)
 
 EMAIL_DOMAIN_WHITELIST = "gmail.com,163.com,126.com,qq.com,outlook.com,hotmail.com,icloud.com,yahoo.com,foxmail.com"
-VALID_THEMES = ("default", "berry", "air")
+VALID_THEMES = ("default", "berry", "air", "dark")
 RATIO_KEYS = ("ModelRatio", "GroupRatio", "CompletionRatio")
+
+
+def _unknown_theme(theme: str) -> str:
+    log.warning("unknown THEME, using the default theme", theme=theme, valid=list(VALID_THEMES))
+    return "default"
 
 
 def default_options(theme: str = "default") -> dict[str, str]:
@@ -77,7 +82,7 @@ def default_options(theme: str = "default") -> dict[str, str]:
         "ChatLink": "",
         "QuotaPerUnit": "500000",
         "RetryTimes": "0",
-        "Theme": theme if theme in VALID_THEMES else "default",
+        "Theme": theme if theme in VALID_THEMES else _unknown_theme(theme),
     }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,9 @@ from pathlib import Path
 import httpx
 
 from shared.settings import VERSION
+from tests.support.ports import free_port
 
 ONE_API = str(Path(sys.executable).with_name("one-api"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_version_and_help() -> None:
@@ -40,7 +34,7 @@ def test_bad_channel_test_frequency_refuses_to_start(tmp_path: Path) -> None:
 def test_master_process_serves_status_and_root_login(tmp_path: Path) -> None:
     """What README's first command promises: a master on SQLite, One API's status, root/123456.
     The port comes from .env (PORT wins over --port) and log files land in --log-dir."""
-    port = _free_port()
+    port = free_port()
     (tmp_path / ".env").write_text(f"PORT={port}\nSESSION_SECRET=cli-test\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PORT", "SQL_DSN", "SQLITE_PATH", "NODE_TYPE")}
     proc = subprocess.Popen(

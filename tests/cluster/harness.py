@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,11 @@ from typing import Callable
 
 import httpx
 
+from tests.support.ports import free_port  # noqa: F401 - part of the harness API
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "cluster-test-secret"
 ADMIN = "cluster-admin-access-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.02, what: str = "condition") -> float:
     """Poll until `condition()` holds; returns the seconds it took; fails after `timeout`."""
