@@ -74,3 +74,5 @@ console: $(CONSOLE)
 # download is not used).
 browser-tools: $(STAMP)
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	@# a CJK font, so the zh-CN pages the tests screenshot are readable
+	@fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei)

@@ -4,6 +4,10 @@ and a sink that writes settled deltas to the database in batches (flushed on shu
 BATCH_UPDATE_ENABLED=true flushes every BATCH_UPDATE_INTERVAL seconds (One API's batch updater);
 otherwise a flush starts as soon as something is pending, coalescing whatever arrives meanwhile.
 Either way the hot path only appends to memory.
+
+With REDIS_CONN_STRING the engine reserves through the fleet's Redis counters (RedisLedger) and a
+CounterKeeper seeds and reconciles them: every committed batch is noted, every rebuild compares
+the database with what batches explain (master.quota_counters).
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from master.context import MasterContext
 from master.db.schema import abilities, applied_batches, channels, logs, tokens, users
+from master.quota_counters import CounterKeeper
 from shared.billing import tokenizer
 from shared.logs import get_logger
 from shared.relay.engine import RelayEngine
+from shared.relay.ledger import Ledger
+from shared.relay.redis_ledger import RedisLedger, connect
 from shared.relay.sink import DeltaBatch
 from shared.relay.upstream import AiohttpUpstream
 from shared.snapshot import build_snapshot
@@ -58,9 +65,16 @@ class RelayHost:
         self.ctx = ctx
         settings = ctx.settings
         self.sink = DatabaseSink(self)
-        self.engine = RelayEngine(settings, AiohttpUpstream(settings.relay_timeout, settings.relay_proxy), self.sink)
+        self.counters: CounterKeeper | None = None
+        ledger: Ledger | None = None
+        if settings.redis_enabled:
+            self.redis = connect(settings.redis_conn_string)
+            ledger = RedisLedger(self.redis)
+            self.counters = CounterKeeper(self.redis)
+        self.engine = RelayEngine(settings, AiohttpUpstream(settings.relay_timeout, settings.relay_proxy), self.sink, ledger)
         self.lock = asyncio.Lock()  # a rebuild never sees half a flush
         self._task: asyncio.Task[None] | None = None
+        self._counter_task: asyncio.Task[None] | None = None
         # Called with (channel_id, reason) after an auto-disable is written; set by master.monitors.
         self.on_channel_disabled: Callable[[int, str], None] | None = None
         # Slave batches: node id -> highest sequence applied, and the copy inside the current snapshot.
@@ -75,8 +89,13 @@ class RelayHost:
         await self.rebuild()
         self.ctx.listeners.append(self._on_change)
         self._task = asyncio.create_task(self._flush_loop(), name="quota-flush")
+        if self.counters is not None:
+            self._counter_task = asyncio.create_task(self.counters.run(self.sync_counters), name="quota-counters")
 
     async def stop(self) -> None:
+        if self._counter_task is not None:
+            self._counter_task.cancel()
+            await asyncio.gather(self._counter_task, return_exceptions=True)
         if self._task is not None:
             # Cancel under the lock: never in the middle of a flush's transaction (an aiosqlite
             # write cancelled half-way keeps SQLite locked and the final flush then fails).
@@ -87,6 +106,8 @@ class RelayHost:
             except asyncio.CancelledError:
                 pass
         await self.flush()
+        if self.counters is not None:
+            await self.redis.aclose()
         await self.engine.upstream.close()
         if self.engine.user_content is not None:
             await self.engine.user_content.aclose()
@@ -107,7 +128,16 @@ class RelayHost:
             pending = self.sink.pending
             self.engine.ledger.reseed(snapshot, pending.token_spent, pending.user_spent, pending.user_used)
             self.snapshot_applied = dict(self.applied)  # read with the rows, under the same lock
+            if self.counters is not None:
+                # Seeded and corrected before the snapshot is published: slaves meet live counters.
+                self.counters.observe(snapshot)
+                await self.counters.sync(self.sink.pending)
             self.engine.install(snapshot)
+
+    async def sync_counters(self) -> None:
+        assert self.counters is not None
+        async with self.lock:
+            await self.counters.sync(self.sink.pending)
 
     async def _flush_loop(self) -> None:
         settings = self.ctx.settings
@@ -135,6 +165,8 @@ class RelayHost:
             except Exception:
                 self._restore(batch)
                 raise
+            if self.counters is not None:
+                self.counters.note_applied(batch)
             if self.on_channel_disabled is not None:
                 for channel_id, (_status, reason) in batch.channel_status.items():
                     self.on_channel_disabled(channel_id, reason)
@@ -184,6 +216,8 @@ class RelayHost:
                 await self._apply_rows(conn, batch)
                 if batch.logs and self.ctx.store.logs is self.ctx.store.main:
                     await conn.execute(insert(logs), batch.logs)
+            if self.counters is not None:
+                self.counters.note_applied(batch)  # committed; its deltas are in the counters already
             if batch.logs and self.ctx.store.logs is not self.ctx.store.main:
                 # A separate log database cannot share the transaction: rows follow the commit.
                 async with self.ctx.store.logs.begin() as conn:

@@ -19,6 +19,8 @@ from shared.cluster.crypto import ClusterKeys
 from shared.logs import get_logger, setup_logging
 from shared.metrics import engine_state
 from shared.relay.engine import RelayEngine
+from shared.relay.ledger import Ledger
+from shared.relay.redis_ledger import RedisLedger, connect
 from shared.relay.upstream import AiohttpUpstream
 from shared.server import serve
 from shared.settings import Settings
@@ -41,7 +43,13 @@ class SlaveNode:
         self.keys = ClusterKeys(settings.cluster_secret)
         self.link = MasterLink(settings, self.keys)
         self.shipper = Shipper(settings, self.link)
-        self.engine = RelayEngine(settings, AiohttpUpstream(settings.relay_timeout, settings.relay_proxy), self.shipper)
+        ledger: Ledger | None = None
+        self.quota_redis: Any | None = None
+        if settings.redis_enabled:
+            # Fleet-wide quota: reserve and settle against the master-seeded counters in Redis.
+            self.quota_redis = connect(settings.redis_conn_string)
+            ledger = RedisLedger(self.quota_redis)
+        self.engine = RelayEngine(settings, AiohttpUpstream(settings.relay_timeout, settings.relay_proxy), self.shipper, ledger)
         self.replica = ConfigReplica(settings, self.keys, self.link, self.engine, self.shipper)
         self.app = SlaveApp(settings, self.engine, lambda: self.replica.ready)
         self.app.metrics.bind(
@@ -66,6 +74,8 @@ class SlaveNode:
         await self.replica.stop()
         await self.shipper.close(time.monotonic() + FLUSH_TIMEOUT)
         await self.link.close()
+        if self.quota_redis is not None:
+            await self.quota_redis.aclose()
         await self.engine.upstream.close()
         if self.engine.user_content is not None:
             await self.engine.user_content.aclose()

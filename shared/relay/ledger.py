@@ -1,11 +1,13 @@
 """Live token and user balances: reserve before the upstream call, settle after it.
 
 One process's event loop makes each reserve atomic (no await between the check and the debit), so
-N parallel requests never spend more than a balance holds on this node. The balances are the
+N parallel requests never spend more than a balance holds on this node. reserve/adjust/charge are
+coroutines so that `RedisLedger` (shared.relay.redis_ledger) can share the interface; here they
+never suspend. The balances are the
 snapshot's values plus every delta this node made that the database (or the master) has not yet
 absorbed; whoever builds snapshots re-seeds the ledger with `reseed` under the same lock as its
-flushes, so a delta is never counted twice or lost. Fleet-wide enforcement across processes uses
-Redis (cluster issue).
+flushes, so a delta is never counted twice or lost. Fleet-wide enforcement across processes:
+`RedisLedger`, used when REDIS_CONN_STRING is set.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class Ledger:
         """A settled request's cost, added to the user's used quota."""
         self.user_used[user_id] = self.user_used.get(user_id, 0) + quota
 
-    def reserve(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> Reservation:
+    async def reserve(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> Reservation:
         """Debit `amount` from the token (if limited) and the user, or raise QuotaRefused."""
         if amount > 0:
             if token_limited and self.token_remain.get(token_id, 0) < amount:
@@ -78,13 +80,13 @@ class Ledger:
         self._apply(token_id, user_id, token_limited, amount)
         return Reservation(token_id, user_id, token_limited, amount)
 
-    def adjust(self, reservation: Reservation, final: int) -> int:
+    async def adjust(self, reservation: Reservation, final: int) -> int:
         """Settle a reservation at `final`; returns the delta applied (final - reserved)."""
         delta = final - reservation.amount
         self._apply(reservation.token_id, reservation.user_id, reservation.token_limited, delta)
         return delta
 
-    def charge(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> None:
+    async def charge(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> None:
         """Debit without a check: for answers whose price is only known afterwards."""
         self._apply(token_id, user_id, token_limited, amount)
 

@@ -24,21 +24,21 @@ AZURE = 3
 _COPY_SKIP = {"content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive"}
 
 
-def reserve(engine: RelayEngine, call: Call, amount: int) -> Reservation:
+async def reserve(engine: RelayEngine, call: Call, amount: int) -> Reservation:
     caller = call.caller
     if engine.ledger.user_balance(caller.user.id) - amount < 0:
         raise RelayError(403, "user quota is not enough", code="insufficient_user_quota")
     try:
-        reservation = engine.ledger.reserve(caller.token.id, caller.user.id, not caller.token.unlimited_quota, amount)
+        reservation = await engine.ledger.reserve(caller.token.id, caller.user.id, not caller.token.unlimited_quota, amount)
     except QuotaRefused as refused:
         raise RelayError(403, "令牌额度不足" if refused.which == "token" else "用户额度不足", code="pre_consume_token_quota_failed") from None
     engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, amount)
     return reservation
 
 
-def settle(engine: RelayEngine, call: Call, reservation: Reservation, final: int) -> None:
+async def settle(engine: RelayEngine, call: Call, reservation: Reservation, final: int) -> None:
     caller = call.caller
-    delta = engine.ledger.adjust(reservation, final)
+    delta = await engine.ledger.adjust(reservation, final)
     engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, delta)
 
 
@@ -90,17 +90,17 @@ async def relay_image(engine: RelayEngine, call: Call, send: Send, pinned: Chann
             return Failure(RelayError(400, problem[1], code=problem[0]))
         model_ratio = engine.ratios.model_ratio(model, ch.type)
         cost = pricing.image_quota(model, size, str(request.get("quality") or ""), n, model_ratio, group_ratio)
-        reservation = reserve(engine, call, cost)
+        reservation = await reserve(engine, call, cost)
         upstream_model = pricing.image_model_alias(model)
         body = None
         if model != call.model or upstream_model != model or ch.type == AZURE:
             body = {**request, "model": upstream_model}
         result = await _send_upstream(engine, call, ch, upstream_model, body)
         if isinstance(result, Failure):
-            settle(engine, call, reservation, 0)
+            await settle(engine, call, reservation, 0)
             return result
         await copy_response(send, result)
-        settle(engine, call, reservation, cost)
+        await settle(engine, call, reservation, cost)
         if cost:
             content = pricing.consume_log_content(model_ratio, group_ratio)
             row = engine.consume_log(call, ch.id, upstream_model, cost, 0, 0, content, False)
@@ -130,10 +130,10 @@ async def relay_audio(engine: RelayEngine, call: Call, send: Send, pinned: Chann
             pre = pricing.speech_quota(call.parsed["input"], ratio)
         else:
             pre = int(snapshot.option_int("PreConsumedQuota") * ratio)
-        reservation = reserve(engine, call, pre)
+        reservation = await reserve(engine, call, pre)
         result = await _send_upstream(engine, call, ch, model, None)
         if isinstance(result, Failure):
-            settle(engine, call, reservation, 0)
+            await settle(engine, call, reservation, 0)
             return result
         if call.mode == modes.SPEECH:
             await copy_response(send, result)
@@ -142,17 +142,17 @@ async def relay_audio(engine: RelayEngine, call: Call, send: Send, pinned: Chann
             try:
                 body = await result.read()
             except UpstreamUnavailable as exc:
-                settle(engine, call, reservation, 0)
+                await settle(engine, call, reservation, 0)
                 return Failure(RelayError(500, f"read response body failed: {exc}", code="read_response_body_failed"))
             finally:
                 result.close()
             text_or_error = transcript_text(body, str((call.form or {}).get("response_format") or "json"))
             if isinstance(text_or_error, RelayError):
-                settle(engine, call, reservation, 0)
+                await settle(engine, call, reservation, 0)
                 return Failure(text_or_error)
             await send_bytes(send, result.status, body, [(b"content-type", result.content_type.encode() or b"application/json")])
             final = pricing.transcription_quota(text_or_error, model, snapshot.option_flag("ApproximateTokenEnabled"))
-        settle(engine, call, reservation, final)
+        await settle(engine, call, reservation, final)
         if final:
             content = pricing.consume_log_content(model_ratio, group_ratio)
             row = engine.consume_log(call, ch.id, model, final, final, 0, content, False)
@@ -214,7 +214,7 @@ async def relay_proxy(engine: RelayEngine, call: Call, send: Send, channel: Chan
         )
     caller = call.caller
     limited = not caller.token.unlimited_quota
-    engine.ledger.charge(caller.token.id, caller.user.id, limited, quota)
+    await engine.ledger.charge(caller.token.id, caller.user.id, limited, quota)
     engine.sink.spend(caller.token.id, caller.user.id, limited, quota)
     row = engine.consume_log(call, channel.id, model, quota, prompt, completion, "代理请求", False)
     engine.record_usage(caller.user.id, channel.id, quota, row)

@@ -125,7 +125,7 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
     if engine.ledger.user_balance(caller.user.id) - pre < 0:
         raise RelayError(403, "user quota is not enough", code="insufficient_user_quota")
     try:
-        reservation = engine.ledger.reserve(token.id, caller.user.id, not token.unlimited_quota, pre)
+        reservation = await engine.ledger.reserve(token.id, caller.user.id, not token.unlimited_quota, pre)
     except QuotaRefused as refused:
         raise RelayError(403, "令牌额度不足" if refused.which == "token" else "用户额度不足", code="pre_consume_token_quota_failed") from None
     engine.sink.spend(token.id, caller.user.id, not token.unlimited_quota, pre)
@@ -135,7 +135,7 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
 
     failure = await engine.run(call, channel, pinned is not None, attempt)
     if failure is not None:
-        delta = engine.ledger.adjust(reservation, 0)
+        delta = await engine.ledger.adjust(reservation, 0)
         engine.sink.spend(token.id, caller.user.id, not token.unlimited_quota, delta)
         if not failure.written:
             raise failure.error
@@ -205,7 +205,7 @@ async def _attempt(
         usage, text = converted.usage, converted.text
         written = True
     usage = complete_usage(usage, prompt_tokens, text, actual_model, approximate)
-    _settle(engine, call, channel, actual_model, usage, group_ratio, reservation, is_stream, system_reset)
+    await _settle(engine, call, channel, actual_model, usage, group_ratio, reservation, is_stream, system_reset)
     return None if written else Failure(RelayError(500, "response not written"))
 
 
@@ -268,7 +268,7 @@ async def _stream(adaptor: Any, meta: Any, resp: Any, send: Send, receive: Any =
     return converter.usage, "".join(converter.text_parts)
 
 
-def _settle(
+async def _settle(
     engine: RelayEngine,
     call: Call,
     channel: ChannelEntry,
@@ -283,7 +283,7 @@ def _settle(
     completion_ratio = engine.ratios.completion_ratio(model, channel.type)
     quota = pricing.text_quota(usage.prompt_tokens, usage.completion_tokens, model_ratio, group_ratio, completion_ratio)
     caller = call.caller
-    delta = engine.ledger.adjust(reservation, quota)
+    delta = await engine.ledger.adjust(reservation, quota)
     engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, delta)
     content = pricing.consume_log_content(model_ratio, group_ratio, completion_ratio)
     row = engine.consume_log(
