@@ -53,6 +53,12 @@ cluster: $(STAMP)
 test-cluster: $(STAMP)
 	$(PY) -m pytest -q tests/cluster
 
+# Exactly-once under chaos in full: 2,000 requests through haproxy while a slave is SIGKILLed, the
+# master restarts and Redis restarts (CI runs the same test at 200). Ledger: results/cluster/.
+.PHONY: chaos
+chaos: $(STAMP) deploy-tools
+	CHAOS_REQUESTS=2000 $(PY) -m pytest -q tests/cluster/test_chaos.py
+
 # The web console: web/ built by npm + vite into web/dist (not committed), rebuilt when a source is
 # newer than the build. Needs Node.js >= 20.19 and npm; everything else comes from the npm registry.
 .PHONY: console browser-tools

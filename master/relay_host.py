@@ -131,13 +131,27 @@ class RelayHost:
             if self.counters is not None:
                 # Seeded and corrected before the snapshot is published: slaves meet live counters.
                 self.counters.observe(snapshot)
-                await self.counters.sync(self.sink.pending)
+                await self.counters.sync(self._unsettled())
             self.engine.install(snapshot)
+
+    def _unsettled(self) -> DeltaBatch:
+        """What the database does not hold yet: settled but unflushed quota, plus the
+        reservations of requests running on this node."""
+        ledger, pending = self.engine.ledger, self.sink.pending
+        view = DeltaBatch()
+        for target, parts in (
+            (view.token_spent, (pending.token_spent, ledger.inflight_tokens)),
+            (view.user_spent, (pending.user_spent, ledger.inflight_users)),
+        ):
+            for part in parts:
+                for key, amount in part.items():
+                    target[key] = target.get(key, 0) + amount
+        return view
 
     async def sync_counters(self) -> None:
         assert self.counters is not None
         async with self.lock:
-            await self.counters.sync(self.sink.pending)
+            await self.counters.sync(self._unsettled())
 
     async def _flush_loop(self) -> None:
         settings = self.ctx.settings

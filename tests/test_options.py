@@ -104,7 +104,7 @@ async def test_malformed_bodies_then_persisted_writes(master: tuple[object, http
 
 
 async def test_pre_checks_and_ratio_options(master: tuple[object, httpx.AsyncClient], root: httpx.AsyncClient) -> None:
-    assert await put(root, "Theme", "dark") == {"success": False, "message": "无效的主题"}
+    assert await put(root, "Theme", "neon") == {"success": False, "message": "无效的主题"}
     assert await put(root, "Theme", "berry") == DONE
     cases = [
         ("GitHubOAuthEnabled", "GitHubClientId", "无法启用 GitHub OAuth，请先填入 GitHub Client Id 以及 GitHub Client Secret！"),

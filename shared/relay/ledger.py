@@ -18,12 +18,13 @@ from typing import Mapping
 from shared.snapshot import Snapshot
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reservation:
     token_id: int
     user_id: int
     token_limited: bool
     amount: int
+    settled: bool = False  # settling twice is a no-op, so every exit path may settle
 
 
 class QuotaRefused(Exception):
@@ -40,6 +41,10 @@ class Ledger:
         self.token_used: dict[int, int] = {}
         self.user_quota: dict[int, int] = {}
         self.user_used: dict[int, int] = {}  # users.used_quota, live (the billing routes show it)
+        # Reservations of requests still running: held against the balances but never shipped
+        # anywhere, so a node that dies mid-request leaves nothing to bill.
+        self.inflight_tokens: dict[int, int] = {}
+        self.inflight_users: dict[int, int] = {}
 
     def reseed(
         self,
@@ -48,17 +53,31 @@ class Ledger:
         pending_users: Mapping[int, int],
         pending_used: Mapping[int, int] | None = None,
     ) -> None:
-        """Balances = snapshot values minus what was spent here but is not yet in the snapshot.
+        """Balances = snapshot values minus what was settled here but is not yet in the snapshot,
+        minus what running requests hold.
 
-        `pending_*` map an id to the quota spent (positive) or returned (negative) since;
+        `pending_*` map an id to the settled quota not yet in the snapshot;
         `pending_used` the settled quota (users.used_quota) not yet in the snapshot."""
         used = pending_used or {}
+        held_t, held_u = self.inflight_tokens, self.inflight_users
         self.user_used = {u.id: u.used_quota + used.get(u.id, 0) for u in snapshot.users.values()}
         self.token_remain = {
-            t.id: t.remain_quota - pending_tokens.get(t.id, 0) for t in snapshot.tokens_by_id.values()
+            t.id: t.remain_quota - pending_tokens.get(t.id, 0) - held_t.get(t.id, 0)
+            for t in snapshot.tokens_by_id.values()
         }
-        self.token_used = {t.id: t.used_quota + pending_tokens.get(t.id, 0) for t in snapshot.tokens_by_id.values()}
-        self.user_quota = {u.id: u.quota - pending_users.get(u.id, 0) for u in snapshot.users.values()}
+        self.token_used = {
+            t.id: t.used_quota + pending_tokens.get(t.id, 0) + held_t.get(t.id, 0) for t in snapshot.tokens_by_id.values()
+        }
+        self.user_quota = {u.id: u.quota - pending_users.get(u.id, 0) - held_u.get(u.id, 0) for u in snapshot.users.values()}
+
+    def hold(self, reservation: Reservation, sign: int) -> None:
+        """Count a reservation as running (sign 1) or finished (sign -1)."""
+        if reservation.amount == 0:
+            return
+        amount = sign * reservation.amount
+        if reservation.token_limited:
+            _add(self.inflight_tokens, reservation.token_id, amount)
+        _add(self.inflight_users, reservation.user_id, amount)
 
     def user_balance(self, user_id: int) -> int:
         return self.user_quota.get(user_id, 0)
@@ -78,10 +97,16 @@ class Ledger:
             if self.user_quota.get(user_id, 0) < amount:
                 raise QuotaRefused("user")
         self._apply(token_id, user_id, token_limited, amount)
-        return Reservation(token_id, user_id, token_limited, amount)
+        reservation = Reservation(token_id, user_id, token_limited, amount)
+        self.hold(reservation, 1)
+        return reservation
 
     async def adjust(self, reservation: Reservation, final: int) -> int:
         """Settle a reservation at `final`; returns the delta applied (final - reserved)."""
+        if reservation.settled:
+            return 0
+        reservation.settled = True
+        self.hold(reservation, -1)
         delta = final - reservation.amount
         self._apply(reservation.token_id, reservation.user_id, reservation.token_limited, delta)
         return delta
@@ -97,3 +122,11 @@ class Ledger:
             self.token_remain[token_id] = self.token_remain.get(token_id, 0) - amount
             self.token_used[token_id] = self.token_used.get(token_id, 0) + amount
         self.user_quota[user_id] = self.user_quota.get(user_id, 0) - amount
+
+
+def _add(sums: dict[int, int], key: int, amount: int) -> None:
+    value = sums.get(key, 0) + amount
+    if value:
+        sums[key] = value
+    else:
+        sums.pop(key, None)

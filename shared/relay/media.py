@@ -6,7 +6,8 @@ mode can overspend a balance under concurrency (One API checks image prices but 
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, AsyncIterator
 
 import orjson
 from starlette.types import Send
@@ -32,14 +33,24 @@ async def reserve(engine: RelayEngine, call: Call, amount: int) -> Reservation:
         reservation = await engine.ledger.reserve(caller.token.id, caller.user.id, not caller.token.unlimited_quota, amount)
     except QuotaRefused as refused:
         raise RelayError(403, "令牌额度不足" if refused.which == "token" else "用户额度不足", code="pre_consume_token_quota_failed") from None
-    engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, amount)
     return reservation
+
+
+@contextlib.asynccontextmanager
+async def released_on_error(engine: RelayEngine, call: Call, reservation: Reservation) -> AsyncIterator[None]:
+    """A reservation is released if the attempt is cancelled or crashes before settling."""
+    try:
+        yield
+    except BaseException:
+        await settle(engine, call, reservation, 0)
+        raise
 
 
 async def settle(engine: RelayEngine, call: Call, reservation: Reservation, final: int) -> None:
     caller = call.caller
-    delta = await engine.ledger.adjust(reservation, final)
-    engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, delta)
+    await engine.ledger.adjust(reservation, final)
+    # Only the settled cost is shipped: the reservation lived in memory alone.
+    engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, final)
 
 
 async def copy_response(send: Send, resp: UpstreamResponse) -> bytes:
@@ -91,20 +102,21 @@ async def relay_image(engine: RelayEngine, call: Call, send: Send, pinned: Chann
         model_ratio = engine.ratios.model_ratio(model, ch.type)
         cost = pricing.image_quota(model, size, str(request.get("quality") or ""), n, model_ratio, group_ratio)
         reservation = await reserve(engine, call, cost)
-        upstream_model = pricing.image_model_alias(model)
-        body = None
-        if model != call.model or upstream_model != model or ch.type == AZURE:
-            body = {**request, "model": upstream_model}
-        result = await _send_upstream(engine, call, ch, upstream_model, body)
-        if isinstance(result, Failure):
-            await settle(engine, call, reservation, 0)
-            return result
-        await copy_response(send, result)
-        await settle(engine, call, reservation, cost)
-        if cost:
-            content = pricing.consume_log_content(model_ratio, group_ratio)
-            row = engine.consume_log(call, ch.id, upstream_model, cost, 0, 0, content, False)
-            engine.record_usage(call.caller.user.id, ch.id, cost, row)
+        async with released_on_error(engine, call, reservation):
+            upstream_model = pricing.image_model_alias(model)
+            body = None
+            if model != call.model or upstream_model != model or ch.type == AZURE:
+                body = {**request, "model": upstream_model}
+            result = await _send_upstream(engine, call, ch, upstream_model, body)
+            if isinstance(result, Failure):
+                await settle(engine, call, reservation, 0)
+                return result
+            await copy_response(send, result)
+            await settle(engine, call, reservation, cost)
+            if cost:
+                content = pricing.consume_log_content(model_ratio, group_ratio)
+                row = engine.consume_log(call, ch.id, upstream_model, cost, 0, 0, content, False)
+                engine.record_usage(call.caller.user.id, ch.id, cost, row)
         return None
 
     await _finish(engine, call, channel, pinned, attempt)
@@ -131,32 +143,33 @@ async def relay_audio(engine: RelayEngine, call: Call, send: Send, pinned: Chann
         else:
             pre = int(snapshot.option_int("PreConsumedQuota") * ratio)
         reservation = await reserve(engine, call, pre)
-        result = await _send_upstream(engine, call, ch, model, None)
-        if isinstance(result, Failure):
-            await settle(engine, call, reservation, 0)
-            return result
-        if call.mode == modes.SPEECH:
-            await copy_response(send, result)
-            final = pre
-        else:
-            try:
-                body = await result.read()
-            except UpstreamUnavailable as exc:
+        async with released_on_error(engine, call, reservation):
+            result = await _send_upstream(engine, call, ch, model, None)
+            if isinstance(result, Failure):
                 await settle(engine, call, reservation, 0)
-                return Failure(RelayError(500, f"read response body failed: {exc}", code="read_response_body_failed"))
-            finally:
-                result.close()
-            text_or_error = transcript_text(body, str((call.form or {}).get("response_format") or "json"))
-            if isinstance(text_or_error, RelayError):
-                await settle(engine, call, reservation, 0)
-                return Failure(text_or_error)
-            await send_bytes(send, result.status, body, [(b"content-type", result.content_type.encode() or b"application/json")])
-            final = pricing.transcription_quota(text_or_error, model, snapshot.option_flag("ApproximateTokenEnabled"))
-        await settle(engine, call, reservation, final)
-        if final:
-            content = pricing.consume_log_content(model_ratio, group_ratio)
-            row = engine.consume_log(call, ch.id, model, final, final, 0, content, False)
-            engine.record_usage(call.caller.user.id, ch.id, final, row)
+                return result
+            if call.mode == modes.SPEECH:
+                await copy_response(send, result)
+                final = pre
+            else:
+                try:
+                    body = await result.read()
+                except UpstreamUnavailable as exc:
+                    await settle(engine, call, reservation, 0)
+                    return Failure(RelayError(500, f"read response body failed: {exc}", code="read_response_body_failed"))
+                finally:
+                    result.close()
+                text_or_error = transcript_text(body, str((call.form or {}).get("response_format") or "json"))
+                if isinstance(text_or_error, RelayError):
+                    await settle(engine, call, reservation, 0)
+                    return Failure(text_or_error)
+                await send_bytes(send, result.status, body, [(b"content-type", result.content_type.encode() or b"application/json")])
+                final = pricing.transcription_quota(text_or_error, model, snapshot.option_flag("ApproximateTokenEnabled"))
+            await settle(engine, call, reservation, final)
+            if final:
+                content = pricing.consume_log_content(model_ratio, group_ratio)
+                row = engine.consume_log(call, ch.id, model, final, final, 0, content, False)
+                engine.record_usage(call.caller.user.id, ch.id, final, row)
         return None
 
     await _finish(engine, call, channel, pinned, attempt)

@@ -165,13 +165,19 @@ class RedisLedger(Ledger):
                     if token_limited:
                         self.token_used[token_id] = self.token_used.get(token_id, 0) + amount
                     self._maybe_replay()
-                    return Reservation(token_id, user_id, token_limited, amount)
+                    reservation = Reservation(token_id, user_id, token_limited, amount)
+                    self.hold(reservation, 1)
+                    return reservation
                 log.warning("quota counter missing in Redis; reserving locally", token_id=token_id, user_id=user_id)
         reservation = await super().reserve(token_id, user_id, token_limited, amount)
         self._owe(token_id, user_id, token_limited, amount)
         return reservation
 
     async def adjust(self, reservation: Reservation, final: int) -> int:
+        if reservation.settled:
+            return 0
+        reservation.settled = True
+        self.hold(reservation, -1)
         delta = final - reservation.amount
         await self._debit(reservation.token_id, reservation.user_id, reservation.token_limited, delta)
         return delta

@@ -128,15 +128,17 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
         reservation = await engine.ledger.reserve(token.id, caller.user.id, not token.unlimited_quota, pre)
     except QuotaRefused as refused:
         raise RelayError(403, "令牌额度不足" if refused.which == "token" else "用户额度不足", code="pre_consume_token_quota_failed") from None
-    engine.sink.spend(token.id, caller.user.id, not token.unlimited_quota, pre)
 
     async def attempt(ch: ChannelEntry) -> Failure | None:
         return await _attempt(engine, call, send, ch, request, is_stream, prompt_tokens, group_ratio, reservation)
 
-    failure = await engine.run(call, channel, pinned is not None, attempt)
+    try:
+        failure = await engine.run(call, channel, pinned is not None, attempt)
+    except BaseException:
+        await engine.ledger.adjust(reservation, 0)  # cancelled or crashed before settling: release it
+        raise
     if failure is not None:
-        delta = await engine.ledger.adjust(reservation, 0)
-        engine.sink.spend(token.id, caller.user.id, not token.unlimited_quota, delta)
+        await engine.ledger.adjust(reservation, 0)  # a refund: nothing was shipped, nothing to undo
         if not failure.written:
             raise failure.error
 
@@ -283,8 +285,9 @@ async def _settle(
     completion_ratio = engine.ratios.completion_ratio(model, channel.type)
     quota = pricing.text_quota(usage.prompt_tokens, usage.completion_tokens, model_ratio, group_ratio, completion_ratio)
     caller = call.caller
-    delta = await engine.ledger.adjust(reservation, quota)
-    engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, delta)
+    await engine.ledger.adjust(reservation, quota)
+    # Only the settled cost is shipped: the reservation lived in memory alone.
+    engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, quota)
     content = pricing.consume_log_content(model_ratio, group_ratio, completion_ratio)
     row = engine.consume_log(
         call, channel.id, model, quota, usage.prompt_tokens, usage.completion_tokens, content, is_stream, system_reset

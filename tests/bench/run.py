@@ -2,9 +2,9 @@
 
 An nginx fake upstream answers canned OpenAI chat JSON and a canned 30-chunk SSE stream; wrk (whose
 Lua script counts every answer that is not a 200 with the upstream's text as an error) loads the
-upstream directly, an nginx proxy hop, and the master (with auth, channel choice, billing and logs
-on). The node under test is pinned to CPU 0, wrk and nginx to CPU 1. Results are printed and written
-as JSON and Markdown under results/.
+upstream directly, an nginx proxy hop, the master and a slave fed by it (auth, channel choice,
+billing and batched logs all on). The node under test is pinned to CPU 0, wrk and nginx to CPU 1.
+Results are printed and written as JSON and Markdown under results/.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,17 +20,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 LUA = Path(__file__).with_name("check.lua")
 TOKEN = "benchbenchbenchbenchbenchbenchbenchbenchbench0001"  # 48 chars, INITIAL_ROOT_TOKEN
 ACCESS = "benchaccesstokenbenchaccesstoken"
 CHUNKS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def canned_json() -> str:
@@ -150,6 +145,22 @@ def run_wrk(url: str, conns: int, seconds: int, body: str, token: str, expect: s
     return result
 
 
+SECRET = "bench-cluster-secret"
+
+
+def start_slave(workdir: Path, port: int, grpc_port: int) -> subprocess.Popen:
+    """A slave relay fed by the master's gRPC port (no Redis), pinned like the master."""
+    env = {
+        **os.environ, "NODE_TYPE": "slave", "MASTER_ADDR": f"127.0.0.1:{grpc_port}", "CLUSTER_SECRET": SECRET,
+        "NODE_ID": "bench-slave", "SPOOL_DIR": str(workdir / "spool"), "SQL_DSN": "", "REDIS_CONN_STRING": "",
+    }
+    log = open(workdir / f"slave-{port}.log", "w")
+    cmd = ["taskset", "-c", "0", str(ROOT / ".venv/bin/one-api"), "--port", str(port), "--log-dir", ""]
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    wait_http(f"http://127.0.0.1:{port}/readyz")
+    return proc
+
+
 def start_node(workdir: Path, port: int, upstream_port: int, extra_env: dict[str, str]) -> subprocess.Popen:
     env = {
         **os.environ, "SQLITE_PATH": str(workdir / "bench.db"), "SQL_DSN": "", "INITIAL_ROOT_TOKEN": TOKEN,
@@ -181,19 +192,22 @@ def main() -> int:
     workdir.chmod(0o755)  # nginx workers drop to an unprivileged user
     for sub in ("body", "proxy", "fcgi", "uwsgi", "scgi"):
         (workdir / sub).mkdir()
-    up, hop, node_port = free_port(), free_port(), free_port()
+    up, hop, node_port, slave_port, grpc_port = free_port(), free_port(), free_port(), free_port(), free_port()
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     nginx = subprocess.Popen(["taskset", "-c", "1", nginx_bin, "-p", str(workdir), "-c", str(nginx_conf(workdir, up, hop)), "-g", "daemon off;"])
-    node = None
+    node = slave = None
     rows = []
     try:
         time.sleep(0.3)
-        node = start_node(workdir, node_port, up, {})
+        node = start_node(workdir, node_port, up, {"CLUSTER_SECRET": SECRET, "GRPC_PORT": str(grpc_port)})
+        slave = start_slave(workdir, slave_port, grpc_port)
         targets = [
             ("upstream", f"http://127.0.0.1:{up}", "/{kind}/v1/chat/completions", ""),
             ("nginx hop", f"http://127.0.0.1:{hop}", "/{kind}/v1/chat/completions", ""),
             ("master", f"http://127.0.0.1:{node_port}", "/v1/chat/completions", TOKEN),
+            ("slave", f"http://127.0.0.1:{slave_port}", "/v1/chat/completions", TOKEN),
         ]
+        pids = {"master": node.pid, "slave": slave.pid}
         for stream in (False, True):
             kind, model = ("sse", "bench-stream") if stream else ("json", "bench-json")
             body = json.dumps({"model": model, "stream": stream, "messages": [{"role": "user", "content": "Say something."}]})
@@ -209,12 +223,12 @@ def main() -> int:
                         "p50_ms": round(result["p50_us"] / 1000, 3), "p99_ms": round(result["p99_us"] / 1000, 3),
                         "errors": result["errors"],
                         "ratio_to_hop": round(result["rps"] / hop_rps, 3) if hop_rps else None,
-                        "rss_mb": rss_mb(node.pid) if name == "master" else None,
+                        "rss_mb": rss_mb(pids[name]) if name in pids else None,
                     }
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     finally:
-        for proc in (node, nginx):
+        for proc in (slave, node, nginx):
             if proc is not None:
                 proc.terminate()
                 try:

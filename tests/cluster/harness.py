@@ -322,8 +322,8 @@ class GatedFake:
         self._runner.stop()
 
 
-def tcp_ports(pid: int) -> set[int]:
-    """Local ports of the TCP sockets process `pid` holds open (from /proc)."""
+def tcp_ports(pid: int, remote_port: int) -> set[int]:
+    """Local ports of the TCP connections process `pid` holds open to `remote_port` (from /proc)."""
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -337,7 +337,7 @@ def tcp_ports(pid: int) -> set[int]:
         with open(f"/proc/{pid}/net/{table}") as f:
             for line in f.read().splitlines()[1:]:
                 fields = line.split()
-                if fields[9] in inodes:
+                if fields[9] in inodes and int(fields[2].rsplit(":", 1)[1], 16) == remote_port:
                     ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
 
