@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from master.db.schema import options as options_table
-from shared import gojson
+from shared import gojson, option_values
 from shared.logs import get_logger
 from shared.billing.ratios import DEFAULT_COMPLETION_RATIO, DEFAULT_GROUP_RATIO, DEFAULT_MODEL_RATIO
 
@@ -131,19 +131,13 @@ class Options:
         return self.values.get(key, default)
 
     def flag(self, key: str) -> bool:
-        return self.values.get(key, "") == "true"
+        return option_values.flag(self.values, key)
 
     def integer(self, key: str) -> int:
-        try:
-            return int(float(self.values.get(key, "0") or 0))
-        except ValueError:
-            return 0
+        return option_values.integer(self.values, key)
 
     def number(self, key: str) -> float:
-        try:
-            return float(self.values.get(key, "0") or 0)
-        except ValueError:
-            return 0.0
+        return option_values.number(self.values, key)
 
     def ratio_map(self, key: str) -> dict[str, float]:
         try:

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Mapping
 
 import orjson
 
+from shared import option_values
 from shared.keys import key_hash
 
 TOKEN_ENABLED, TOKEN_DISABLED, TOKEN_EXPIRED, TOKEN_EXHAUSTED = 1, 2, 3, 4
@@ -80,19 +81,13 @@ class Snapshot:
     options: Mapping[str, str] = field(default_factory=dict)
 
     def option_flag(self, key: str) -> bool:
-        return self.options.get(key, "") == "true"
+        return option_values.flag(self.options, key)
 
     def option_int(self, key: str) -> int:
-        try:
-            return int(float(self.options.get(key, "0") or 0))
-        except ValueError:
-            return 0
+        return option_values.integer(self.options, key)
 
     def option_float(self, key: str) -> float:
-        try:
-            return float(self.options.get(key, "0") or 0)
-        except ValueError:
-            return 0.0
+        return option_values.number(self.options, key)
 
 
 def _split(text: str | None) -> list[str]:

@@ -88,3 +88,11 @@ async def inline_images(body: dict[str, Any], fetch: ImageFetcher) -> None:
 def _url(part: dict[str, Any]) -> str:
     value = part.get("image_url")
     return value.get("url") if isinstance(value, dict) else value
+
+
+async def prepare_images(body: dict[str, Any], user_content: Any) -> None:
+    """The `prepare` step of adaptors that need image bytes: inline remote image URLs through the
+    node's hardened client (anything with `async fetch(url) -> (content_type, bytes)`); without one
+    they are refused at build time."""
+    if user_content is not None and has_remote_images(body):
+        await inline_images(body, user_content.fetch)

@@ -10,18 +10,14 @@ from shared.relay import modes
 from shared.relay.adaptors.anthropic import request, response
 from shared.relay.adaptors.anthropic.stream import AnthropicStream
 from shared.relay.adaptors.common import conversion_error, unsupported_mode
-from shared.relay.adaptors.images import has_remote_images, inline_images
+from shared.relay.adaptors.images import prepare_images
 from shared.relay.types import ConvertedResponse, RelayMeta, UpstreamRequest
 
 
 class AnthropicAdaptor:
     name = "anthropic"
 
-    async def prepare(self, body: dict[str, Any], user_content: Any) -> None:
-        """Inline remote image URLs through the node's hardened client (anything with
-        `async fetch(url) -> (content_type, bytes)`); without one they are refused at build time."""
-        if user_content is not None and has_remote_images(body):
-            await inline_images(body, user_content.fetch)
+    prepare = staticmethod(prepare_images)
 
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
         if meta.mode != modes.CHAT:

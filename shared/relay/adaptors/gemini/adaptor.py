@@ -10,18 +10,14 @@ from shared.relay import modes
 from shared.relay.adaptors.common import conversion_error
 from shared.relay.adaptors.gemini import request, response
 from shared.relay.adaptors.gemini.stream import GeminiStream
-from shared.relay.adaptors.images import has_remote_images, inline_images
+from shared.relay.adaptors.images import prepare_images
 from shared.relay.types import ConvertedResponse, RelayMeta, UpstreamRequest
 
 
 class GeminiAdaptor:
     name = "gemini"
 
-    async def prepare(self, body: dict[str, Any], user_content: Any) -> None:
-        """Inline remote image URLs through the node's hardened client (anything with
-        `async fetch(url) -> (content_type, bytes)`); without one they are refused at build time."""
-        if user_content is not None and has_remote_images(body):
-            await inline_images(body, user_content.fetch)
+    prepare = staticmethod(prepare_images)
 
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
         url = request.request_url(meta)  # raises for modes Gemini does not serve
