@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
 import { confirmDialog } from '../components/dialogs.jsx';
 import { attempt, toast } from '../components/toast.js';
 import { Card, Pager, SearchBar, Table, Tag } from '../components/ui.jsx';
-import { api, get, query } from '../lib/api.js';
+import { api } from '../lib/api.js';
+import { usePagedList } from '../lib/pagedList.js';
 import { copy } from '../lib/clipboard.js';
 import { renderQuota, renderTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
@@ -11,29 +11,8 @@ import { navigate } from '../lib/router.js';
 const STATUS = { 1: ['green', 'status.unused'], 2: ['red', 'status.disabled'], 3: ['grey', 'status.used'] };
 
 export function Redemptions() {
-  const [rows, setRows] = useState([]);
-  const [page, setPage] = useState(0);
-  const [keyword, setKeyword] = useState('');
-  const [searching, setSearching] = useState(false);
 
-  const load = async (p = page) => {
-    const data = await attempt(() => get(`/api/redemption/${query({ p })}`));
-    if (data) {
-      setRows(data);
-      setPage(p);
-      setSearching(false);
-    }
-  };
-  useEffect(() => { load(0); }, []);
-  const search = async () => {
-    if (!keyword) return load(0);
-    const data = await attempt(() => get(`/api/redemption/search${query({ keyword })}`));
-    if (data) {
-      setRows(data);
-      setSearching(true);
-    }
-  };
-  const reload = () => (searching ? search() : load());
+  const { rows, setRows, page, keyword, setKeyword, searching, load, search, reload } = usePagedList('/api/redemption/');
 
   const setStatus = async (row, status) => {
     const data = await attempt(() => api('PUT', '/api/redemption/?status_only=true', { id: row.id, status }));

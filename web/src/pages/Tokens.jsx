@@ -1,9 +1,10 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { confirmDialog } from '../components/dialogs.jsx';
 import { Link } from '../components/Link.jsx';
 import { attempt, toast } from '../components/toast.js';
 import { Card, Pager, SearchBar, Table, Tag } from '../components/ui.jsx';
-import { api, get, query } from '../lib/api.js';
+import { api } from '../lib/api.js';
+import { usePagedList } from '../lib/pagedList.js';
 import { copy } from '../lib/clipboard.js';
 import { renderQuota, renderTime } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
@@ -14,33 +15,10 @@ const STATUS = { 1: ['green', 'status.enabled'], 2: ['red', 'status.disabled'], 
 const ORDERS = ['', 'remain_quota', 'used_quota'];
 
 export function Tokens() {
-  const [rows, setRows] = useState([]);
-  const [page, setPage] = useState(0);
-  const [order, setOrder] = useState('');
-  const [keyword, setKeyword] = useState('');
-  const [searching, setSearching] = useState(false);
   const [copyAs, setCopyAs] = useState(null);
   const [shown, setShown] = useState({});
 
-  const load = async (p = page, o = order) => {
-    const data = await attempt(() => get(`/api/token/${query({ p, order: o })}`));
-    if (data) {
-      setRows(data);
-      setPage(p);
-      setSearching(false);
-    }
-  };
-  useEffect(() => { load(0); }, []);
-
-  const search = async () => {
-    if (!keyword) return load(0);
-    const data = await attempt(() => get(`/api/token/search${query({ keyword })}`));
-    if (data) {
-      setRows(data);
-      setSearching(true);
-    }
-  };
-  const reload = () => (searching ? search() : load());
+  const { rows, setRows, page, order, setOrder, keyword, setKeyword, searching, load, search, reload } = usePagedList('/api/token/');
 
   const setStatus = async (row, status) => {
     const data = await attempt(() => api('PUT', '/api/token/?status_only=true', { id: row.id, status }));

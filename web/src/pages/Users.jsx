@@ -1,9 +1,9 @@
-import { useEffect, useState } from 'preact/hooks';
 import { confirmDialog } from '../components/dialogs.jsx';
 import { Link } from '../components/Link.jsx';
 import { attempt, toast } from '../components/toast.js';
 import { Card, Pager, SearchBar, Table, Tag } from '../components/ui.jsx';
-import { api, get, query } from '../lib/api.js';
+import { api } from '../lib/api.js';
+import { usePagedList } from '../lib/pagedList.js';
 import { renderQuota } from '../lib/format.js';
 import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
@@ -26,30 +26,8 @@ function statusTag(s) {
 
 export function Users() {
   const me = useStore(user);
-  const [rows, setRows] = useState([]);
-  const [page, setPage] = useState(0);
-  const [order, setOrder] = useState('');
-  const [keyword, setKeyword] = useState('');
-  const [searching, setSearching] = useState(false);
 
-  const load = async (p = page, o = order) => {
-    const data = await attempt(() => get(`/api/user/${query({ p, order: o })}`));
-    if (data) {
-      setRows(data);
-      setPage(p);
-      setSearching(false);
-    }
-  };
-  useEffect(() => { load(0); }, []);
-  const search = async () => {
-    if (!keyword) return load(0);
-    const data = await attempt(() => get(`/api/user/search${query({ keyword })}`));
-    if (data) {
-      setRows(data);
-      setSearching(true);
-    }
-  };
-  const reload = () => (searching ? search() : load());
+  const { rows, setRows, page, order, setOrder, keyword, setKeyword, searching, load, search, reload } = usePagedList('/api/user/');
 
   const manage = async (row, action) => {
     if (action === 'delete' && !(await confirmDialog(t('user.confirm_delete', { name: row.username })))) return;

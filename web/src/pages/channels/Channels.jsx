@@ -1,9 +1,10 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { confirmDialog } from '../../components/dialogs.jsx';
 import { Link } from '../../components/Link.jsx';
 import { attempt, toast } from '../../components/toast.js';
 import { Card, Pager, SearchBar, Table, Tag } from '../../components/ui.jsx';
-import { api, get, query, request } from '../../lib/api.js';
+import { api, query, request } from '../../lib/api.js';
+import { usePagedList } from '../../lib/pagedList.js';
 import { typeLabel } from '../../lib/channelTypes.js';
 import { renderQuota, renderTime } from '../../lib/format.js';
 import { t } from '../../lib/i18n.js';
@@ -24,31 +25,9 @@ function responseTag(ms) {
 }
 
 export function Channels() {
-  const [rows, setRows] = useState([]);
-  const [page, setPage] = useState(0);
-  const [keyword, setKeyword] = useState('');
-  const [searching, setSearching] = useState(false);
   const [busy, setBusy] = useState({});
 
-  const load = async (p = page) => {
-    const data = await attempt(() => get(`/api/channel/${query({ p })}`));
-    if (data) {
-      setRows(data);
-      setPage(p);
-      setSearching(false);
-    }
-  };
-  useEffect(() => { load(0); }, []);
-
-  const search = async () => {
-    if (!keyword) return load(0);
-    const data = await attempt(() => get(`/api/channel/search${query({ keyword })}`));
-    if (data) {
-      setRows(data);
-      setSearching(true);
-    }
-  };
-  const reload = () => (searching ? search() : load());
+  const { rows, setRows, page, keyword, setKeyword, searching, load, search, reload } = usePagedList('/api/channel/');
   const patchRow = (id, patch) => setRows((list) => list.map((r) => (r.id === id ? { ...r, ...patch } : r)));
   const mark = (id, on) => setBusy((b) => ({ ...b, [id]: on }));
 
