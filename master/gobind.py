@@ -80,6 +80,16 @@ def atoi(text: str) -> int:
     return value
 
 
+def path_id(text: str, no_id: str) -> int | str:
+    """An item route's `:id` read by `strconv.Atoi`: the id, or the message to answer with
+    (Go's parse error, or `no_id` for 0)."""
+    try:
+        value = atoi(text)
+    except ValueError as exc:
+        return str(exc)
+    return value if value != 0 else no_id
+
+
 def lenient_int(text: str | None) -> int:
     """`n, _ := strconv.Atoi(s)` / `ParseInt(s, 10, 64)`: 0 on bad syntax, clamped on overflow."""
     if not text or not _DECIMAL.fullmatch(text):

@@ -141,7 +141,7 @@ class CounterKeeper:
             if not await self.redis.exists(MARKER):
                 self.full_seed = True
         except ERRORS:
-            pass  # unreachable: nothing to do until it answers
+            log.debug("Redis unreachable; the counters are checked again next round")
         return self.full_seed or any(s.shifts or s.fresh or s.gone for s in (self.tokens, self.users))
 
     async def run(self, locked_sync: Callable[[], Awaitable[None]]) -> None:

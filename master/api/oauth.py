@@ -55,8 +55,13 @@ async def send_verification(request: Request) -> Response:
         f"<p>您好，你正在进行{system}邮箱验证。</p><p>您的验证码为: <strong>{code}</strong></p>"
         "<p>验证码 10 分钟内有效，如果不是本人操作，请忽略。</p>"
     )
+    return await _mail(request, f"{system} 邮箱验证邮件", email, content)
+
+
+async def _mail(request: Request, subject: str, email: str, content: str) -> Response:
+    """Send, and answer as One API does: ok, or send_email_failed + the reason."""
     try:
-        await send_email(request, f"{system} 邮箱验证邮件", email, content)
+        await send_email(request, subject, email, content)
     except MailError as exc:
         return fail(msg(request, "send_email_failed") + str(exc))
     return ok()
@@ -82,11 +87,7 @@ async def send_password_reset(request: Request) -> Response:
         f"<p>如果链接无法点击，请尝试复制以下链接到浏览器中打开：<br>{link}</p>"
         "<p>重置链接 10 分钟内有效，如果不是本人操作，请忽略。</p>"
     )
-    try:
-        await send_email(request, f"{options.get('SystemName')} 密码重置", email, content)
-    except MailError as exc:
-        return fail(msg(request, "send_email_failed") + str(exc))
-    return ok()
+    return await _mail(request, f"{options.get('SystemName')} 密码重置", email, content)
 
 
 @critical_rate_limit

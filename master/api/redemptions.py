@@ -14,7 +14,7 @@ from master.api.common import ITEMS_PER_PAGE, BadBody, admin_auth, current, fail
 from master.context import get_ctx
 from master.db.schema import redemptions
 from master.dberrors import answer_db_errors, db_error_text
-from master.gobind import BindError, Kind, atoi, bind, int32_eq, lenient_int
+from master.gobind import BindError, Kind, atoi, bind, int32_eq, lenient_int, path_id
 from shared.keys import uuid_hex
 
 REDEMPTION_ENABLED, REDEMPTION_DISABLED, REDEMPTION_USED = 1, 2, 3
@@ -103,12 +103,9 @@ async def search_redemptions(request: Request) -> Response:
 @admin_auth
 @answer_db_errors
 async def get_redemption(request: Request) -> Response:
-    try:
-        redemption_id = atoi(request.path_params["id"])
-    except ValueError as exc:
-        return fail(str(exc))
-    if redemption_id == 0:
-        return fail(NO_ID)
+    redemption_id = path_id(request.path_params["id"], NO_ID)
+    if isinstance(redemption_id, str):
+        return fail(redemption_id)
     row = await _fetch(request, redemption_id)
     return ok(redemption_json(row)) if row else fail(NOT_FOUND)
 

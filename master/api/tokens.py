@@ -17,7 +17,7 @@ from master.api.common import ITEMS_PER_PAGE, BadBody, current, fail, msg, ok, p
 from master.context import get_ctx
 from master.db.schema import tokens
 from master.dberrors import answer_db_errors
-from master.gobind import BindError, Kind, atoi, bind, int32_eq, lenient_int
+from master.gobind import BindError, Kind, bind, int32_eq, lenient_int, path_id
 from shared.keys import generate_token_key
 
 TOKEN_ENABLED, TOKEN_DISABLED, TOKEN_EXPIRED, TOKEN_EXHAUSTED = 1, 2, 3, 4
@@ -165,12 +165,9 @@ async def search_tokens(request: Request) -> Response:
 @user_auth
 @answer_db_errors
 async def get_token(request: Request) -> Response:
-    try:
-        token_id = atoi(request.path_params["id"])
-    except ValueError as exc:
-        return fail(str(exc))
-    if token_id == 0:
-        return fail(NO_ID)
+    token_id = path_id(request.path_params["id"], NO_ID)
+    if isinstance(token_id, str):
+        return fail(token_id)
     row = await _fetch(request, token_id)
     return ok(token_json(row)) if row else fail(NOT_FOUND)
 
