@@ -109,6 +109,7 @@ class Settings:
     test_prompt: str = "Output only your specific model name with no additional text."
     tiktoken_cache_dir: str = ""
     http_server: str = "uvicorn"
+    relay_http_client: str = "native"
     max_request_body: int = 32 * 1024 * 1024
     # Cluster (see .env.example): the master's gRPC port, how slaves reach it, the shared secret.
     grpc_port: int = 50051
@@ -145,6 +146,9 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         port = int(port_env) if port_env else port_flag
     except ValueError as exc:
         raise SettingsError(f"PORT must be a number, got {port_env!r}") from exc
+    for name, choices in (("HTTP_SERVER", ("uvicorn", "hypercorn")), ("RELAY_HTTP_CLIENT", ("native", "aiohttp"))):
+        if env.get(name, "") not in ("", *choices):
+            raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {env[name]!r}")
     test_freq = env.get("CHANNEL_TEST_FREQUENCY", "")
     try:
         channel_test_frequency = int(test_freq) if test_freq else 0
@@ -204,6 +208,7 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         test_prompt=_str(env, "TEST_PROMPT", "Output only your specific model name with no additional text."),
         tiktoken_cache_dir=_str(env, "TIKTOKEN_CACHE_DIR") or _str(env, "DATA_GYM_CACHE_DIR"),
         http_server=_str(env, "HTTP_SERVER", "uvicorn"),
+        relay_http_client=_str(env, "RELAY_HTTP_CLIENT", "native"),
         max_request_body=_int(env, "MAX_REQUEST_BODY_BYTES", 32 * 1024 * 1024),
         grpc_port=_int(env, "GRPC_PORT", 50051),
         master_addr=_str(env, "MASTER_ADDR", "127.0.0.1:50051"),

@@ -21,7 +21,7 @@ from shared.metrics import engine_state
 from shared.relay.engine import RelayEngine
 from shared.relay.ledger import Ledger
 from shared.relay.redis_ledger import RedisLedger, connect
-from shared.relay.upstream import AiohttpUpstream
+from shared.relay.upstream import make_upstream
 from shared.server import serve
 from shared.settings import Settings
 from shared.usercontent import UserContentClient
@@ -49,7 +49,7 @@ class SlaveNode:
             # Fleet-wide quota: reserve and settle against the master-seeded counters in Redis.
             self.quota_redis = connect(settings.redis_conn_string)
             ledger = RedisLedger(self.quota_redis)
-        self.engine = RelayEngine(settings, AiohttpUpstream(settings.relay_timeout, settings.relay_proxy), self.shipper, ledger)
+        self.engine = RelayEngine(settings, make_upstream(settings.relay_http_client, settings.relay_timeout, settings.relay_proxy), self.shipper, ledger)
         self.replica = ConfigReplica(settings, self.keys, self.link, self.engine, self.shipper)
         self.app = SlaveApp(settings, self.engine, lambda: self.replica.ready)
         self.app.metrics.bind(

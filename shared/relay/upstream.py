@@ -1,21 +1,23 @@
 """The hot path's upstream HTTP client, behind one small interface.
 
-Measured on this machine, httpx's default transport collapses under concurrency (~450 req/s at
-c=50) where aiohttp holds ~5,400, so the relay sends through aiohttp: one session and one pooled
-connector per node, created once. httpx stays in use off the hot path (channel tests, balances,
-user content).
+Measured on the bench machine (uvicorn, one core, c=50, a relay that only forwards): httpx's default
+transport collapses under concurrency (~450 req/s), aiohttp holds ~6,700 and the pooled HTTP/1.1
+client of h1client.py ~21,500. RELAY_HTTP_CLIENT picks one: `native` (the default) or `aiohttp`.
+Requests that must go through a proxy (RELAY_PROXY, or the environment's proxies) always use aiohttp,
+which speaks CONNECT. httpx stays in use off the hot path (channel tests, balances, user content).
 """
 
 from __future__ import annotations
 
 import asyncio
 import urllib.request
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
 from typing import AsyncIterator, Mapping, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from shared.relay import h1client
 from shared.relay.types import UpstreamRequest
 
 
@@ -23,33 +25,27 @@ class UpstreamUnavailable(Exception):
     """The upstream could not be reached or did not answer in time."""
 
 
-@dataclass
-class UpstreamResponse:
+class UpstreamResponse(ABC):
+    """An upstream answer whose headers have arrived; its body is read by one of the methods."""
+
     status: int
     headers: Mapping[str, str]
-    _resp: aiohttp.ClientResponse
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("Content-Type", self.headers.get("content-type", ""))
+        return self.headers.get("Content-Type", "")
 
+    @abstractmethod
     async def read(self) -> bytes:
-        try:
-            return await self._resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
+        """The whole body; the connection is released."""
 
-    async def lines(self) -> AsyncIterator[bytes]:
-        """Upstream body line by line (newline stripped), as it arrives."""
-        content = self._resp.content
-        while True:
-            try:
-                line = await content.readline()
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
-            if not line:
-                return
-            yield line.rstrip(b"\r\n")
+    @abstractmethod
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection (for reuse if the body was read whole)."""
 
     async def line_batches(self) -> AsyncIterator[list[bytes]]:
         """The complete lines of each network read (newlines stripped), as they arrive.
@@ -65,6 +61,19 @@ class UpstreamResponse:
         if carry:
             yield [carry[:-1] if carry.endswith(b"\r") else carry]
 
+
+class AiohttpResponse(UpstreamResponse):
+    def __init__(self, resp: aiohttp.ClientResponse) -> None:
+        self.status = resp.status
+        self.headers = resp.headers
+        self._resp = resp
+
+    async def read(self) -> bytes:
+        try:
+            return await self._resp.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
+
     async def chunks(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._resp.content.iter_any():
@@ -74,6 +83,29 @@ class UpstreamResponse:
 
     def close(self) -> None:
         self._resp.release()
+
+
+class NativeResponse(UpstreamResponse):
+    def __init__(self, resp: h1client.Response) -> None:
+        self.status = resp.status
+        self.headers = resp.headers
+        self._resp = resp
+
+    async def read(self) -> bytes:
+        try:
+            return await self._resp.read()
+        except h1client.ClientError as exc:
+            raise UpstreamUnavailable(str(exc)) from exc
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._resp.chunks():
+                yield chunk
+        except h1client.ClientError as exc:
+            raise UpstreamUnavailable(str(exc)) from exc
+
+    def close(self) -> None:
+        self._resp.close()
 
 
 class UpstreamClient(Protocol):
@@ -94,7 +126,7 @@ class AiohttpUpstream:
         self._proxy_for: dict[tuple[str, str], str | None] = {}
         self._session: aiohttp.ClientSession | None = None
 
-    def _proxy_of(self, url: str) -> str | None:
+    def proxy_for(self, url: str) -> str | None:
         if self._proxy or not self._env_proxies:
             return self._proxy
         parts = urlsplit(url)
@@ -123,13 +155,41 @@ class AiohttpUpstream:
                 request.url,
                 data=body if body else None,
                 headers=request.headers,
-                proxy=self._proxy_of(request.url),
+                proxy=self.proxy_for(request.url),
                 allow_redirects=False,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
-        return UpstreamResponse(status=resp.status, headers=resp.headers, _resp=resp)
+        return AiohttpResponse(resp)
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+class NativeUpstream:
+    """The pooled HTTP/1.1 client for direct connections; proxied requests go through aiohttp."""
+
+    def __init__(self, timeout: int = 0, proxy: str = "") -> None:
+        self._pool = h1client.Pool(connect_timeout=min(timeout, 30) if timeout else 30, timeout=timeout)
+        self._proxied = AiohttpUpstream(timeout, proxy)
+
+    async def send(self, request: UpstreamRequest, body: bytes) -> UpstreamResponse:
+        if self._proxied.proxy_for(request.url) is not None:
+            return await self._proxied.send(request, body)
+        try:
+            resp = await self._pool.request(request.method, request.url, request.headers, body if body else None)
+        except h1client.ClientError as exc:
+            raise UpstreamUnavailable(str(exc)) from exc
+        return NativeResponse(resp)
+
+    async def close(self) -> None:
+        self._pool.close()
+        await self._proxied.close()
+
+
+def make_upstream(kind: str, timeout: int = 0, proxy: str = "") -> UpstreamClient:
+    """The relay's client by RELAY_HTTP_CLIENT: `native` (default) or `aiohttp`."""
+    if kind == "aiohttp":
+        return AiohttpUpstream(timeout, proxy)
+    return NativeUpstream(timeout, proxy)
