@@ -28,6 +28,7 @@ from master.ratelimit import Limit, RateLimiter, RedisRateLimiter
 from shared.logs import get_logger
 from shared.metrics import Metrics, engine_state
 from shared.request_id import RequestIdMiddleware
+from shared.memory import freeze_startup_heap
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -161,6 +162,7 @@ def create_app(settings: Settings) -> Starlette:
             cluster = ClusterServer(ctx, host)
             await cluster.start()
         app.state.cluster = cluster
+        freeze_startup_heap()
         try:
             yield
         finally:
@@ -172,7 +174,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = MasterApp(lifespan=lifespan)
     metrics = app.state.metrics = Metrics("master")
-    app._relay = metrics.instrument(app._relay)  # the relay's own path, past the middleware stack
+    app._relay = RequestIdMiddleware(_relay_of_app, metrics)  # the relay's own path, past the middleware stack
 
     api = SessionMiddleware(
         GZipMiddleware(ApiRateLimit(api_router), minimum_size=1024),

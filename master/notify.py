@@ -21,7 +21,6 @@ import ssl
 from email.utils import formataddr, formatdate
 from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import select
 
 from master.db.schema import users
@@ -70,6 +69,8 @@ async def push_message(ctx: "MasterContext", title: str, description: str, conte
         "channel": "",
         "token": ctx.options.get("MessagePusherToken"),
     }
+    import httpx  # httpx is loaded at first use: ~2.5 MB of RSS a node rarely needs (bench issue)
+
     try:
         async with httpx.AsyncClient(timeout=PUSH_TIMEOUT) as http:
             resp = await http.post(address, json=payload)

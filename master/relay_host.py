@@ -14,34 +14,42 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from master.context import MasterContext
 from master.db.schema import abilities, applied_batches, channels, logs, tokens, users
-from master.quota_counters import CounterKeeper
 from shared.billing import tokenizer
 from shared.logs import get_logger
+from shared.memory import HeapTrimmer
 from shared.relay.engine import RelayEngine
 from shared.relay.ledger import Ledger
-from shared.relay.redis_ledger import RedisLedger, connect
 from shared.relay.sink import DeltaBatch
 from shared.relay.upstream import make_upstream
 from shared.snapshot import build_snapshot
 from shared.usercontent import UserContentClient
 
+if TYPE_CHECKING:
+    from master.quota_counters import CounterKeeper
+
 log = get_logger(__name__)
+
+MAX_PENDING_LOGS = 2000
 
 
 class DatabaseSink:
-    """QuotaSink of the master: sums in memory, one transaction per flush."""
+    """QuotaSink of the master: sums in memory, one transaction per flush.
+
+    With BATCH_UPDATE_ENABLED a flush also comes early once MAX_PENDING_LOGS log rows wait: what a
+    busy master holds (~1 KB a row) stays bounded, and so does the heap it keeps afterwards."""
 
     def __init__(self, host: "RelayHost") -> None:
         self.host = host
         self.pending = DeltaBatch()
         self.wake = asyncio.Event()
+        self.full = asyncio.Event()
 
     def spend(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> None:
         self.pending.spend(token_id, user_id, token_limited, amount)
@@ -50,6 +58,8 @@ class DatabaseSink:
     def usage(self, user_id: int, channel_id: int, quota: int, log_row: dict[str, Any] | None) -> None:
         self.pending.usage(user_id, channel_id, quota, log_row)
         self.wake.set()
+        if len(self.pending.logs) >= MAX_PENDING_LOGS:
+            self.full.set()
 
     def mark_token(self, token_id: int, status: int) -> None:
         self.pending.token_status[token_id] = status
@@ -68,11 +78,16 @@ class RelayHost:
         self.counters: CounterKeeper | None = None
         ledger: Ledger | None = None
         if settings.redis_enabled:
+            # Imported only with Redis: the redis package costs a node ~7 MB of RSS (bench issue).
+            from master.quota_counters import CounterKeeper
+            from shared.relay.redis_ledger import RedisLedger, connect
+
             self.redis = connect(settings.redis_conn_string)
             ledger = RedisLedger(self.redis)
             self.counters = CounterKeeper(self.redis)
         self.engine = RelayEngine(settings, make_upstream(settings.relay_http_client, settings.relay_timeout, settings.relay_proxy), self.sink, ledger)
         self.lock = asyncio.Lock()  # a rebuild never sees half a flush
+        self.trimmer = HeapTrimmer()  # hands the pages a flushed batch (or slaves' batches) freed back
         self._task: asyncio.Task[None] | None = None
         self._counter_task: asyncio.Task[None] | None = None
         # Called with (channel_id, reason) after an auto-disable is written; set by master.monitors.
@@ -157,7 +172,11 @@ class RelayHost:
         settings = self.ctx.settings
         while True:
             if settings.batch_update_enabled:
-                await asyncio.sleep(max(settings.batch_update_interval, 1))
+                try:
+                    await asyncio.wait_for(self.sink.full.wait(), max(settings.batch_update_interval, 1))
+                except asyncio.TimeoutError:
+                    pass
+                self.sink.full.clear()
             else:
                 await self.sink.wake.wait()
             try:
@@ -165,6 +184,7 @@ class RelayHost:
             except Exception:
                 log.exception("quota flush failed; the batch is kept and retried")
                 await asyncio.sleep(1)
+            await self.trimmer.after_batch()
 
     async def flush(self) -> None:
         """Write what is pending in one transaction; on failure put it back for the next try."""

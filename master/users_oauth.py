@@ -8,12 +8,14 @@ goes through a fresh client per call with One API's 5 s timeout; `app.state.oaut
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from starlette.requests import Request
 
 from master.context import get_ctx
+
+if TYPE_CHECKING:
+    import httpx
 
 GITHUB_TOKEN_URL = "https://github.com/login/oauth/access_token"
 GITHUB_USER_URL = "https://api.github.com/user"
@@ -35,11 +37,15 @@ class ExternalUser:
 
 
 def _client(request: Request) -> httpx.AsyncClient:
+    import httpx  # httpx is loaded at first use: ~2.5 MB of RSS a node rarely needs (bench issue)
+
     transport = getattr(request.app.state, "oauth_transport", None)
     return httpx.AsyncClient(timeout=5, transport=transport)
 
 
 async def _json(http: httpx.AsyncClient, unreachable: str, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    import httpx
+
     try:
         resp = await http.request(method, url, **kwargs)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -128,6 +134,8 @@ async def wechat_id(request: Request, code: str) -> str:
         raise OAuthError("无效的参数")
     o = get_ctx(request).options
     url = f"{o.get('WeChatServerAddress')}/api/wechat/user"
+    import httpx
+
     async with _client(request) as http:
         try:
             resp = await http.get(url, params={"code": code}, headers={"Authorization": o.get("WeChatServerToken")})

@@ -139,7 +139,7 @@ class Metrics:
         self.attempts = Counter("oneapi_relay_attempts", "Upstream attempts by channel and result (ok, failed).", ["channel", "result"], registry=r)
         self.streams = Gauge("oneapi_relay_streams_in_flight", "Streaming relay answers being written now.", registry=r)
         r.register(_StateCollector(self))
-        self._children: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[Any, ...], Any] = {}  # bounded: every label is capped
 
     def bind(self, state: Callable[[], NodeState]) -> None:
         """Give the scrape-time gauges their source (set by the node once it is built)."""
@@ -149,16 +149,16 @@ class Metrics:
 
     def settled(self, model: str, channel_id: int, prompt_tokens: int, completion_tokens: int, quota: int) -> None:
         m, c = self.model_label(model), self.channel_label(str(channel_id))
-        self.relayed.labels(m, c).inc()
+        self._child(self.relayed, m, c).inc()
         if prompt_tokens:
-            self.tokens.labels(m, c, "prompt").inc(prompt_tokens)
+            self._child(self.tokens, m, c, "prompt").inc(prompt_tokens)
         if completion_tokens:
-            self.tokens.labels(m, c, "completion").inc(completion_tokens)
+            self._child(self.tokens, m, c, "completion").inc(completion_tokens)
         if quota:
-            self.quota.labels(m, c).inc(quota)
+            self._child(self.quota, m, c).inc(quota)
 
     def attempt(self, channel_id: int, ok: bool) -> None:
-        self.attempts.labels(self.channel_label(str(channel_id)), "ok" if ok else "failed").inc()
+        self._child(self.attempts, self.channel_label(str(channel_id)), "ok" if ok else "failed").inc()
 
     @contextmanager
     def stream(self) -> Iterator[None]:
@@ -168,15 +168,20 @@ class Metrics:
         finally:
             self.streams.dec()
 
-    def _observe(self, route: str, status: int, elapsed: float, ttfb: float) -> None:
-        key = (route, status_class(status))
+    def observe_request(self, path: str, status: int, elapsed: float, ttfb: float) -> None:
+        route = route_class(path)
+        self._child(self.requests, route, status_class(status)).inc()
+        self._child(self.latency, route).observe(elapsed)
+        if ttfb and route == "relay":
+            self._child(self.ttfb, route).observe(ttfb)
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """A labelled child, looked up once: prometheus_client's labels() costs µs per call."""
+        key = (id(metric), *labels)
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = self.requests.labels(*key)
-        child.inc()
-        self.latency.labels(route).observe(elapsed)
-        if ttfb and route == "relay":
-            self.ttfb.labels(route).observe(ttfb)
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     # -- ASGI ------------------------------------------------------------------------------------
 
@@ -211,6 +216,6 @@ class Metrics:
             try:
                 await app(scope, receive, watch)
             finally:
-                self._observe(route_class(scope.get("path", "")), status, time.perf_counter() - started, first)
+                self.observe_request(scope.get("path", ""), status, time.perf_counter() - started, first)
 
         return instrumented

@@ -15,8 +15,12 @@ _HEADER = b"x-oneapi-request-id"
 
 
 class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """`metrics` (a shared.metrics.Metrics) also counts and times the request here: one wrapper
+    around the relay's send instead of two, as this runs on every relayed request."""
+
+    def __init__(self, app: ASGIApp, metrics: Any = None) -> None:
         self.app = app
+        self.observe = metrics.observe_request if metrics is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -27,23 +31,23 @@ class RequestIdMiddleware:
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
         status = 0
+        first = 0.0
         header = (_HEADER, rid.encode())
 
         async def send_with_id(message: dict[str, Any]) -> None:
-            nonlocal status
+            nonlocal status, first
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
+            elif not first and message.get("body"):
+                first = time.perf_counter() - started
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info(
-                "request",
-                status=status,
-                method=scope["method"],
-                path=scope["path"],
-                ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            elapsed = time.perf_counter() - started
+            if self.observe is not None:
+                self.observe(scope["path"], status, elapsed, first)
+            log.info("request", status=status, method=scope["method"], path=scope["path"], ms=round(elapsed * 1000, 2))
             request_id_var.reset(token)

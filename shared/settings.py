@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from shared.workers.slot import WorkerSlot, slot_from_env
+
 VERSION = "v0.1.0"
 
 
@@ -120,6 +122,9 @@ class Settings:
     grpc_tls_ca: str = ""
     node_id: str = ""
     spool_dir: str = "./spool"
+    # Processes of this node (`--workers`); `worker` is set in each of them by the supervisor.
+    workers: int = 1
+    worker: WorkerSlot | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -135,7 +140,7 @@ class SettingsError(ValueError):
     """A setting has a value the node cannot start with."""
 
 
-def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: str = "./logs") -> Settings:
+def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: str = "./logs", workers_flag: int = 1) -> Settings:
     """Build the settings from an environment mapping and the parsed flags."""
     secret = env.get("SESSION_SECRET", "")
     generated = secret in ("", "random_string")
@@ -146,6 +151,13 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         port = int(port_env) if port_env else port_flag
     except ValueError as exc:
         raise SettingsError(f"PORT must be a number, got {port_env!r}") from exc
+    workers_env = env.get("WORKERS", "")  # like PORT, the environment wins over the flag
+    try:
+        workers = int(workers_env) if workers_env else workers_flag
+    except ValueError as exc:
+        raise SettingsError(f"WORKERS must be a number, got {workers_env!r}") from exc
+    if workers < 1:
+        raise SettingsError(f"WORKERS (--workers) must be 1 or more, got {workers}")
     for name, choices in (("HTTP_SERVER", ("uvicorn", "hypercorn")), ("RELAY_HTTP_CLIENT", ("native", "aiohttp"))):
         if env.get(name, "") not in ("", *choices):
             raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {env[name]!r}")
@@ -219,4 +231,6 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         # Stable across restarts (host + port) so a restarted slave resends its spool under the same id.
         node_id=_str(env, "NODE_ID", f"{socket.gethostname()}-{port}"),
         spool_dir=_str(env, "SPOOL_DIR", "./spool"),
+        workers=workers,
+        worker=slot_from_env(env),
     )

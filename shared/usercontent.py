@@ -7,6 +7,9 @@ IP itself (Host header and TLS SNI keep the name), so a second DNS answer cannot
 proxy the target name is still resolved and vetted here, then handed to the proxy.
 A timeout (USER_CONTENT_REQUEST_TIMEOUT, always applied, over the whole exchange) and a size cap
 bound every call.
+
+httpx (and the clients, with their TLS contexts) is loaded at the first fetch, not at node start:
+most nodes never see an image URL, and both cost a node ~5.5 MB of RSS (bench issue).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import ipaddress
 import socket
 import urllib.request
 from dataclasses import dataclass
-from typing import Awaitable, Callable
-
-import httpx
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IPAddress], bool]
@@ -114,17 +118,27 @@ class UserContentClient:
         self._max_redirects = max_redirects
         self._allowed = is_allowed_ip
         self._resolve = resolver
-        # No keep-alive: pooled connections are keyed by IP and must not serve another name.
-        limits = httpx.Limits(max_keepalive_connections=0)
-        timeouts = httpx.Timeout(self._timeout)
-        self._direct = httpx.AsyncClient(timeout=timeouts, limits=limits, trust_env=False, follow_redirects=False)
         self._env_proxies = {} if proxy or not trust_env else urllib.request.getproxies_environment()
-        self._proxied: httpx.AsyncClient | None = None
-        if proxy:
-            self._proxied = httpx.AsyncClient(proxy=proxy, timeout=timeouts, limits=limits, trust_env=False)
-        elif self._env_proxies.get("http") or self._env_proxies.get("https"):
-            self._proxied = httpx.AsyncClient(timeout=timeouts, limits=limits, trust_env=True)
+        self._proxy = proxy
         self._explicit_proxy = bool(proxy)
+        self._has_proxy = bool(proxy or self._env_proxies.get("http") or self._env_proxies.get("https"))
+        self._direct: httpx.AsyncClient | None = None  # both made by _clients() at the first fetch
+        self._proxied: httpx.AsyncClient | None = None
+
+    def _clients(self) -> tuple[httpx.AsyncClient, httpx.AsyncClient | None]:
+        """(direct, proxied or None), made on first use."""
+        if self._direct is None:
+            import httpx
+
+            # No keep-alive: pooled connections are keyed by IP and must not serve another name.
+            limits = httpx.Limits(max_keepalive_connections=0)
+            timeouts = httpx.Timeout(self._timeout)
+            if self._proxy:
+                self._proxied = httpx.AsyncClient(proxy=self._proxy, timeout=timeouts, limits=limits, trust_env=False)
+            elif self._has_proxy:
+                self._proxied = httpx.AsyncClient(timeout=timeouts, limits=limits, trust_env=True)
+            self._direct = httpx.AsyncClient(timeout=timeouts, limits=limits, trust_env=False, follow_redirects=False)
+        return self._direct, self._proxied
 
     @classmethod
     def from_settings(cls, settings: Settings, max_bytes: int = DEFAULT_MAX_BYTES) -> "UserContentClient":
@@ -142,7 +156,8 @@ class UserContentClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._direct.aclose()
+        if self._direct is not None:
+            await self._direct.aclose()
         if self._proxied is not None:
             await self._proxied.aclose()
 
@@ -162,6 +177,8 @@ class UserContentClient:
         return HeadResult(status, content_type, int(length) if length.isdigit() else None, str(response.url))
 
     async def _exchange(self, method: str, url: str, limit: int, truncate: bool) -> tuple[str, bytes, int, _Response]:
+        import httpx
+
         try:
             async with asyncio.timeout(self._timeout):
                 return await self._follow(method, url, limit, truncate)
@@ -174,7 +191,8 @@ class UserContentClient:
         current = url
         for _hop in range(self._max_redirects + 1):
             target = await self._vet(current)
-            client = self._proxied if target.via_proxy and self._proxied is not None else self._direct
+            direct, proxied = self._clients()
+            client = proxied if target.via_proxy and proxied is not None else direct
             headers = {"Host": target.host_header}
             extensions = {"sni_hostname": target.sni} if target.sni else {}
             request = client.build_request(method, target.send_url, headers=headers, extensions=extensions)
@@ -208,6 +226,8 @@ class UserContentClient:
         return b"".join(chunks)
 
     async def _vet(self, url: str) -> _Target:
+        import httpx
+
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
@@ -244,7 +264,7 @@ class UserContentClient:
         return ips
 
     def _uses_proxy(self, scheme: str, host: str) -> bool:
-        if self._proxied is None:
+        if not self._has_proxy:
             return False
         if self._explicit_proxy:
             return True

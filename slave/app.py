@@ -80,7 +80,7 @@ class SlaveApp:
         self.started_at = int(time.time())
         self.draining = False
 
-        self._with_id = RequestIdMiddleware(self.metrics.instrument(self._route))
+        self._with_id = RequestIdMiddleware(self._route, self.metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

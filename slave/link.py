@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 
+from shared.cluster import GRPC_MESSAGE_OPTIONS
 from shared.cluster.crypto import AUTH_HEADER, ClusterKeys
 from shared.cluster.pb import cluster_pb2_grpc as rpc
 from shared.settings import Settings
@@ -20,7 +21,7 @@ class MasterLink:
         self.quota: rpc.QuotaStub | None = None
 
     async def open(self) -> None:
-        options = [("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000), ("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 2_000)]
+        options = [("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000), ("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 2_000), *GRPC_MESSAGE_OPTIONS]
         if self.settings.grpc_tls_ca:
             root = await asyncio.to_thread(Path(self.settings.grpc_tls_ca).read_bytes)
             self.channel = grpc.aio.secure_channel(self.settings.master_addr, grpc.ssl_channel_credentials(root), options=options)

@@ -14,14 +14,15 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+from shared import memory
 from shared.billing import tokenizer
 from shared.cluster.crypto import ClusterKeys
 from shared.logs import get_logger, setup_logging
 from shared.metrics import engine_state
 from shared.relay.engine import RelayEngine
 from shared.relay.ledger import Ledger
-from shared.relay.redis_ledger import RedisLedger, connect
 from shared.relay.upstream import make_upstream
+from shared.memory import freeze_startup_heap
 from shared.server import serve
 from shared.settings import Settings
 from shared.usercontent import UserContentClient
@@ -47,6 +48,9 @@ class SlaveNode:
         self.quota_redis: Any | None = None
         if settings.redis_enabled:
             # Fleet-wide quota: reserve and settle against the master-seeded counters in Redis.
+            # Imported only with Redis: the redis package costs a node ~7 MB of RSS (bench issue).
+            from shared.relay.redis_ledger import RedisLedger, connect
+
             self.quota_redis = connect(settings.redis_conn_string)
             ledger = RedisLedger(self.quota_redis)
         self.engine = RelayEngine(settings, make_upstream(settings.relay_http_client, settings.relay_timeout, settings.relay_proxy), self.shipper, ledger)
@@ -67,6 +71,7 @@ class SlaveNode:
         await self.link.open()
         self.shipper.start()
         await self.replica.start()
+        freeze_startup_heap()
         log.info("slave started", node_id=self.settings.node_id, master=self.settings.master_addr, source=self.replica.source or "none yet")
 
     async def stop(self) -> None:
@@ -107,10 +112,12 @@ class SlaveNode:
 
 def run(settings: Settings) -> int:
     setup_logging(settings.log_dir, settings.only_one_log_file, settings.debug)
+    memory.tune()
     if not settings.cluster_secret:
         log.error("NODE_TYPE=slave needs CLUSTER_SECRET (the master's) and MASTER_ADDR")
         return 2
-    if settings.frontend_base_url == "":
+    forwarded = settings.worker is not None and settings.worker.forward  # a master's relay worker
+    if settings.frontend_base_url == "" and not forwarded:
         log.info("FRONTEND_BASE_URL is not set: page requests get a JSON 404 naming the master")
     log.info("starting slave", port=settings.port, node_id=settings.node_id, server=settings.http_server)
     return serve(SlaveNode(settings), settings)

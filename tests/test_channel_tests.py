@@ -68,7 +68,7 @@ async def test_single_test(master, root_client, fake_upstream) -> None:
     assert body["success"] is True, body
     assert body["message"] == REPLY
     assert body["modelName"] == "gpt-4o-mini"
-    assert 0 < body["time"] < 10
+    assert 0 <= body["time"] < 10  # seconds, from whole ms: a local fake can answer within 1 ms
     sent = fake_upstream.last
     assert sent.path == "/v1/chat/completions"
     assert sent.key == "sk-upstream-good"
@@ -129,8 +129,8 @@ async def test_batch_disables_only_with_option(master, root_client, fake_upstrea
     await run_batch(app, client)
     bad_row, good_row = await channel_row(app, bad), await channel_row(app, good)
     assert bad_row["status"] == 3
-    assert good_row["status"] == 1 and good_row["response_time"] > 0
-    assert bad_row["response_time"] > 0  # the batch writes the time on failure too
+    assert good_row["status"] == 1 and good_row["test_time"] > 0 and good_row["response_time"] >= 0
+    assert bad_row["test_time"] > 0  # the batch writes the time on failure too
     assert len(await type5_logs(app, bad)) == 2
     # The relay stops routing to it at once.
     assert bad not in [c.id for c in app.state.relay.engine.candidates("default", "gpt-3.5-turbo")]

@@ -3,18 +3,24 @@ a database carried over from One API."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import inspect, insert, select
 
+from master.db import migrate
 from master.db.engine import DSNError, create_engine, parse_dsn
 from master.db.schema import logs, main_metadata, users
 from master.db.store import open_store
 from shared.settings import build_settings
 from tests.support.app import running_master
 from tests.support.services import FreshDatabase
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_dsn_forms() -> None:
@@ -83,3 +89,37 @@ async def test_migrations_keep_a_one_api_database(tmp_path: Path) -> None:
         assert {"alembic_version", "alembic_version_logs", "logs"} <= set(tables)
     finally:
         await store.close()
+
+
+def test_script_heads_are_read_without_alembic(tmp_path: Path) -> None:
+    assert migrate.script_heads("main") == {"m0001"} and migrate.script_heads("logs") == {"l0001"}
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a.py").write_text('revision = "a"\ndown_revision = None\nbranch_labels = ("main",)\n')
+    (versions / "b.py").write_text('revision = "b"\ndown_revision = "a"\n')
+    (versions / "c.py").write_text('revision = "c"\ndown_revision = ("b",)\n')
+    assert migrate.script_heads("main", versions) == {"c"}
+    (versions / "d.py").write_text('revision = make_id()\ndown_revision = "c"\n')  # not a literal: ask Alembic
+    assert migrate.script_heads("main", versions) is None
+
+
+def test_master_migrates_in_a_child_and_keeps_alembic_out(tmp_path: Path) -> None:
+    """A fresh database is migrated by `python -m master.db.migrate`; the master's own check then
+    finds it at head without importing Alembic (~14 MB of RSS it would keep)."""
+    script = (
+        "import asyncio, json, sys\n"
+        "from master.db import migrate\n"
+        "from master.db.store import open_store\n"
+        "from shared.settings import build_settings\n"
+        f"settings = build_settings({{'SQLITE_PATH': {str(tmp_path / 'fresh.db')!r}}})\n"
+        "import os; os.environ.update(SQLITE_PATH=settings.sqlite_path, SQL_DSN='', LOG_SQL_DSN='')\n"
+        "child = migrate.upgrade_in_child(settings)\n"
+        "async def main():\n"
+        "    store = await open_store(settings)\n"
+        "    await store.close()\n"
+        "asyncio.run(main())\n"
+        "print(json.dumps({'child': child, 'alembic': 'alembic' in sys.modules}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"child": True, "alembic": False}

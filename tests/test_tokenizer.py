@@ -308,3 +308,37 @@ async def test_count_input_and_estimate() -> None:
     chat = {"messages": [{"role": "user", "content": "hello world"}]}
     assert await tk.estimate_prompt_tokens(modes.CHAT, chat, "gpt-4") == 3 + 2 + 1 + 3
     assert await tk.estimate_prompt_tokens(modes.COMPLETIONS, {"prompt": "hello world"}, "gpt-4") == 2
+
+
+LAZY_SCRIPT = r"""
+import asyncio, json, pickle
+import tiktoken
+from shared.billing import tokenizer as tk
+
+tk.warm_up()
+after_warm_up = sorted(tk._encoders._loaded)
+asyncio.run(tk.load_encoder("gpt-4o"))
+o200k = tiktoken.get_encoding("o200k_base")
+print(json.dumps({
+    "after_warm_up": after_warm_up,
+    "after_gpt_4o": sorted(tk._encoders._loaded),
+    "same_object": tk.encoder_for("gpt-4o") is o200k,
+    "python_ranks": len(o200k._mergeable_ranks),
+    "encode": o200k.encode_ordinary("hello world"),
+    "decode": o200k.decode([24912, 2375]),
+    "pickled": pickle.loads(pickle.dumps(o200k)).encode_ordinary("hello world"),
+}))
+"""
+
+
+def test_o200k_loads_on_first_use_without_its_python_ranks(tmp_path: Path) -> None:
+    """warm_up loads the default encoding only (o200k alone is ~45 MB of RSS); the Python copy of
+    the ranks is dropped once tiktoken's Rust core has its own, and nothing we use needs it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", LAZY_SCRIPT], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["after_warm_up"] == ["cl100k_base"]
+    assert out["after_gpt_4o"] == ["cl100k_base", "o200k_base"]
+    assert out["same_object"] is True and out["python_ranks"] == 0
+    assert out["encode"] == out["pickled"] == [24912, 2375] and out["decode"] == "hello world"

@@ -12,6 +12,7 @@ import grpc
 from master.cluster.publisher import Publisher
 from master.context import MasterContext
 from master.relay_host import RelayHost
+from shared.cluster import GRPC_MESSAGE_OPTIONS
 from shared.cluster.convert import batch_from_message, parse_batch_id
 from shared.cluster.crypto import AUTH_HEADER, ClusterKeys
 from shared.cluster.pb import cluster_pb2 as pb
@@ -142,18 +143,24 @@ class ClusterServer:
             redis = aioredis.from_url(settings.redis_conn_string)
         self.publisher = Publisher(self.ctx, self.host, self.keys, redis)
         await self.publisher.start()
-        self.server = grpc.aio.server(interceptors=[AuthInterceptor(self.keys)])
+        self.server = grpc.aio.server(interceptors=[AuthInterceptor(self.keys)], options=GRPC_MESSAGE_OPTIONS)
         self.quota = QuotaService(self.ctx, self.host, self.keys)
         rpc.add_ConfigServicer_to_server(ConfigService(self.publisher), self.server)
         rpc.add_QuotaServicer_to_server(self.quota, self.server)
         address = f"0.0.0.0:{settings.grpc_port}"
         credentials = await _credentials(settings)
-        if credentials is None:
-            self.port = self.server.add_insecure_port(address)
-        else:
-            self.port = self.server.add_secure_port(address, credentials)
+        slot = settings.worker
+        if slot is None or slot.public_cluster:
+            if credentials is None:
+                self.port = self.server.add_insecure_port(address)
+            else:
+                self.port = self.server.add_secure_port(address, credentials)
+        if slot is not None and slot.cluster_port:
+            # This node's own relay workers (`--workers`): plain text on loopback, whatever GRPC_PORT
+            # uses; calls still need the cluster secret.
+            self.server.add_insecure_port(f"127.0.0.1:{slot.cluster_port}")
         await self.server.start()
-        log.info("cluster gRPC server listening", port=self.port, tls=credentials is not None, redis=redis is not None)
+        log.info("cluster gRPC server listening", port=self.port, tls=credentials is not None, redis=redis is not None, workers_port=slot.cluster_port if slot else None)
 
     async def stop(self) -> None:
         if self.server is not None:

@@ -17,7 +17,6 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Mapping
 
-import httpx
 from urllib.parse import quote
 from sqlalchemy import select
 
@@ -27,6 +26,8 @@ from shared.catalog.channel_types import default_base_url
 from shared.logs import get_logger
 
 if TYPE_CHECKING:
+    import httpx
+
     from master.context import MasterContext
     from master.monitors.channel_test import Spawn
 
@@ -79,6 +80,8 @@ def _field(doc: Any, *path: str) -> Any:
 
 
 async def _get_json(http: httpx.AsyncClient, url: str, headers: Mapping[str, str]) -> Any:
+    import httpx
+
     try:
         resp = await http.get(url, headers=dict(headers))
     except httpx.HTTPError as exc:
@@ -147,6 +150,8 @@ async def fetch_balance(http: httpx.AsyncClient, row: Mapping[str, Any]) -> floa
 
 
 def balance_client(ctx: "MasterContext") -> httpx.AsyncClient:
+    import httpx  # httpx is loaded at first use: ~2.5 MB of RSS a node rarely needs (bench issue)
+
     settings = ctx.settings
     return httpx.AsyncClient(
         timeout=settings.relay_timeout or None,

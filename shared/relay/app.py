@@ -150,7 +150,8 @@ class RelayApp:
         if not (billing and method == "GET") and not (is_relay or proxy or not_impl or models_list or model_get):
             await send_json(send, 404, invalid_url(method, path))
             return
-        caller = authenticate(engine.snapshot, engine.ledger, engine.sink, header(scope, b"authorization"), client_ip(scope))
+        ip = client_ip(scope)
+        caller = authenticate(engine.snapshot, engine.ledger, engine.sink, header(scope, b"authorization"), ip)
         if billing:
             await billing(engine, caller, send)
             return
@@ -175,7 +176,7 @@ class RelayApp:
             path=path,
             path_qs=path + (f"?{query}" if query else ""),
             headers=headers_dict(scope),
-            ip=client_ip(scope),
+            ip=ip,
             body=body,
             parsed=parsed,
             form=form,

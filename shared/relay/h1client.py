@@ -15,11 +15,10 @@ import ssl
 import time
 import zlib
 from collections import deque
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import httptools
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from shared.settings import VERSION
 
@@ -247,18 +246,61 @@ class Connection(asyncio.Protocol):
         return data
 
 
+class Headers(Mapping[str, str]):
+    """A read-only, case-insensitive view of the received header pairs.
+
+    An answer has a dozen headers and the relay looks up one or two, so a scan beats building a
+    dict for every response. items() lists repeated names once per value."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+
+    def __getitem__(self, key: str) -> str:
+        values = self.getall(key)
+        if not values:
+            raise KeyError(key)
+        return values[0]
+
+    def getall(self, key: str) -> list[str]:
+        low = key.lower().encode("latin-1")
+        return [v.decode("latin-1") for n, v in self._raw if n.lower() == low]
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[bytes] = set()
+        for name, _ in self._raw:
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                yield name.decode("latin-1")
+
+    def __len__(self) -> int:
+        return len({n.lower() for n, _ in self._raw})
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self._raw]
+
+
 class Response:
     """An answer whose headers have arrived; the body is read with read() or chunks()."""
 
-    __slots__ = ("status", "headers", "_conn", "_released")
+    __slots__ = ("status", "raw_headers", "_conn", "_released")
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._released = False
         self.status = conn.status
-        self.headers = CIMultiDictProxy(CIMultiDict(
-            [(n.decode("latin-1"), v.decode("latin-1")) for n, v in conn.raw_headers]
-        ))
+        self.raw_headers = conn.raw_headers  # [(name, value)] as received; the relay copies these
+
+    @property
+    def headers(self) -> "Headers":
+        return Headers(self.raw_headers)
+
+    def header(self, lower_name: bytes) -> str:
+        for name, value in self.raw_headers:
+            if name.lower() == lower_name:
+                return value.decode("latin-1")
+        return ""
 
     async def read(self) -> bytes:
         conn = self._conn

@@ -22,9 +22,6 @@ from shared.relay.upstream import UpstreamResponse, UpstreamUnavailable
 from shared.snapshot import ChannelEntry
 
 AZURE = 3
-_COPY_SKIP = {"content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive"}
-
-
 async def reserve(engine: RelayEngine, call: Call, amount: int) -> Reservation:
     caller = call.caller
     if engine.ledger.user_balance(caller.user.id) - amount < 0:
@@ -59,14 +56,7 @@ async def copy_response(send: Send, resp: UpstreamResponse) -> bytes:
         body = await resp.read()
     finally:
         resp.close()
-    seen: set[str] = set()
-    headers = []
-    for name, value in resp.headers.items():
-        low = name.lower()
-        if low in _COPY_SKIP or low in seen or low.startswith("access-control-"):
-            continue
-        seen.add(low)
-        headers.append((low.encode("latin-1"), value.encode("latin-1")))
+    headers = resp.copied_headers()
     await send_bytes(send, resp.status, body, headers)
     return body
 

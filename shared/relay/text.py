@@ -31,9 +31,6 @@ from shared.snapshot import ChannelEntry
 log = get_logger(__name__)
 
 MAX_TOKENS_LIMIT = 1073741823
-_HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive"}
-
-
 def invalid(message: str) -> RelayError:
     return RelayError(400, message, code="invalid_text_request")
 
@@ -91,6 +88,7 @@ async def estimate_prompt(engine: RelayEngine, mode: int, body: dict[str, Any], 
     approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
     if mode == modes.CHAT:
         return await tokenizer.count_messages(body.get("messages") or [], model, approximate, engine.user_content)
+    await tokenizer.load_encoder(model, approximate)  # off the loop the first time (o200k: ~0.5 s)
     return tokenizer.count_input(mode, body, model, approximate)
 
 
@@ -196,14 +194,10 @@ async def _attempt(
             converted = adaptor.convert_response(meta, resp.status, resp.headers, body_bytes)
         except RelayError as exc:
             return Failure(exc)
-        headers = [
-            (k.lower().encode("latin-1"), v.encode("latin-1"))
-            for k, v in resp.headers.items()
-            if k.lower() not in _HOP_HEADERS and not k.lower().startswith("access-control-")
-        ]
+        headers = resp.copied_headers()
         if converted.body is not body_bytes or not headers:
             headers = [(b"content-type", converted.content_type.encode())]
-        await send_bytes(send, converted.status, converted.body, _dedupe(headers))
+        await send_bytes(send, converted.status, converted.body, headers)
         usage, text = converted.usage, converted.text
         written = True
     usage = complete_usage(usage, prompt_tokens, text, actual_model, approximate)
@@ -218,17 +212,6 @@ async def _watch_disconnect(receive: Any, stream: ClientStream) -> None:
         if message.get("type") == "http.disconnect":
             stream.disconnected = True
             return
-
-
-def _dedupe(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """One value per header name, the first, as One API copies them."""
-    seen: set[bytes] = set()
-    out = []
-    for name, value in headers:
-        if name not in seen:
-            seen.add(name)
-            out.append((name, value))
-    return out
 
 
 async def _stream(adaptor: Any, meta: Any, resp: Any, send: Send, receive: Any = None) -> tuple[Usage | None, str]:

@@ -9,16 +9,30 @@ which speaks CONNECT. httpx stays in use off the hot path (channel tests, balanc
 
 from __future__ import annotations
 
-import asyncio
 import urllib.request
 from abc import ABC, abstractmethod
-from typing import AsyncIterator, Mapping, Protocol
+from typing import AsyncIterator, Iterable, Mapping, Protocol
 from urllib.parse import urlsplit
-
-import aiohttp
 
 from shared.relay import h1client
 from shared.relay.types import UpstreamRequest
+
+
+# Framing is the node's own; CORS headers are the node's own too (One API sets its own).
+_NOT_COPIED = {b"content-length", b"transfer-encoding", b"connection", b"content-encoding", b"keep-alive"}
+
+
+def copyable_headers(pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The upstream headers a client gets: lower-cased, the first value of each name."""
+    seen: set[bytes] = set()
+    out = []
+    for name, value in pairs:
+        low = name.lower()
+        if low in _NOT_COPIED or low in seen or low.startswith(b"access-control-"):
+            continue
+        seen.add(low)
+        out.append((low, value))
+    return out
 
 
 class UpstreamUnavailable(Exception):
@@ -34,6 +48,9 @@ class UpstreamResponse(ABC):
     @property
     def content_type(self) -> str:
         return self.headers.get("Content-Type", "")
+
+    def copied_headers(self) -> list[tuple[bytes, bytes]]:
+        return copyable_headers((k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items())
 
     @abstractmethod
     async def read(self) -> bytes:
@@ -62,34 +79,21 @@ class UpstreamResponse(ABC):
             yield [carry[:-1] if carry.endswith(b"\r") else carry]
 
 
-class AiohttpResponse(UpstreamResponse):
-    def __init__(self, resp: aiohttp.ClientResponse) -> None:
-        self.status = resp.status
-        self.headers = resp.headers
-        self._resp = resp
-
-    async def read(self) -> bytes:
-        try:
-            return await self._resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._resp.content.iter_any():
-                yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
-
-    def close(self) -> None:
-        self._resp.release()
-
-
 class NativeResponse(UpstreamResponse):
     def __init__(self, resp: h1client.Response) -> None:
         self.status = resp.status
-        self.headers = resp.headers
         self._resp = resp
+
+    @property
+    def headers(self) -> Mapping[str, str]:  # type: ignore[override]
+        return self._resp.headers
+
+    @property
+    def content_type(self) -> str:
+        return self._resp.header(b"content-type")
+
+    def copied_headers(self) -> list[tuple[bytes, bytes]]:
+        return copyable_headers(self._resp.raw_headers)
 
     async def read(self) -> bytes:
         try:
@@ -114,57 +118,24 @@ class UpstreamClient(Protocol):
     async def close(self) -> None: ...
 
 
-class AiohttpUpstream:
-    """Pooled aiohttp client; RELAY_TIMEOUT (0 = none) and RELAY_PROXY as One API reads them."""
+class ProxyChoice:
+    """Which proxy a URL goes through: RELAY_PROXY for all, else the environment's (read once, the
+    choice cached per scheme and host; aiohttp's trust_env re-read ~/.netrc on every request)."""
 
-    def __init__(self, timeout: int = 0, proxy: str = "") -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout or None, connect=min(timeout, 30) if timeout else 30)
+    def __init__(self, proxy: str = "") -> None:
         self._proxy = proxy or None
-        # aiohttp's trust_env re-reads the environment and ~/.netrc in a thread on every request;
-        # the environment's proxies are read once here instead, and the choice cached per host.
         self._env_proxies = {} if proxy else urllib.request.getproxies_environment()
-        self._proxy_for: dict[tuple[str, str], str | None] = {}
-        self._session: aiohttp.ClientSession | None = None
+        self._for: dict[tuple[str, str], str | None] = {}
 
-    def proxy_for(self, url: str) -> str | None:
+    def __call__(self, url: str) -> str | None:
         if self._proxy or not self._env_proxies:
             return self._proxy
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "")
-        if key not in self._proxy_for:
+        if key not in self._for:
             bypass = urllib.request.proxy_bypass_environment(key[1], self._env_proxies)
-            self._proxy_for[key] = None if bypass else self._env_proxies.get(parts.scheme)
-        return self._proxy_for[key]
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=60)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._timeout,
-                trust_env=False,
-                auto_decompress=True,
-            )
-        return self._session
-
-    async def send(self, request: UpstreamRequest, body: bytes) -> UpstreamResponse:
-        session = self._get_session()
-        try:
-            resp = await session.request(
-                request.method,
-                request.url,
-                data=body if body else None,
-                headers=request.headers,
-                proxy=self.proxy_for(request.url),
-                allow_redirects=False,
-            )
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
-        return AiohttpResponse(resp)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+            self._for[key] = None if bypass else self._env_proxies.get(parts.scheme)
+        return self._for[key]
 
 
 class NativeUpstream:
@@ -172,10 +143,16 @@ class NativeUpstream:
 
     def __init__(self, timeout: int = 0, proxy: str = "") -> None:
         self._pool = h1client.Pool(connect_timeout=min(timeout, 30) if timeout else 30, timeout=timeout)
-        self._proxied = AiohttpUpstream(timeout, proxy)
+        self._timeout, self._proxy = timeout, proxy
+        self.proxy_for = ProxyChoice(proxy)
+        self._proxied: UpstreamClient | None = None  # aiohttp (~8 MB of RSS) only once a proxy is used
 
     async def send(self, request: UpstreamRequest, body: bytes) -> UpstreamResponse:
-        if self._proxied.proxy_for(request.url) is not None:
+        if self.proxy_for(request.url) is not None:
+            if self._proxied is None:
+                from shared.relay.upstream_aiohttp import AiohttpUpstream
+
+                self._proxied = AiohttpUpstream(self._timeout, self._proxy)
             return await self._proxied.send(request, body)
         try:
             resp = await self._pool.request(request.method, request.url, request.headers, body if body else None)
@@ -185,11 +162,14 @@ class NativeUpstream:
 
     async def close(self) -> None:
         self._pool.close()
-        await self._proxied.close()
+        if self._proxied is not None:
+            await self._proxied.close()
 
 
 def make_upstream(kind: str, timeout: int = 0, proxy: str = "") -> UpstreamClient:
     """The relay's client by RELAY_HTTP_CLIENT: `native` (default) or `aiohttp`."""
     if kind == "aiohttp":
+        from shared.relay.upstream_aiohttp import AiohttpUpstream
+
         return AiohttpUpstream(timeout, proxy)
     return NativeUpstream(timeout, proxy)

@@ -12,13 +12,14 @@ import asyncio
 import cProfile
 import pstats
 import time
-from typing import Any
+from typing import Any, AsyncIterator
 
 from master.options import default_options
 from shared.billing import tokenizer
 from shared.relay.app import RelayApp
 from shared.relay.engine import RelayEngine
 from shared.relay.sink import DeltaBatch
+from shared.relay.upstream import UpstreamResponse
 from shared.settings import build_settings
 from shared.snapshot import build_snapshot
 
@@ -31,16 +32,18 @@ ANSWER = (
 REQUEST = b'{"model":"bench","messages":[{"role":"user","content":"Say something."}]}'
 
 
-class _Answer:
+class _Answer(UpstreamResponse):
     status = 200
     headers = {"Content-Type": "application/json", "Content-Length": str(len(ANSWER))}
-    content_type = "application/json"
 
     async def read(self) -> bytes:
         return ANSWER
 
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield ANSWER
+
     def close(self) -> None:
-        pass
+        """Nothing to release: the answer is canned."""
 
 
 class _Upstream:

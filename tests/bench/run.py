@@ -4,6 +4,9 @@ An nginx fake upstream answers canned OpenAI chat JSON and a canned 30-chunk SSE
 Lua script counts every answer that is not a 200 with the upstream's text as an error) loads the
 upstream directly, an nginx proxy hop, the master and a slave fed by it (auth, channel choice,
 billing and batched logs all on). The node under test is pinned to CPU 0, wrk and nginx to CPU 1.
+A memory cell holds --streams (default 1,000) slow SSE streams open through each node and reads its
+RSS (tests/bench/streams.py), once on the fresh nodes and once after the load cells (whose heap
+high-water mark a node keeps). --server hypercorn runs the nodes with HTTP_SERVER=hypercorn.
 Results are printed and written as JSON and Markdown under results/.
 """
 
@@ -20,6 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.bench import streams
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +57,7 @@ def canned_sse() -> str:
 def nginx_conf(workdir: Path, upstream_port: int, hop_port: int) -> Path:
     conf = f"""
 worker_processes 1;
+worker_rlimit_nofile 16384;
 pid {workdir}/nginx.pid;
 error_log {workdir}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
@@ -71,6 +76,7 @@ http {{
     # POST to a static file is a 405 in nginx; error_page re-serves it as a GET.
     location /json/ {{ default_type application/json; error_page 405 =200 $uri; }}
     location /sse/ {{ default_type text/event-stream; error_page 405 =200 $uri; }}
+    {streams.nginx_location()}
   }}
   server {{
     listen 127.0.0.1:{hop_port};
@@ -83,7 +89,7 @@ http {{
   }}
 }}
 """
-    for kind, body in (("json", canned_json()), ("sse", canned_sse())):
+    for kind, body in (("json", canned_json()), ("sse", canned_sse()), ("slow", streams.slow_sse())):
         target = workdir / "static" / kind / "v1" / "chat"
         target.mkdir(parents=True, exist_ok=True)
         (target / "completions").write_text(body)
@@ -148,11 +154,12 @@ def run_wrk(url: str, conns: int, seconds: int, body: str, token: str, expect: s
 SECRET = "bench-cluster-secret"
 
 
-def start_slave(workdir: Path, port: int, grpc_port: int) -> subprocess.Popen:
+def start_slave(workdir: Path, port: int, grpc_port: int, extra_env: dict[str, str]) -> subprocess.Popen:
     """A slave relay fed by the master's gRPC port (no Redis), pinned like the master."""
     env = {
         **os.environ, "NODE_TYPE": "slave", "MASTER_ADDR": f"127.0.0.1:{grpc_port}", "CLUSTER_SECRET": SECRET,
         "NODE_ID": "bench-slave", "SPOOL_DIR": str(workdir / "spool"), "SQL_DSN": "", "REDIS_CONN_STRING": "",
+        **extra_env,
     }
     log = open(workdir / f"slave-{port}.log", "w")
     cmd = ["taskset", "-c", "0", str(ROOT / ".venv/bin/one-api"), "--port", str(port), "--log-dir", ""]
@@ -171,7 +178,7 @@ def start_node(workdir: Path, port: int, upstream_port: int, extra_env: dict[str
     cmd = ["taskset", "-c", "0", str(ROOT / ".venv/bin/one-api"), "--port", str(port), "--log-dir", ""]
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     wait_http(f"http://127.0.0.1:{port}/api/status")
-    for name, model in (("json", "bench-json"), ("sse", "bench-stream")):
+    for name, model in (("json", "bench-json"), ("sse", "bench-stream"), ("slow", "bench-slow")):
         api(port, "POST", "/api/channel/", {
             "name": f"bench-{name}", "type": 1, "key": "sk-bench", "models": model, "group": "default",
             "base_url": f"http://127.0.0.1:{upstream_port}/{name}",
@@ -183,11 +190,20 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
     parser.add_argument("--out", default=str(ROOT / "results"))
+    parser.add_argument("--streams", type=int, default=int(os.environ.get("BENCH_STREAMS", "1000")),
+                        help="open SSE streams held through each node while its RSS is read (0 skips the cell)")
+    parser.add_argument("--server", choices=("uvicorn", "hypercorn"), default=os.environ.get("BENCH_HTTP_SERVER", "uvicorn"),
+                        help="the nodes' HTTP_SERVER")
     args = parser.parse_args()
     for tool in ("wrk", "nginx", "taskset"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             print(f"bench: {tool} is missing (make bench installs it)", file=sys.stderr)
             return 2
+    # Each open stream holds two sockets in the node and one in nginx and the client; children inherit.
+    fd_limit = streams.raise_fd_limit(2 * args.streams + 512)
+    if fd_limit < 2 * args.streams + 256:
+        print(f"bench: RLIMIT_NOFILE {fd_limit} is too low for {args.streams} streams", file=sys.stderr)
+        return 2
     workdir = Path(tempfile.mkdtemp(prefix="oneapi-bench-"))
     workdir.chmod(0o755)  # nginx workers drop to an unprivileged user
     for sub in ("body", "proxy", "fcgi", "uwsgi", "scgi"):
@@ -196,11 +212,12 @@ def main() -> int:
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     nginx = subprocess.Popen(["taskset", "-c", "1", nginx_bin, "-p", str(workdir), "-c", str(nginx_conf(workdir, up, hop)), "-g", "daemon off;"])
     node = slave = None
-    rows = []
+    rows: list[dict] = []
+    server_env = {"HTTP_SERVER": args.server}
     try:
         time.sleep(0.3)
-        node = start_node(workdir, node_port, up, {"CLUSTER_SECRET": SECRET, "GRPC_PORT": str(grpc_port)})
-        slave = start_slave(workdir, slave_port, grpc_port)
+        node = start_node(workdir, node_port, up, {"CLUSTER_SECRET": SECRET, "GRPC_PORT": str(grpc_port), **server_env})
+        slave = start_slave(workdir, slave_port, grpc_port, server_env)
         targets = [
             ("upstream", f"http://127.0.0.1:{up}", "/{kind}/v1/chat/completions", ""),
             ("nginx hop", f"http://127.0.0.1:{hop}", "/{kind}/v1/chat/completions", ""),
@@ -208,7 +225,21 @@ def main() -> int:
             ("slave", f"http://127.0.0.1:{slave_port}", "/v1/chat/completions", TOKEN),
         ]
         pids = {"master": node.pid, "slave": slave.pid}
-        for stream in (False, True):
+        idle = {name: rss_mb(pid) for name, pid in pids.items()}
+        slow = json.dumps({"model": "bench-slow", "stream": True, "messages": [{"role": "user", "content": "Say something."}]})
+
+        def streams_cell(phase: str) -> None:
+            for name, port in (("master", node_port), ("slave", slave_port)):
+                before = rss_mb(pids[name])
+                held = streams.hold_streams(port, slow, TOKEN, args.streams, lambda pid=pids[name]: rss_mb(pid))
+                row = {"target": name, "cell": "open streams", "phase": phase, "server": args.server,
+                       "streams": args.streams, "rss_idle_mb": idle[name], "rss_before_mb": before, **held}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+
+        if args.streams > 0:
+            streams_cell("fresh")
+        for stream in (False, True) if args.seconds > 0 else ():  # --seconds 0: the streams cell only
             kind, model = ("sse", "bench-stream") if stream else ("json", "bench-json")
             body = json.dumps({"model": model, "stream": stream, "messages": [{"role": "user", "content": "Say something."}]})
             expect = "word29" if stream else "bench reply"
@@ -223,10 +254,12 @@ def main() -> int:
                         "p50_ms": round(result["p50_us"] / 1000, 3), "p99_ms": round(result["p99_us"] / 1000, 3),
                         "errors": result["errors"],
                         "ratio_to_hop": round(result["rps"] / hop_rps, 3) if hop_rps else None,
-                        "rss_mb": rss_mb(pids[name]) if name in pids else None,
+                        "rss_mb": rss_mb(pids[name]) if name in pids else None, "server": args.server,
                     }
                     rows.append(row)
                     print(json.dumps(row), flush=True)
+        if args.streams > 0 and args.seconds > 0:
+            streams_cell("after load")
     finally:
         for proc in (slave, node, nginx):
             if proc is not None:
@@ -248,11 +281,36 @@ def write_results(rows: list[dict], out: Path) -> None:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        if r.get("cell") == "open streams":
+            continue
         lines.append(
             f"| {r['target']} | {'yes' if r['stream'] else 'no'} | {r['connections']} | {r['rps']} | {r['p50_ms']} | "
             f"{r['p99_ms']} | {r['errors']} | {r['ratio_to_hop'] if r['ratio_to_hop'] is not None else ''} | "
             f"{r['rss_mb'] if r['rss_mb'] is not None else ''} |"
         )
+    held = [r for r in rows if r.get("cell") == "open streams"]
+    if held:
+        n = held[0]["streams"]
+        lines += [
+            "",
+            f"| node ({held[0]['server']}) | RSS MB idle | RSS MB with {n} open streams | RSS MB after the load cells | "
+            f"RSS MB with {n} open streams after load | seconds to open all | failed |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for target in ("master", "slave"):
+            by_phase = {r["phase"]: r for r in held if r["target"] == target}
+            fresh, loaded = by_phase.get("fresh"), by_phase.get("after load")
+            if fresh is None:
+                continue
+
+            def mb(r: dict | None) -> str:
+                return "" if r is None else str(r.get("rss_mb", "not all open"))
+
+            cells = [r for r in (fresh, loaded) if r is not None]
+            lines.append(
+                f"| {target} | {fresh['rss_idle_mb']} | {mb(fresh)} | {loaded['rss_before_mb'] if loaded else ''} | {mb(loaded)} | "
+                f"{' / '.join(str(r['ready_s']) for r in cells)} | {' / '.join(str(r['failed']) for r in cells)} |"
+            )
     table = "\n".join(lines)
     (out / f"bench-{stamp}.md").write_text(table + "\n")
     print("\n" + table)

@@ -177,7 +177,7 @@ def exposed_metric_names() -> set[str]:
     m.bind(lambda: NodeState(config_version=1, sync_lag_seconds=0.0, push_connected=True, spool_batches=0, channels={"enabled": 1}))
     m.settled("gpt-4o", 1, 1, 1, 1)
     m.attempt(1, True)
-    m._observe("relay", 200, 0.1, 0.05)
+    m.observe_request("/v1/chat/completions", 200, 0.1, 0.05)
     return {line.split("{")[0].split(" ")[0] for line in m.render().decode().splitlines() if line and not line.startswith("#")}
 
 
