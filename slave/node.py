@@ -22,7 +22,6 @@ from shared.metrics import engine_state
 from shared.relay.engine import RelayEngine
 from shared.relay.ledger import Ledger
 from shared.relay.upstream import make_upstream
-from shared.memory import freeze_startup_heap
 from shared.server import serve
 from shared.settings import Settings
 from shared.usercontent import UserContentClient
@@ -71,7 +70,7 @@ class SlaveNode:
         await self.link.open()
         self.shipper.start()
         await self.replica.start()
-        freeze_startup_heap()
+        memory.freeze_startup_heap()
         log.info("slave started", node_id=self.settings.node_id, master=self.settings.master_addr, source=self.replica.source or "none yet")
 
     async def stop(self) -> None:

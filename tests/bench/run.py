@@ -130,6 +130,12 @@ def rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far (from /proc; clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     try:
         out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
@@ -246,7 +252,10 @@ def main() -> int:
             for conns in (1, 50):
                 hop_rps = None
                 for name, base, path, token in targets:
+                    cpu_before = cpu_seconds(pids[name]) if name in pids else 0.0
                     result = run_wrk(base + path.format(kind=kind), conns, args.seconds, body, token, expect)
+                    # CPU per answer: what the node spends, steadier than req/s when the machine is busy.
+                    cpu_us = round((cpu_seconds(pids[name]) - cpu_before) * 1e6 / result["good"]) if name in pids and result["good"] else None
                     if name == "nginx hop":
                         hop_rps = result["rps"]
                     row = {
@@ -255,6 +264,7 @@ def main() -> int:
                         "errors": result["errors"],
                         "ratio_to_hop": round(result["rps"] / hop_rps, 3) if hop_rps else None,
                         "rss_mb": rss_mb(pids[name]) if name in pids else None, "server": args.server,
+                        "cpu_us_per_request": cpu_us,
                     }
                     rows.append(row)
                     print(json.dumps(row), flush=True)
@@ -277,8 +287,8 @@ def write_results(rows: list[dict], out: Path) -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (out / f"bench-{stamp}.json").write_text(json.dumps(rows, indent=2))
     lines = [
-        "| target | stream | c | req/s | p50 ms | p99 ms | errors | ratio to hop | node RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| target | stream | c | req/s | p50 ms | p99 ms | errors | ratio to hop | node CPU µs/req | node RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r.get("cell") == "open streams":
@@ -286,6 +296,7 @@ def write_results(rows: list[dict], out: Path) -> None:
         lines.append(
             f"| {r['target']} | {'yes' if r['stream'] else 'no'} | {r['connections']} | {r['rps']} | {r['p50_ms']} | "
             f"{r['p99_ms']} | {r['errors']} | {r['ratio_to_hop'] if r['ratio_to_hop'] is not None else ''} | "
+            f"{r['cpu_us_per_request'] if r['cpu_us_per_request'] is not None else ''} | "
             f"{r['rss_mb'] if r['rss_mb'] is not None else ''} |"
         )
     held = [r for r in rows if r.get("cell") == "open streams"]
