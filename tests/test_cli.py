@@ -58,8 +58,14 @@ def test_master_process_serves_status_and_root_login(tmp_path: Path) -> None:
         assert login.json()["success"] is True
         assert login.json()["data"]["username"] == "root"
         assert (tmp_path / "one-api.db").exists()
-        logs = list((tmp_path / "logs").glob("oneapi-*.log"))
-        assert logs and "root user created" in logs[0].read_text()
+        def logged() -> bool:  # lines reach the file within the log writer's 0.2 s
+            logs = list((tmp_path / "logs").glob("oneapi-*.log"))
+            return bool(logs) and "root user created" in logs[0].read_text()
+
+        deadline = time.monotonic() + 10
+        while not logged() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert logged()
     finally:
         proc.terminate()
         proc.wait(timeout=30)

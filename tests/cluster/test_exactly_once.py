@@ -73,7 +73,7 @@ def test_quota_is_counted_exactly_once_across_kills_and_restarts(fleet, fake_ups
     assert set(_load([a.url, b.url], token, 20)) == {200}, "slaves must relay while the master is down"
     c = fleet.slave("slave-c")  # starts while the master is down: Redis snapshot
     c.wait()
-    assert '"source":"redis"' in c.log_path.read_text()
+    wait_for(lambda: '"source":"redis"' in c.log_path.read_text(), 5, what="slave C seeded from the Redis snapshot")  # lines are written every 0.2 s
     assert set(_load([c.url], token, 10)) == {200}
     master.launch().wait()
     load.join()
