@@ -177,10 +177,12 @@ class Supervisor:
 
 def supervise(settings: Settings) -> int:
     """Run the node as `settings.workers` processes until a stop signal; the exit code."""
-    setup_logging(settings.log_dir, settings.only_one_log_file, settings.debug)
+    # Blocked before any thread starts (the log writer's): a thread created earlier would keep the
+    # signals unblocked and SIGTERM could land there, killing the supervisor without its order.
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     # Blocked signals are queued only if not ignored; SIGCHLD's default is to ignore.
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    setup_logging(settings.log_dir, settings.only_one_log_file, settings.debug)
     try:
         launch = Launch.bind(settings)
     except OSError as exc:
