@@ -3,7 +3,8 @@
 An nginx fake upstream answers canned OpenAI chat JSON and a canned 30-chunk SSE stream; wrk (whose
 Lua script counts every answer that is not a 200 with the upstream's text as an error) loads the
 upstream directly, an nginx proxy hop, the master and a slave fed by it (auth, channel choice,
-billing and batched logs all on). The node under test is pinned to CPU 0, wrk and nginx to CPU 1.
+billing and batched logs all on). The node under test is pinned to CPU 0, wrk and nginx to CPU 1
+(and the other node too, while one is measured).
 A memory cell holds --streams (default 1,000) slow SSE streams open through each node and reads its
 RSS (tests/bench/streams.py), once on the fresh nodes and once after the load cells (whose heap
 high-water mark a node keeps). --server hypercorn runs the nodes with HTTP_SERVER=hypercorn.
@@ -136,6 +137,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def pin(pid: int, cpu: int) -> None:
+    """Move a running process, every thread of it, to one CPU.
+
+    A slave's quota batches keep its master busy (log rows into SQLite): on the slave's CPU that
+    work would be counted against the slave."""
+    subprocess.run(["taskset", "-a", "-pc", str(cpu), str(pid)], check=True, capture_output=True)
+
+
 def children(pid: int) -> list[int]:
     try:
         out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
@@ -252,6 +261,9 @@ def main() -> int:
             for conns in (1, 50):
                 hop_rps = None
                 for name, base, path, token in targets:
+                    if name in pids:  # the node under test alone on CPU 0; the other one beside wrk
+                        for other, pid in pids.items():
+                            pin(pid, 0 if other == name else 1)
                     cpu_before = cpu_seconds(pids[name]) if name in pids else 0.0
                     result = run_wrk(base + path.format(kind=kind), conns, args.seconds, body, token, expect)
                     # CPU per answer: what the node spends, steadier than req/s when the machine is busy.
