@@ -386,7 +386,7 @@ class Pool:
             deadline = time.monotonic() - IDLE_SECONDS
             while idle:
                 conn = idle.pop()
-                if not conn.closed and conn.idle_since >= deadline:
+                if not conn.closed and conn.idle_since >= deadline and conn.transport is not None and not conn.transport.is_closing():
                     return conn, True
                 conn.abort()
         loop = asyncio.get_running_loop()
