@@ -16,12 +16,13 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from master.context import MasterContext
 from master.db.schema import abilities, applied_batches, channels, logs, tokens, users
 from shared.billing import tokenizer
+from shared.cluster.convert import parse_batch_id
 from shared.logs import get_logger
 from shared.memory import HeapTrimmer
 from shared.relay.engine import RelayEngine
@@ -94,6 +95,7 @@ class RelayHost:
         self.on_channel_disabled: Callable[[int, str], None] | None = None
         # Slave batches: node id -> highest sequence applied, and the copy inside the current snapshot.
         self.applied: dict[str, int] = {}
+        self.applied_ids: dict[str, str] = {}  # node id -> the id of that newest batch (its one row)
         self.snapshot_applied: dict[str, int] = {}
 
     async def start(self) -> None:
@@ -230,23 +232,42 @@ class RelayHost:
         self.sink.pending = merged
 
     async def _load_applied(self) -> None:
-        async with self.ctx.store.main.connect() as conn:
+        """Each node's newest applied batch; older rows (left by earlier versions) are pruned."""
+        async with self.ctx.store.main.begin() as conn:
             ids = (await conn.execute(select(applied_batches.c.id))).scalars().all()
-        for batch_id in ids:
-            node, _, seq = batch_id.rpartition(":")
-            if node and seq.isdigit():
-                self.applied[node] = max(self.applied.get(node, 0), int(seq))
+            stale = []
+            for batch_id in ids:
+                parsed = parse_batch_id(batch_id)
+                if parsed is None:
+                    continue
+                node, seq = parsed
+                if seq > self.applied.get(node, 0):
+                    if node in self.applied_ids:
+                        stale.append(self.applied_ids[node])
+                    self.applied[node], self.applied_ids[node] = seq, batch_id
+                else:
+                    stale.append(batch_id)
+            for start in range(0, len(stale), 500):
+                await conn.execute(delete(applied_batches).where(applied_batches.c.id.in_(stale[start:start + 500])))
 
     async def apply_remote(self, batch_id: str, batch: DeltaBatch) -> bool:
         """Apply a slave's batch exactly once: its id is recorded in the same transaction as its
         deltas (and its log rows, when the logs share the main database). False: a duplicate."""
-        node, _, seq = batch_id.rpartition(":")
+        parsed = parse_batch_id(batch_id)
         async with self.lock:
+            # A slave ships its batches in sequence order, each once acknowledged, and renumbers above
+            # what the master has seen: a sequence at or below the newest applied one is a resend.
+            # So one row per node (its newest batch) is all the bookkeeping kept.
+            if parsed is not None and parsed[1] <= self.applied.get(parsed[0], 0):
+                return False
             async with self.ctx.store.main.begin() as conn:
                 seen = await conn.execute(select(applied_batches.c.id).where(applied_batches.c.id == batch_id))
                 if seen.first() is not None:
                     return False
                 await conn.execute(insert(applied_batches).values(id=batch_id, applied_at=int(time.time())))
+                previous = self.applied_ids.get(parsed[0]) if parsed is not None else None
+                if previous is not None:
+                    await conn.execute(delete(applied_batches).where(applied_batches.c.id == previous))
                 await self._apply_rows(conn, batch)
                 if batch.logs and self.ctx.store.logs is self.ctx.store.main:
                     await conn.execute(insert(logs), batch.logs)
@@ -256,8 +277,8 @@ class RelayHost:
                 # A separate log database cannot share the transaction: rows follow the commit.
                 async with self.ctx.store.logs.begin() as conn:
                     await conn.execute(insert(logs), batch.logs)
-            if node and seq.isdigit():
-                self.applied[node] = max(self.applied.get(node, 0), int(seq))
+            if parsed is not None:
+                self.applied[parsed[0]], self.applied_ids[parsed[0]] = parsed[1], batch_id
         return True
 
     async def _apply(self, batch: DeltaBatch) -> None:
