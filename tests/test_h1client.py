@@ -305,3 +305,70 @@ async def test_a_configured_proxy_sends_through_aiohttp_in_absolute_form():
         resp.close()
         await client.close()
     assert proxy.requests[0].startswith(b"POST http://upstream.invalid:9/v1/x HTTP/1.1\r\n")
+
+
+def self_signed(tmp_path) -> tuple[str, str]:
+    """A certificate for localhost / 127.0.0.1 and its key, as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+async def test_https_verifies_the_certificate_and_keeps_the_tls_connection(tmp_path):
+    import ssl
+
+    cert, key = self_signed(tmp_path)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    connections = 0
+    seen_hosts: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                seen_hosts.extend(line for line in head.split(b"\r\n") if line.startswith(b"Host:"))
+                length = int(next(l for l in head.split(b"\r\n") if l.startswith(b"Content-Length:")).split(b":")[1])
+                await reader.readexactly(length)
+                writer.write(answer(b"secure"))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            writer.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        pool = h1client.Pool(ssl_context=ssl.create_default_context(cafile=cert))
+        for _ in range(3):
+            resp = await pool.request("POST", f"https://localhost:{port}/v1/x", {}, b"{}")
+            assert resp.status == 200 and await resp.read() == b"secure"
+        pool.close()
+        assert connections == 1 and seen_hosts[0] == f"Host: localhost:{port}".encode()
+        untrusting = h1client.Pool()  # the system's CAs do not know this certificate
+        with pytest.raises(h1client.ClientError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            await untrusting.request("POST", f"https://localhost:{port}/v1/x", {}, b"{}")
+        untrusting.close()
+    finally:
+        server.close()

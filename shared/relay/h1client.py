@@ -346,12 +346,12 @@ class Response:
 class Pool:
     """Keep-alive connections per (scheme, host, port); the newest idle one is reused first."""
 
-    def __init__(self, connect_timeout: float = 30.0, timeout: float = 0.0) -> None:
+    def __init__(self, connect_timeout: float = 30.0, timeout: float = 0.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.connect_timeout = connect_timeout
         self.timeout = timeout
         self._idle: dict[tuple[str, str, int], list[Connection]] = {}
         self._targets: dict[str, Target] = {}
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = ssl_context  # default: the system's CAs, made at the first https URL
 
     def target(self, url: str) -> Target:
         target = self._targets.get(url)
