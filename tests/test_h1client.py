@@ -76,6 +76,17 @@ def keep_answering(script_ref: list, reply: bytes) -> Handler:
     return handler
 
 
+def answer_once(script_ref: list, reply: bytes) -> Handler:
+    """Read one request, write `reply`, then close the connection."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await script_ref[0].read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+
+    return handler
+
+
 def req(url: str, method: str = "POST", headers: dict[str, str] | None = None) -> UpstreamRequest:
     return UpstreamRequest(method=method, url=url, headers=headers or {"Content-Type": "application/json"}, body=None)
 
@@ -135,12 +146,7 @@ async def test_chunked_body_streams_in_pieces_and_the_connection_is_reused():
 async def test_body_until_connection_close_and_no_reuse():
     ref: list = []
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await ref[0].read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it")
-        await writer.drain()
-
-    async with Script(handler) as script:
+    async with Script(answer_once(ref, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it")) as script:
         ref.append(script)
         client = NativeUpstream()
         for _ in range(2):
@@ -171,13 +177,8 @@ async def test_compressed_bodies_are_decoded(encoding, compress):
 async def test_a_stale_keep_alive_connection_is_retried_once_on_a_new_one():
     ref: list = []
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await ref[0].read_request(reader)
-        writer.write(answer(b"one"))
-        await writer.drain()
-        # then close the kept-alive connection, as a server's idle timeout does
-
-    async with Script(handler) as script:
+    # One answer, then the kept-alive connection is closed, as a server's idle timeout does.
+    async with Script(answer_once(ref, answer(b"one"))) as script:
         ref.append(script)
         client = NativeUpstream()
         resp = await client.send(req(script.url + "/"), b"{}")
@@ -191,12 +192,7 @@ async def test_a_stale_keep_alive_connection_is_retried_once_on_a_new_one():
 async def test_a_connection_closed_mid_body_is_an_error():
     ref: list = []
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await ref[0].read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a part")
-        await writer.drain()
-
-    async with Script(handler) as script:
+    async with Script(answer_once(ref, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a part")) as script:
         ref.append(script)
         client = NativeUpstream()
         resp = await client.send(req(script.url + "/"), b"{}")

@@ -67,7 +67,7 @@ def _decoder(encoding: str) -> Callable[[bytes], bytes] | None:
 
 
 class _Deflate:
-    """"deflate" is zlib-wrapped by the standard, raw by some servers: the first bytes tell."""
+    """The "deflate" coding is zlib-wrapped by the standard, raw from some servers: the first bytes tell."""
 
     def __init__(self) -> None:
         self._obj: "zlib._Decompress | None" = None
