@@ -50,10 +50,10 @@ async def test_redis_limiter_shares_the_log(tmp_path: Path) -> None:
     import redis.asyncio as aioredis
 
     from master.ratelimit import RedisRateLimiter
-    from tests.support.services import fresh_redis_db
+    from tests.support.services import fresh_redis_db, redis_url
 
     db = fresh_redis_db()
-    client = aioredis.from_url(f"redis://127.0.0.1:6379/{db}")
+    client = aioredis.from_url(redis_url(db))
     try:
         first, second = RedisRateLimiter(client), RedisRateLimiter(client)
         limit = Limit("GA", 2, 180)

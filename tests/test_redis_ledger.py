@@ -15,12 +15,12 @@ from shared.relay.ledger import QuotaRefused, Reservation
 from shared.relay.redis_ledger import RedisLedger, connect, token_key, user_key
 from shared.relay.sink import DeltaBatch
 from shared.snapshot import build_snapshot
-from tests.support.services import fresh_redis_db
+from tests.support.services import fresh_redis_db, redis_url as url_of
 
 
 @pytest.fixture
 async def redis_url() -> AsyncIterator[str]:
-    yield f"redis://127.0.0.1:6379/{fresh_redis_db()}"
+    yield url_of(fresh_redis_db())
 
 
 async def _client(url: str) -> aioredis.Redis:

@@ -11,11 +11,11 @@ import redis.asyncio as aioredis
 from shared.billing import tokenizer
 from shared.relay.redis_ledger import RedisLedger, token_key, user_key
 from tests.support.relay_kit import CHAT, relay_world
-from tests.support.services import fresh_redis_db
+from tests.support.services import fresh_redis_db, redis_url
 
 
 def _redis_env() -> tuple[dict[str, str], str]:
-    url = f"redis://127.0.0.1:6379/{fresh_redis_db()}"
+    url = redis_url(fresh_redis_db())
     return {"REDIS_CONN_STRING": url}, url
 
 

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import httpx
 
 from tests.support.ports import free_port  # noqa: F401 - part of the harness API
+from tests.support.services import redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "cluster-test-secret"
@@ -94,7 +95,7 @@ class Node:
 def master_env(dsn: str, grpc_port: int, redis_db: int | None, **extra: str) -> dict[str, str]:
     env = {"SQL_DSN": dsn, "GRPC_PORT": str(grpc_port), "CLUSTER_SECRET": SECRET, "INITIAL_ROOT_ACCESS_TOKEN": ADMIN, **extra}
     if redis_db is not None:
-        env["REDIS_CONN_STRING"] = f"redis://127.0.0.1:6379/{redis_db}"
+        env["REDIS_CONN_STRING"] = redis_url(redis_db)
     return env
 
 
@@ -109,7 +110,7 @@ def slave_env(grpc_port: int, redis_db: int | None, spool: Path, node_id: str, *
         **extra,
     }
     if redis_db is not None:
-        env["REDIS_CONN_STRING"] = f"redis://127.0.0.1:6379/{redis_db}"
+        env["REDIS_CONN_STRING"] = redis_url(redis_db)
     return env
 
 

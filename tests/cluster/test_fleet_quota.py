@@ -13,6 +13,7 @@ import redis
 from shared.billing import tokenizer
 from shared.relay.redis_ledger import token_key
 from tests.cluster.harness import wait_for
+from tests.support.services import REDIS
 from tests.cluster.ops import add_channel, add_token
 from tests.cluster.test_exactly_once import _sql
 
@@ -45,7 +46,7 @@ def test_two_slaves_never_spend_more_than_the_token_holds(fleet, fake_upstream) 
         5,
         what="token on both slaves",
     )
-    counters = redis.Redis(host="127.0.0.1", port=6379, db=fleet.redis_db)
+    counters = redis.Redis(host=REDIS[0], port=REDIS[1], db=fleet.redis_db)
     assert int(counters.get(token_key(token["id"])) or -1) == 10 * cost  # seeded by the master
 
     body = {"model": "flat-model", "messages": MESSAGES, "max_tokens": COMPLETION}

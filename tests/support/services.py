@@ -14,13 +14,15 @@ from pathlib import Path
 
 PG = ("127.0.0.1", 5432)
 MYSQL = ("127.0.0.1", 3306)
-REDIS = ("127.0.0.1", 6379)
+# TEST_REDIS_PORT lets two test runs on one machine use separate Redis servers (db numbers are
+# handed out per process, so two runs against one server would share them).
+REDIS = ("127.0.0.1", int(os.environ.get("TEST_REDIS_PORT", "6379")))
 
 START = {
     PG: "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     MYSQL: "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
-    REDIS: 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no '
-    "--dir /var/lib/redis --logfile /var/log/redis/ci.log",
+    REDIS: f'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port {REDIS[1]} --save "" --appendonly no '
+    f"--dir /var/lib/redis --logfile /var/log/redis/ci-{REDIS[1]}.log",
 }
 
 
@@ -154,6 +156,10 @@ class FreshDatabase:
 
 
 _redis_numbers = itertools.cycle(range(1, 16))
+
+
+def redis_url(db: int) -> str:
+    return f"redis://{REDIS[0]}:{REDIS[1]}/{db}"
 
 
 def fresh_redis_db() -> int:
