@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install clean protos protos-check cluster test-cluster deploy-tools
+.PHONY: run test test-unit install clean protos protos-check cluster test-cluster deploy-tools
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ run: $(STAMP) console
 
 test: $(STAMP) protos-check deploy-tools console browser-tools
 	$(PY) -m pytest -q
+
+# The unit tests alone, in seconds: no PostgreSQL, MariaDB, Redis, browser or node processes (a test
+# that reaches one of those without its marker fails here; markers are set in tests/conftest.py).
+test-unit: $(STAMP)
+	TEST_SERVICES=off $(PY) -m pytest -q -m unit -p no:cacheprovider
 
 # tests/deploy checks the compose load balancer's config with haproxy itself (Debian's package).
 deploy-tools:

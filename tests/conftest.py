@@ -10,7 +10,7 @@ import pytest
 
 from shared.logs import setup_logging
 from tests.support.app import running_master
-from tests.support.services import FreshDatabase, ensure_services
+from tests.support.services import FreshDatabase
 
 pytest_plugins = ["tests.fake_upstream.fixture"]
 
@@ -18,8 +18,27 @@ BACKENDS = ["sqlite", "postgres", "mysql"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    ensure_services()
     setup_logging("", False, False)
+
+
+# The kinds of test, for `-m`: `make test-unit` runs `unit` alone with TEST_SERVICES=off, so a test
+# that reaches PostgreSQL, MariaDB or Redis without the `db` marker fails there instead of passing here.
+KINDS = ("db", "cluster", "browser")
+BROWSER_FIXTURES = {"browser", "browsing", "master_url"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.parts
+        if "cluster" in parts:
+            item.add_marker(pytest.mark.cluster)
+        elif "browser" in parts and BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database") in ("postgres", "mysql"):
+            item.add_marker(pytest.mark.db)
+        if not any(item.get_closest_marker(kind) for kind in KINDS):
+            item.add_marker(pytest.mark.unit)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from master.ratelimit import Limit, RateLimiter
 from tests.support.app import running_master
 from tests.support.services import FreshDatabase
@@ -46,6 +48,7 @@ async def test_sliding_log_frees_a_slot_after_the_window() -> None:
     assert await limiter.allow(limit, "1.1.1.1")
 
 
+@pytest.mark.db
 async def test_redis_limiter_shares_the_log(tmp_path: Path) -> None:
     import redis.asyncio as aioredis
 

@@ -18,6 +18,9 @@ from shared.snapshot import build_snapshot
 from tests.support.services import fresh_redis_db, redis_url as url_of
 
 
+pytestmark = pytest.mark.db
+
+
 @pytest.fixture
 async def redis_url() -> AsyncIterator[str]:
     yield url_of(fresh_redis_db())

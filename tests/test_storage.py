@@ -49,6 +49,7 @@ def test_pool_sizing_and_lifetime_settings() -> None:
     assert build_settings({"SQL_CONN_MAX_LIFETIME": "2"}).sql_max_lifetime == 120
 
 
+@pytest.mark.db
 async def test_logs_live_in_log_sql_dsn(tmp_path: Path) -> None:
     """Main tables on SQLite, logs in a PostgreSQL database of their own."""
     log_db = FreshDatabase("postgres", tmp_path, from_template=False)

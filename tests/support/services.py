@@ -34,17 +34,27 @@ def _open(addr: tuple[str, int]) -> bool:
         return False
 
 
-def ensure_services() -> None:
-    """Start whichever service is down; raise if it still does not answer within 30 s."""
-    for addr, command in START.items():
-        if _open(addr):
-            continue
-        subprocess.run(command, shell=True, check=False)
-        deadline = time.monotonic() + 30
-        while not _open(addr):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"service at {addr[0]}:{addr[1]} is down and `{command}` did not start it")
-            time.sleep(0.2)
+def ensure_service(addr: tuple[str, int]) -> None:
+    """Start the service at `addr` if it is down; raise if it still does not answer within 30 s.
+
+    With TEST_SERVICES=off (`make test-unit`) any use is an error: a test that needs PostgreSQL,
+    MariaDB or Redis must carry the `db` marker (tests/conftest.py assigns the markers)."""
+    if os.environ.get("TEST_SERVICES") == "off":
+        raise RuntimeError(f"TEST_SERVICES=off but a test needs the service at {addr[0]}:{addr[1]}: mark it `db`")
+    if addr in _checked or _open(addr):
+        _checked.add(addr)
+        return
+    command = START[addr]
+    subprocess.run(command, shell=True, check=False)
+    deadline = time.monotonic() + 30
+    while not _open(addr):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"service at {addr[0]}:{addr[1]} is down and `{command}` did not start it")
+        time.sleep(0.2)
+    _checked.add(addr)
+
+
+_checked: set[tuple[str, int]] = set()
 
 
 def _unique(prefix: str) -> str:
@@ -69,10 +79,12 @@ class FreshDatabase:
             self.dsn = ""
             self.sqlite_path = str(tmp / f"{self.name}.db")
         elif backend == "postgres":
+            ensure_service(PG)
             template = self._template(backend) if from_template else None
             self._psql(f'CREATE DATABASE "{self.name}"' + (f' TEMPLATE "{template}"' if template else ""))
             self.dsn = f"postgres://postgres@127.0.0.1:5432/{self.name}"
         elif backend == "mysql":
+            ensure_service(MYSQL)
             self._mysql(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
             if from_template:
                 self._clone_mysql(self._template(backend), self.name)
@@ -166,6 +178,7 @@ def fresh_redis_db() -> int:
     """A Redis db number, flushed before use (cycling 1..15; tests run one at a time; db 0 is left to people)."""
     import redis
 
+    ensure_service(REDIS)
     number = next(_redis_numbers)
     redis.Redis(host=REDIS[0], port=REDIS[1], db=number).flushdb()
     return number
