@@ -4,17 +4,19 @@ a database carried over from One API."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import inspect, insert, select, text
 
 from master.db import migrate
+from master.db.columns import upgrade_columns
 from master.db.engine import DSNError, create_engine, parse_dsn
-from master.db.schema import logs, main_metadata, users
+from master.db.schema import log_metadata, logs, main_metadata, users
 from master.db.store import open_store
 from shared.settings import build_settings
 from tests.support.app import running_master
@@ -124,3 +126,21 @@ def test_master_migrates_in_a_child_and_keeps_alembic_out(tmp_path: Path) -> Non
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"child": True, "alembic": False}
+
+
+async def test_missing_columns_are_added_and_nothing_else_changes(tmp_path: Path) -> None:
+    """An old `logs` table gains our columns with their defaults; a column we do not know (a newer
+    One API's) is kept; the next start finds nothing to add."""
+    path = tmp_path / "old-logs.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE logs (id integer, user_id integer, content text, ip text DEFAULT '', PRIMARY KEY (id))")
+        conn.execute("INSERT INTO logs (id, user_id, content, ip) VALUES (1, 2, 'kept', '10.0.0.1')")
+    settings = build_settings({"SQLITE_PATH": str(path)})
+    store = await open_store(settings)
+    try:
+        async with store.logs.connect() as conn:
+            row = (await conn.execute(select(logs, text("ip")).select_from(logs))).mappings().one()
+        assert (row["content"], row["ip"], row["request_id"], row["elapsed_time"], row["is_stream"]) == ("kept", "10.0.0.1", "", 0, False)
+        assert await upgrade_columns(store.logs, log_metadata) == []
+    finally:
+        await store.close()

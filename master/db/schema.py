@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
 
 main_metadata = MetaData()
@@ -27,6 +28,22 @@ log_metadata = MetaData()
 Str = String(191)
 # gorm maps an unsized string to longtext on MySQL; TEXT there stops at 64 KB (ModelRatio is larger).
 LongText = Text().with_variant(mysql.LONGTEXT(), "mysql")
+
+
+
+class FixedKey(TypeDecorator[str]):
+    """A key column One API declares `char(n)` (tokens.key, users.access_token, redemptions.key).
+    PostgreSQL pads a shorter char(n) value with spaces on read, so a short key (an
+    INITIAL_ROOT_TOKEN, or a key from before v0.3.4) would come back padded and never match: read
+    values are right-trimmed. Keys never end in a space (One API generates them alphanumeric), and
+    comparisons in SQL already ignore char padding."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: str | None, dialect: object) -> str | None:
+        return value.rstrip(" ") if value is not None else None
+
 
 users = Table(
     "users",
@@ -42,7 +59,7 @@ users = Table(
     Column("wechat_id", Str, index=True),
     Column("lark_id", Str, index=True),
     Column("oidc_id", Str, index=True),
-    Column("access_token", String(32), unique=True, index=True),
+    Column("access_token", FixedKey(32), unique=True, index=True),
     Column("quota", BigInteger, server_default="0", default=0),
     Column("used_quota", BigInteger, server_default="0", default=0),
     Column("request_count", Integer, server_default="0", default=0),
@@ -56,7 +73,7 @@ tokens = Table(
     main_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer),
-    Column("key", String(48), unique=True, index=True),
+    Column("key", FixedKey(48), unique=True, index=True),
     Column("status", Integer, server_default="1", default=1),
     Column("name", Str, index=True),
     Column("created_time", BigInteger),
@@ -116,7 +133,7 @@ redemptions = Table(
     main_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer),
-    Column("key", String(32), unique=True, index=True),
+    Column("key", FixedKey(32), unique=True, index=True),
     Column("status", Integer, server_default="1", default=1),
     Column("name", Str, index=True),
     Column("quota", BigInteger, server_default="100", default=100),

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from master.db import migrate
+from master.db.columns import upgrade_columns
 from master.db.engine import Database, create_engine, parse_dsn, redact
+from master.db.schema import log_metadata, main_metadata
 from shared.logs import get_logger
 from shared.settings import Settings
 
@@ -28,7 +30,8 @@ class Store:
 
 
 async def open_store(settings: Settings, run_migrations: bool = True) -> Store:
-    """Connect both databases and, on the master, migrate them to the newest version."""
+    """Connect both databases and, on the master, migrate them to the newest version and add the
+    columns an older One API release's tables lack."""
     main_db: Database = parse_dsn(settings.sql_dsn, settings.sqlite_path)
     main = create_engine(main_db, settings)
     if settings.log_sql_dsn:
@@ -40,4 +43,6 @@ async def open_store(settings: Settings, run_migrations: bool = True) -> Store:
     if run_migrations:
         await migrate.upgrade(main, "main")
         await migrate.upgrade(logs, "logs")
+        await upgrade_columns(main, main_metadata)
+        await upgrade_columns(logs, log_metadata)
     return Store(main=main, logs=logs, dialect=main_db.dialect, log_dialect=log_db.dialect)
