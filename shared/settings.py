@@ -16,6 +16,7 @@ from typing import Mapping
 from shared.workers.slot import WorkerSlot, slot_from_env
 
 VERSION = "v0.1.0"
+MAX_FREQUENCY_MINUTES = 525600  # a year: a longer timer overflows the event loop's clock
 
 
 def load_dotenv(path: Path, environ: "os._Environ[str] | dict[str, str]") -> None:
@@ -88,6 +89,7 @@ class Settings:
     frontend_base_url: str = ""
     polling_interval: int = 0
     channel_test_frequency: int = 0
+    channel_update_frequency: float = 0.0  # minutes between balance refreshes of every channel; 0 = off
     batch_update_enabled: bool = False
     batch_update_interval: int = 5
     relay_timeout: int = 0
@@ -166,6 +168,13 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         channel_test_frequency = int(test_freq) if test_freq else 0
     except ValueError as exc:
         raise SettingsError(f"CHANNEL_TEST_FREQUENCY must be a number of minutes, got {test_freq!r}") from exc
+    update_freq = env.get("CHANNEL_UPDATE_FREQUENCY", "")
+    try:
+        channel_update_frequency = float(update_freq) if update_freq else 0.0
+    except ValueError as exc:
+        raise SettingsError(f"CHANNEL_UPDATE_FREQUENCY must be a number of minutes, got {update_freq!r}") from exc
+    if not 0 <= channel_update_frequency <= MAX_FREQUENCY_MINUTES:  # also refuses nan
+        raise SettingsError(f"CHANNEL_UPDATE_FREQUENCY must be 0 (off) to {MAX_FREQUENCY_MINUTES} minutes, got {update_freq!r}")
     # One API reads SQL_MAX_LIFETIME (seconds); its README documents SQL_CONN_MAX_LIFETIME (minutes).
     lifetime = _int(env, "SQL_MAX_LIFETIME", 60)
     if env.get("SQL_CONN_MAX_LIFETIME") and not env.get("SQL_MAX_LIFETIME"):
@@ -197,6 +206,7 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         frontend_base_url=env.get("FRONTEND_BASE_URL", "").rstrip("/"),
         polling_interval=polling,
         channel_test_frequency=channel_test_frequency,
+        channel_update_frequency=channel_update_frequency,
         batch_update_enabled=env.get("BATCH_UPDATE_ENABLED", "") == "true",
         batch_update_interval=_int(env, "BATCH_UPDATE_INTERVAL", 5),
         relay_timeout=_int(env, "RELAY_TIMEOUT", 0),

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from master.db.schema import channels
+from shared.settings import SettingsError, build_settings
 from tests.support.app import running_master
 from tests.support.balance_upstream import LocalUpstream, wait_until
 from tests.support.relay import add_channel, set_option
@@ -135,3 +136,36 @@ async def test_update_all_in_background(sqlite_database, provider) -> None:
         await wait_until(done)
         assert (await channel_row(app, first))["status"] == 3
         assert (await channel_row(app, second))["status"] == 1
+
+
+async def test_channel_update_frequency_refreshes_balances(sqlite_database, provider) -> None:
+    """CHANNEL_UPDATE_FREQUENCY (minutes; 0.002 = 0.12 s here) refreshes every enabled channel's
+    balance on the master, again each period, without anyone asking."""
+    env = {**sqlite_database.env(), "CHANNEL_UPDATE_FREQUENCY": "0.002", "POLLING_INTERVAL": "0"}
+    async with running_master(env) as (app, client):
+        await client.post("/api/user/login", json={"username": "root", "password": "123456"})
+        openai_answers(provider)
+        provider.answer("/dashboard/billing/credit_grants", {"total_available": 3.0})
+        first = await add_channel(client, provider.url, name="a")
+        second = await add_channel(client, provider.url, name="b", type=4)
+        disabled = await add_channel(client, provider.url, name="c", type=4)
+        await client.put("/api/channel/", json={"id": disabled, "status": 2})
+
+        async def balances_are(expected: dict[int, float]) -> bool:
+            rows = [await channel_row(app, cid) for cid in expected]
+            return all(row["balance"] == pytest.approx(value) for row, value in zip(rows, expected.values()))
+
+        await wait_until(lambda: balances_are({first: 74.5, second: 3.0}))
+        # The next period picks up what the provider says now.
+        provider.answer("/dashboard/billing/credit_grants", {"total_available": 1.25})
+        provider.answer("/v1/dashboard/billing/usage", {"total_usage": 5000.0})
+        await wait_until(lambda: balances_are({first: 50.0, second: 1.25}))
+        assert not (await channel_row(app, disabled))["balance_updated_time"]
+
+
+def test_channel_update_frequency_setting() -> None:
+    assert build_settings({}).channel_update_frequency == 0
+    assert build_settings({"CHANNEL_UPDATE_FREQUENCY": "30"}).channel_update_frequency == 30
+    for bad in ("soon", "-1", "nan", "1e9"):
+        with pytest.raises(SettingsError, match="CHANNEL_UPDATE_FREQUENCY"):
+            build_settings({"CHANNEL_UPDATE_FREQUENCY": bad})

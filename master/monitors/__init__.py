@@ -72,11 +72,14 @@ class Monitors:
 
 async def start_monitors(ctx: "MasterContext", host: "RelayHost") -> Monitors:
     """Wire the relay's hooks (metric events, auto-disable notifications) and start the
-    CHANNEL_TEST_FREQUENCY loop (minutes; 0 = off)."""
+    CHANNEL_TEST_FREQUENCY and CHANNEL_UPDATE_FREQUENCY loops (minutes; 0 = off). Only the master
+    (worker 0 of a supervised master) runs this, so each loop runs once per cluster."""
     monitors = Monitors(ctx, host)
     host.on_channel_disabled = monitors.relay_disabled  # type: ignore[attr-defined]
     if monitors.metric is not None:
         host.engine.on_result = monitors.metric.record  # type: ignore[attr-defined]
     if ctx.settings.channel_test_frequency > 0:
         monitors.spawn(monitors.tester.periodic(ctx.settings.channel_test_frequency * 60), "channel-test-loop")
+    if ctx.settings.channel_update_frequency > 0:
+        monitors.spawn(monitors.balances.periodic(ctx.settings.channel_update_frequency * 60), "channel-balance-loop")
     return monitors

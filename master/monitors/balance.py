@@ -181,7 +181,8 @@ async def update_balance(ctx: "MasterContext", row: Mapping[str, Any], http: htt
 
 
 class BalanceUpdater:
-    """The background "update every enabled channel" run (one at a time)."""
+    """The "update every enabled channel" run (one at a time): in the background for the API, and
+    every CHANNEL_UPDATE_FREQUENCY minutes on the master."""
 
     def __init__(self, ctx: "MasterContext", spawn: "Spawn") -> None:
         self.ctx = ctx
@@ -194,6 +195,23 @@ class BalanceUpdater:
         self.running = True
         self.spawn(self._run_all(), "channel-balance-all")
         return True
+
+    async def run_all(self) -> bool:
+        """Run one update of every channel now; False when one is already running."""
+        if self.running:
+            return False
+        self.running = True
+        await self._run_all()
+        return True
+
+    async def periodic(self, period_seconds: float) -> None:
+        """CHANNEL_UPDATE_FREQUENCY (One API's README; its code never starts the loop): refresh every
+        channel's balance each period, the first run after one period, as its dormant loop would."""
+        while True:
+            await asyncio.sleep(period_seconds)
+            log.info("updating all channel balances")
+            if not await self.run_all():
+                log.info("skipped: a balance update run is in progress")
 
     async def _run_all(self) -> None:
         try:
