@@ -4,7 +4,7 @@ uvicorn (with uvloop and httptools) is the default: measured on this machine it 
 what hypercorn does (bench issue). HTTP_SERVER=hypercorn keeps the design card's server available.
 
 A supervised worker (`--workers N`) serves on the sockets its supervisor bound, behind the worker
-gate (shared.workers.gate); a single process binds its port itself, as it always did.
+gate (shared.workers.gate); a single process binds HOST:PORT itself, as it always did.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def serve(app: Any, settings: Settings) -> int:
         from hypercorn.config import Config
 
         config = Config()
-        config.bind = [f"fd://{sock.fileno()}" for sock in sockets] if sockets else [f"0.0.0.0:{settings.port}"]
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host  # an IPv6 address
+        config.bind = [f"fd://{sock.fileno()}" for sock in sockets] if sockets else [f"{host}:{settings.port}"]
         config.accesslog = None
         asyncio.run(hyper_serve(app, config))
         return 0
@@ -35,7 +36,7 @@ def serve(app: Any, settings: Settings) -> int:
 
     options: dict[str, Any] = dict(loop="uvloop", http="httptools", ws="none", access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=30)
     if sockets is None:
-        uvicorn.run(app, host="0.0.0.0", port=settings.port, **options)
+        uvicorn.run(app, host=settings.host, port=settings.port, **options)
         return 0
     server = uvicorn.Server(uvicorn.Config(app, **options))
     server.run(sockets=sockets)

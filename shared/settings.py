@@ -68,6 +68,7 @@ class Settings:
     """Every setting of a node. Defaults are One API's unless noted in .env.example."""
 
     port: int = 3000
+    host: str = "0.0.0.0"  # the HTTP listen address (HOST); every IPv4 interface by default
     log_dir: str = "./logs"
     node_type: str = "master"
     debug: bool = False
@@ -185,6 +186,7 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         polling = 0
     return Settings(
         port=port,
+        host=_str(env, "HOST", "0.0.0.0").strip().strip("[]"),  # "[::1]" as well as "::1"
         log_dir=log_dir_flag,
         node_type="slave" if env.get("NODE_TYPE", "") == "slave" else "master",
         debug=env.get("DEBUG", "").lower() == "true",

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from shared.settings import VERSION
 from tests.support.ports import free_port
@@ -66,6 +67,29 @@ def test_master_process_serves_status_and_root_login(tmp_path: Path) -> None:
         while not logged() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert logged()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_host_keeps_the_node_to_one_address(tmp_path: Path) -> None:
+    """HOST=127.0.0.2 (loopback, but not 127.0.0.1): the node answers there and nowhere else."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "SQL_DSN", "NODE_TYPE", "WORKERS")}
+    env.update(HOST="127.0.0.2", PORT=str(port), SQLITE_PATH=str(tmp_path / "one-api.db"), SESSION_SECRET="cli-test")
+    proc = subprocess.Popen([ONE_API, "--log-dir", ""], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while status is None and time.monotonic() < deadline:
+            try:
+                status = httpx.get(f"http://127.0.0.2:{port}/api/status", timeout=1)
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                time.sleep(0.1)
+        assert status is not None and status.status_code == 200
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=1)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -42,6 +42,18 @@ def _launch(tmp_path: Path, **env: str) -> Launch:
     return Launch.bind(settings)
 
 
+def test_host_picks_the_public_address(tmp_path: Path) -> None:
+    """HOST: every IPv4 interface by default (as before), else the address given (IPv6 too); the
+    workers' private ports stay on loopback."""
+    for env, address in (({}, "0.0.0.0"), ({"HOST": "127.0.0.2"}, "127.0.0.2"), ({"HOST": "[::1]"}, "::1")):
+        launch = _launch(tmp_path, **env)
+        try:
+            assert launch.public.getsockname()[0] == address, env
+            assert {sock.getsockname()[0] for sock in launch.private} == {"127.0.0.1"}
+        finally:
+            launch.close()
+
+
 def test_a_masters_relay_workers_are_slaves_of_worker_0(tmp_path: Path) -> None:
     launch = _launch(tmp_path, SQL_DSN="postgres://u:p@h/db", BATCH_UPDATE_INTERVAL="9")
     try:

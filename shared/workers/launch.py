@@ -33,10 +33,12 @@ def worker_spool_dir(spool_dir: str, index: int) -> str:
 
 
 def _listening(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A listening, inheritable socket on `host` (IPv4 or IPv6 address, or a name resolved once)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock.bind(address)
         sock.listen(BACKLOG)
     except OSError:
         sock.close()
@@ -63,7 +65,7 @@ class Launch:
     @classmethod
     def bind(cls, settings: Settings) -> "Launch":
         """Bind every socket (OSError if the public port is taken)."""
-        public = _listening("0.0.0.0", settings.port)
+        public = _listening(settings.host, settings.port)
         private = [_listening("127.0.0.1", 0) for _ in range(settings.workers)]
         # A master's relay workers are slaves of worker 0 and need a cluster secret; when the
         # operator set none, one for this launch only keeps the cluster inside the machine.

@@ -186,7 +186,7 @@ def supervise(settings: Settings) -> int:
     try:
         launch = Launch.bind(settings)
     except OSError as exc:
-        log.error("cannot listen", port=settings.port, error=str(exc))
+        log.error("cannot listen", host=settings.host, port=settings.port, error=str(exc))
         return 1
     for path in stranded_spools(settings):
         log.warning("a spool holds quota batches no worker of this launch ships; start once with the worker count that wrote them", path=str(path))
