@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import inspect, insert, select, text
 
-from master.db import migrate
+from master.db import columns, migrate
 from master.db.columns import upgrade_columns
 from master.db.engine import DSNError, create_engine, parse_dsn
 from master.db.schema import log_metadata, logs, main_metadata, users
@@ -144,3 +144,19 @@ async def test_missing_columns_are_added_and_nothing_else_changes(tmp_path: Path
         assert await upgrade_columns(store.logs, log_metadata) == []
     finally:
         await store.close()
+
+
+def test_a_column_added_meanwhile_by_another_master_is_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two masters starting at once both see `logs.request_id` missing; the second one's ALTER
+    fails, finds the column there, and goes on."""
+    sync = create_sync_engine(f"sqlite:///{tmp_path / 'race.db'}")
+    with sync.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE logs (id integer, content text, PRIMARY KEY (id))")
+        stale = columns.missing_columns(conn, [log_metadata])
+        conn.exec_driver_sql("ALTER TABLE logs ADD COLUMN request_id VARCHAR(191) DEFAULT ''")  # the other master
+        calls = iter([stale])
+        real = columns.missing_columns
+        monkeypatch.setattr(columns, "missing_columns", lambda c, m: next(calls, None) or real(c, m))
+        added = columns.add_missing_columns(conn, [log_metadata])
+    sync.dispose()
+    assert "logs.request_id" not in added and "logs.elapsed_time" in added

@@ -43,6 +43,9 @@ async def open_store(settings: Settings, run_migrations: bool = True) -> Store:
     if run_migrations:
         await migrate.upgrade(main, "main")
         await migrate.upgrade(logs, "logs")
-        await upgrade_columns(main, main_metadata)
-        await upgrade_columns(logs, log_metadata)
+        if logs is main:
+            await upgrade_columns(main, main_metadata, log_metadata)
+        else:
+            await upgrade_columns(main, main_metadata)
+            await upgrade_columns(logs, log_metadata)
     return Store(main=main, logs=logs, dialect=main_db.dialect, log_dialect=log_db.dialect)
