@@ -13,14 +13,14 @@ column cannot be added to a table that has rows. Nothing is dropped, renamed or 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import nullcontext
-from typing import Sequence
 
 from sqlalchemy import Column, MetaData, Table, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.schema import CreateColumn
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateColumn
 
 from shared.logs import get_logger
 
@@ -41,7 +41,7 @@ def missing_columns(conn: Connection, metadatas: Sequence[MetaData]) -> list[tup
 
 
 def _add_column_sql(conn: Connection, table: Table, column: Column) -> str:
-    added = column._copy()  # noqa: SLF001 - a detached copy, so nullable can change safely
+    added = column._copy()  # a detached copy (what Table.to_metadata uses), so nullable can change safely
     added.nullable = True
     added.primary_key = False
     spec = str(CreateColumn(added).compile(dialect=conn.dialect)).strip()
