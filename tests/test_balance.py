@@ -148,8 +148,7 @@ async def test_channel_update_frequency_refreshes_balances(sqlite_database, prov
         provider.answer("/dashboard/billing/credit_grants", {"total_available": 3.0})
         first = await add_channel(client, provider.url, name="a")
         second = await add_channel(client, provider.url, name="b", type=4)
-        disabled = await add_channel(client, provider.url, name="c", type=4)
-        await client.put("/api/channel/", json={"id": disabled, "status": 2})
+        disabled = await add_channel(client, provider.url, name="c", type=4, status=2)  # disabled from the start
 
         async def balances_are(expected: dict[int, float]) -> bool:
             rows = [await channel_row(app, cid) for cid in expected]
@@ -161,6 +160,25 @@ async def test_channel_update_frequency_refreshes_balances(sqlite_database, prov
         provider.answer("/v1/dashboard/billing/usage", {"total_usage": 5000.0})
         await wait_until(lambda: balances_are({first: 50.0, second: 1.25}))
         assert not (await channel_row(app, disabled))["balance_updated_time"]
+
+
+async def test_channel_update_frequency_is_paced_by_polling_interval(sqlite_database, provider) -> None:
+    """POLLING_INTERVAL seconds separate two channels of a run: with an hour of it, the run that
+    updated the first channel is still waiting, the second untouched, and later ticks skip."""
+    env = {**sqlite_database.env(), "CHANNEL_UPDATE_FREQUENCY": "0.002", "POLLING_INTERVAL": "3600"}
+    async with running_master(env) as (app, client):
+        await client.post("/api/user/login", json={"username": "root", "password": "123456"})
+        provider.answer("/dashboard/billing/credit_grants", {"total_available": 3.0})
+        first = await add_channel(client, provider.url, name="a", type=4)
+        second = await add_channel(client, provider.url, name="b", type=4)
+
+        async def first_updated() -> bool:
+            return bool((await channel_row(app, first))["balance_updated_time"])
+
+        await wait_until(first_updated)
+        assert app.state.monitors.balances.running
+        assert not (await channel_row(app, second))["balance_updated_time"]
+        assert len(provider.requests) == 1
 
 
 def test_channel_update_frequency_setting() -> None:
