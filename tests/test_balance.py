@@ -152,7 +152,7 @@ async def test_channel_update_frequency_refreshes_balances(sqlite_database, prov
 
         async def balances_are(expected: dict[int, float]) -> bool:
             rows = [await channel_row(app, cid) for cid in expected]
-            return all(row["balance"] == pytest.approx(value) for row, value in zip(rows, expected.values()))
+            return all(row["balance"] == pytest.approx(value) for row, value in zip(rows, expected.values(), strict=True))
 
         await wait_until(lambda: balances_are({first: 74.5, second: 3.0}))
         # The next period picks up what the provider says now.
