@@ -10,7 +10,7 @@ only then parses them for the servicer. The verified node id reaches the service
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, NoReturn
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -46,15 +46,20 @@ class CallGuard:
         call = self.keys.verify_call(_header(context.invocation_metadata()), method, raw)
         if call is None:
             log.warning("cluster call refused: bad, stale or missing signature", method=method)
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid cluster credentials")
+            await _refuse(context, grpc.StatusCode.UNAUTHENTICATED, "invalid cluster credentials")
         verdict = self.nonces.admit(call)
         if verdict is Verdict.REPLAYED:
             log.warning("cluster call refused: replayed signature", method=method, node_id=call.node_id)
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid cluster credentials")
+            await _refuse(context, grpc.StatusCode.UNAUTHENTICATED, "invalid cluster credentials")
         if verdict is Verdict.FULL:
             log.warning("cluster call refused: nonce cache full", method=method, cap=self.nonces.cap)
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many cluster calls; retry later")
+            await _refuse(context, grpc.StatusCode.RESOURCE_EXHAUSTED, "too many cluster calls; retry later")
         return call
+
+
+async def _refuse(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    await context.abort(code, message)
+    raise AssertionError("ServicerContext.abort returned")  # it raises to end the call
 
 
 async def _parsed(deserialize: Callable[[bytes], Any] | None, raw: bytes, context: grpc.aio.ServicerContext) -> Any:

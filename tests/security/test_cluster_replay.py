@@ -108,7 +108,7 @@ async def _capture_one_batch(master: int, tmp_path: Path, cost: int = 100) -> tu
 async def test_a_captured_call_cannot_be_replayed_or_reused_for_another_body(master_port: tuple[Any, int], tmp_path: Path) -> None:
     app, port = master_port
     before = await _root_quota(app)
-    path, body, auth = await _capture_one_batch(port, tmp_path)
+    _, body, auth = await _capture_one_batch(port, tmp_path)
     assert auth and await _root_quota(app) == before - 100  # the real call went through, once
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         for batch_id in ("slave-a:2", "slave-a:1"):  # its signature on a body that credits user 1
