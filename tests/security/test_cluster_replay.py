@@ -52,9 +52,14 @@ class RecordingProxy(grpc.GenericRpcHandler):
 
 
 @pytest.fixture
-async def master_port(sqlite_database: Any) -> AsyncIterator[tuple[Any, int]]:
+def master_env() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+async def master_port(sqlite_database: Any, master_env: dict[str, str]) -> AsyncIterator[tuple[Any, int]]:
     port = free_port()
-    env = {**sqlite_database.env(), "CLUSTER_SECRET": SECRET, "GRPC_PORT": str(port)}
+    env = {**sqlite_database.env(), "CLUSTER_SECRET": SECRET, "GRPC_PORT": str(port), **master_env}
     async with running_master(env) as (app, _):
         yield app, port
 
@@ -206,3 +211,13 @@ def test_the_nonce_cache_is_capped_and_forgets_nonces_past_the_window() -> None:
     # Past the window the stamp itself is refused, so its nonces are dropped and room is made.
     later = SignedCall("n", 1301, third.nonce)
     assert cache.admit(later, now=1301) is Verdict.FRESH and len(cache) == 1
+
+
+@pytest.mark.parametrize("master_env", [{"CLUSTER_NONCE_CAP": "2"}])
+async def test_past_the_nonce_cap_calls_are_refused_not_remembered(master_port: tuple[Any, int]) -> None:
+    _, port = master_port
+    keys = ClusterKeys(SECRET)
+    body = pb.Batch(id="slave-a:1").SerializeToString(deterministic=True)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        codes = [await _send(channel, body, ((AUTH_HEADER, keys.sign_call(REPORT_BATCH, "slave-a", body)),)) for _ in range(3)]
+    assert codes == [grpc.StatusCode.OK, grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED]
