@@ -144,7 +144,7 @@ async def test_a_signed_watch_request_opens_one_stream_only(master_port: tuple[A
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_a_negative_spend_is_refused_even_when_signed(master_port: tuple[Any, int]) -> None:
+async def test_a_negative_spend_or_a_foreign_status_is_refused_even_when_signed(master_port: tuple[Any, int]) -> None:
     app, port = master_port
     before = await _root_quota(app)
     keys = ClusterKeys(SECRET)
@@ -153,6 +153,10 @@ async def test_a_negative_spend_is_refused_even_when_signed(master_port: tuple[A
         pb.Batch(id="slave-a:1", user_used=[pb.Amount(id=1, amount=-5)]).SerializeToString(deterministic=True),
         pb.Batch(id="slave-a:1", token_spent=[pb.Amount(id=1, amount=-5)]).SerializeToString(deterministic=True),
         pb.Batch(id="slave-a:1", logs=[b'{"type": 2, "quota": -5}']).SerializeToString(deterministic=True),
+        pb.Batch(id="slave-a:1", logs=[b'{"type": 1, "quota": 5, "content": "top-up"}']).SerializeToString(deterministic=True),
+        pb.Batch(id="slave-a:1", logs=[b"not json"]).SerializeToString(deterministic=True),
+        pb.Batch(id="slave-a:1", token_status=[pb.Amount(id=1, amount=1)]).SerializeToString(deterministic=True),  # re-enable
+        pb.Batch(id="slave-a:1", channel_status=[pb.ChannelStatus(id=1, status=1)]).SerializeToString(deterministic=True),
     ]
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         for body in forged:
