@@ -66,7 +66,7 @@ async def _parsed(deserialize: Callable[[bytes], Any] | None, raw: bytes, contex
     try:
         return raw if deserialize is None else deserialize(raw)
     except DecodeError:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request is not a valid message")
+        await _refuse(context, grpc.StatusCode.INVALID_ARGUMENT, "request is not a valid message")
 
 
 def _guarded(guard: CallGuard, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:

@@ -157,6 +157,7 @@ async def test_a_negative_spend_or_a_foreign_status_is_refused_even_when_signed(
         pb.Batch(id="slave-a:1", logs=[b"not json"]).SerializeToString(deterministic=True),
         pb.Batch(id="slave-a:1", token_status=[pb.Amount(id=1, amount=1)]).SerializeToString(deterministic=True),  # re-enable
         pb.Batch(id="slave-a:1", channel_status=[pb.ChannelStatus(id=1, status=1)]).SerializeToString(deterministic=True),
+        b"\xff\xff\xff",  # not a message at all
     ]
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         for body in forged:
