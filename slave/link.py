@@ -7,8 +7,9 @@ serialises each request itself, signs those bytes and hands them to gRPC as they
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import grpc
 

@@ -33,7 +33,7 @@ def _name(common: str) -> x509.Name:
 def _issue(common: str, issuer: Pair | None, ca: bool) -> Pair:
     """A certificate for `common` signed by `issuer` (self-signed without one); leaves name 127.0.0.1."""
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     signer_name, signer_key = (issuer[0].subject, issuer[1]) if issuer else (_name(common), key)
     builder = (
         x509.CertificateBuilder().subject_name(_name(common)).issuer_name(signer_name).public_key(key.public_key())

@@ -9,8 +9,9 @@ only then parses them for the servicer. The verified node id reaches the service
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, AsyncIterator, Awaitable, Callable, NoReturn
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf.message import DecodeError

@@ -4,8 +4,8 @@ exactly once). Every call must be signed with the cluster secret, once (master.c
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import grpc
 import orjson

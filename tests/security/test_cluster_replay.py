@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
@@ -49,11 +50,6 @@ class RecordingProxy(grpc.GenericRpcHandler):
             return await self.upstream.unary_unary(path)(body, metadata=auth, timeout=10)
 
         return grpc.unary_unary_rpc_method_handler(forward)
-
-
-@pytest.fixture
-def master_env() -> dict[str, str]:
-    return {}
 
 
 @pytest.fixture
