@@ -118,11 +118,16 @@ class Settings:
     max_request_body: int = 32 * 1024 * 1024
     # Cluster (see .env.example): the master's gRPC port, how slaves reach it, the shared secret.
     grpc_port: int = 50051
+    grpc_host: str = "127.0.0.1"
+    cluster_nonce_cap: int = 200_000
     master_addr: str = "127.0.0.1:50051"
     cluster_secret: str = ""
     grpc_tls_cert: str = ""
     grpc_tls_key: str = ""
     grpc_tls_ca: str = ""
+    grpc_tls_client_ca: str = ""
+    grpc_tls_client_cert: str = ""
+    grpc_tls_client_key: str = ""
     node_id: str = ""
     spool_dir: str = "./spool"
     # Processes of this node (`--workers`); `worker` is set in each of them by the supervisor.
@@ -176,6 +181,12 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         raise SettingsError(f"CHANNEL_UPDATE_FREQUENCY must be a number of minutes, got {update_freq!r}") from exc
     if not 0 <= channel_update_frequency <= MAX_FREQUENCY_MINUTES:  # also refuses nan
         raise SettingsError(f"CHANNEL_UPDATE_FREQUENCY must be 0 (off) to {MAX_FREQUENCY_MINUTES} minutes, got {update_freq!r}")
+    if bool(env.get("GRPC_TLS_CLIENT_CERT")) != bool(env.get("GRPC_TLS_CLIENT_KEY")):
+        raise SettingsError("GRPC_TLS_CLIENT_CERT and GRPC_TLS_CLIENT_KEY are set together (a slave's client certificate)")
+    if env.get("GRPC_TLS_CLIENT_CA") and not (env.get("GRPC_TLS_CERT") and env.get("GRPC_TLS_KEY")):
+        raise SettingsError("GRPC_TLS_CLIENT_CA (mutual TLS) needs GRPC_TLS_CERT and GRPC_TLS_KEY on the master")
+    if _int(env, "CLUSTER_NONCE_CAP", 200_000) < 1:
+        raise SettingsError("CLUSTER_NONCE_CAP must be 1 or more")
     # One API reads SQL_MAX_LIFETIME (seconds); its README documents SQL_CONN_MAX_LIFETIME (minutes).
     lifetime = _int(env, "SQL_MAX_LIFETIME", 60)
     if env.get("SQL_CONN_MAX_LIFETIME") and not env.get("SQL_MAX_LIFETIME"):
@@ -235,11 +246,16 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         relay_http_client=_str(env, "RELAY_HTTP_CLIENT", "native"),
         max_request_body=_int(env, "MAX_REQUEST_BODY_BYTES", 32 * 1024 * 1024),
         grpc_port=_int(env, "GRPC_PORT", 50051),
+        grpc_host=_str(env, "GRPC_HOST", "127.0.0.1"),
+        cluster_nonce_cap=_int(env, "CLUSTER_NONCE_CAP", 200_000),
         master_addr=_str(env, "MASTER_ADDR", "127.0.0.1:50051"),
         cluster_secret=env.get("CLUSTER_SECRET", ""),
         grpc_tls_cert=_str(env, "GRPC_TLS_CERT"),
         grpc_tls_key=_str(env, "GRPC_TLS_KEY"),
         grpc_tls_ca=_str(env, "GRPC_TLS_CA"),
+        grpc_tls_client_ca=_str(env, "GRPC_TLS_CLIENT_CA"),
+        grpc_tls_client_cert=_str(env, "GRPC_TLS_CLIENT_CERT"),
+        grpc_tls_client_key=_str(env, "GRPC_TLS_CLIENT_KEY"),
         # Stable across restarts (host + port) so a restarted slave resends its spool under the same id.
         node_id=_str(env, "NODE_ID", f"{socket.gethostname()}-{port}"),
         spool_dir=_str(env, "SPOOL_DIR", "./spool"),

@@ -92,9 +92,8 @@ class ConfigReplica:
         return True
 
     async def _fetch_grpc(self, timeout: float) -> bool:
-        assert self.link.config is not None
         try:
-            sealed = await self.link.config.GetSnapshot(pb.SnapshotRequest(node_id=self.settings.node_id), timeout=timeout, metadata=self.link.metadata())
+            sealed = await self.link.get_snapshot(pb.SnapshotRequest(node_id=self.settings.node_id), timeout=timeout)
         except grpc.aio.AioRpcError as exc:
             log.warning("snapshot not fetched from the master", code=exc.code().name)
             return False
@@ -117,11 +116,10 @@ class ConfigReplica:
         return True
 
     async def _watch_loop(self) -> None:
-        assert self.link.config is not None
         backoff = 0.2
         while True:
             try:
-                stream = self.link.config.Watch(pb.WatchRequest(node_id=self.settings.node_id), metadata=self.link.metadata())
+                stream = self.link.watch(pb.WatchRequest(node_id=self.settings.node_id))
                 async for sealed in stream:
                     backoff = 0.2
                     self.pushing = True
@@ -152,7 +150,6 @@ class ConfigReplica:
             backoff = min(backoff * 2, 5.0)
 
     async def _resync_loop(self) -> None:
-        assert self.link.config is not None
         while True:
             # Until the first snapshot arrives keep trying every second; then every SYNC_FREQUENCY.
             await asyncio.sleep(1.0 if self.current is None else max(self.settings.sync_frequency, 1))
@@ -163,7 +160,7 @@ class ConfigReplica:
                 version=current.snapshot.version if current else 0,
             )
             try:
-                changes = await self.link.config.ChangesSince(request, timeout=10, metadata=self.link.metadata())
+                changes = await self.link.changes_since(request, timeout=10)
             except grpc.aio.AioRpcError:
                 await self._fetch_redis()
                 continue

@@ -127,9 +127,8 @@ class Shipper:
         """Ship the oldest unacknowledged batch; True once the master acknowledged it."""
         seq = self.unacked[0]
         batch_id = f"{self.settings.node_id}:{seq}"
-        assert self.link.quota is not None
         try:
-            ack = await self.link.quota.ReportBatch(batch_message(batch_id, self.sealed.get(seq) or DeltaBatch()), timeout=SEND_TIMEOUT, metadata=self.link.metadata())
+            ack = await self.link.report_batch(batch_message(batch_id, self.sealed.get(seq) or DeltaBatch()), timeout=SEND_TIMEOUT)
         except grpc.aio.AioRpcError as exc:
             log.warning("quota batch not acknowledged; kept in the spool", batch=batch_id, code=exc.code().name)
             return False

@@ -39,10 +39,15 @@ def _replay(path: Path) -> DeltaBatch:
 
 def apply_entry(batch: DeltaBatch, entry: list[Any]) -> None:
     kind = entry[0]
+    # The master refuses a batch holding a negative cost (it would credit quota), so one that a
+    # misconfigured ratio made negative is shipped as 0 rather than stall every later batch.
     if kind == "s":
-        batch.spend(entry[1], entry[2], entry[3], entry[4])
+        batch.spend(entry[1], entry[2], entry[3], max(entry[4], 0))
     elif kind == "u":
-        batch.usage(entry[1], entry[2], entry[3], entry[4])
+        quota, row = max(entry[3], 0), entry[4]
+        if row is not None and row.get("quota", 0) < 0:
+            row = {**row, "quota": quota}
+        batch.usage(entry[1], entry[2], quota, row)
     elif kind == "t":
         batch.token_status[entry[1]] = entry[2]
     elif kind == "c":

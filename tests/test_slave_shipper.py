@@ -13,20 +13,19 @@ from slave import shipper as shipper_module
 from slave.shipper import MAX_BATCH_LOGS, Shipper
 
 
-class FakeQuota:
+class FakeLink:
     def __init__(self) -> None:
         self.batches: list[Any] = []
 
-    async def ReportBatch(self, msg: Any, timeout: float, metadata: Any) -> Any:  # noqa: N802 - gRPC name
+    async def report_batch(self, msg: Any, timeout: float) -> Any:
         self.batches.append(msg)
         return SimpleNamespace(duplicate=False)
 
 
 async def test_a_full_batch_is_sealed_and_shipped_before_the_interval(tmp_path: Path) -> None:
     settings = build_settings({"SPOOL_DIR": str(tmp_path), "NODE_ID": "s1", "BATCH_UPDATE_INTERVAL": "3600"})
-    quota = FakeQuota()
-    link = SimpleNamespace(quota=quota, metadata=lambda: ())
-    shipper = Shipper(settings, link)  # type: ignore[arg-type]
+    quota = FakeLink()
+    shipper = Shipper(settings, quota)  # type: ignore[arg-type]
     shipper.start()
     try:
         row = {"user_id": 1, "content": "x", "quota": 1}

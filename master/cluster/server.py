@@ -1,20 +1,24 @@
 """The master's gRPC server: Config (snapshots, changes, a watch stream) and Quota (batches applied
-exactly once). Every call must be signed with the cluster secret (see shared.cluster.crypto)."""
+exactly once). Every call must be signed with the cluster secret, once (master.cluster.auth)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
 
 import grpc
+import orjson
 
+from master.cluster.auth import AuthInterceptor, CallGuard, caller
+from master.cluster.batch_check import batch_problem
 from master.cluster.publisher import Publisher
 from master.context import MasterContext
 from master.relay_host import RelayHost
 from shared.cluster import GRPC_MESSAGE_OPTIONS
 from shared.cluster.convert import batch_from_message, parse_batch_id
-from shared.cluster.crypto import AUTH_HEADER, ClusterKeys
+from shared.cluster.crypto import ClusterKeys
+from shared.cluster.nonces import NonceCache
 from shared.cluster.pb import cluster_pb2 as pb
 from shared.cluster.pb import cluster_pb2_grpc as rpc
 from shared.logs import get_logger
@@ -24,35 +28,6 @@ log = get_logger(__name__)
 
 # After slave batches land, balances in the snapshot are refreshed at most this often (seconds).
 BALANCE_REFRESH = 0.2
-
-
-def _caller(keys: ClusterKeys, metadata: Any) -> str | None:
-    for key, value in metadata or ():
-        if key == AUTH_HEADER:
-            return keys.check_auth(value if isinstance(value, str) else value.decode())
-    return None
-
-
-class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Refuses every call whose signature is missing, stale or made with another secret."""
-
-    def __init__(self, keys: ClusterKeys) -> None:
-        self.keys = keys
-
-    async def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]], details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        if handler is None or _caller(self.keys, details.invocation_metadata) is not None:
-            return handler
-        log.warning("cluster call refused: bad or missing cluster signature", method=details.method)
-
-        async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid cluster credentials")
-
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
-        return grpc.unary_unary_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
 
 
 class ConfigService(rpc.ConfigServicer):
@@ -77,17 +52,23 @@ class ConfigService(rpc.ConfigServicer):
 
 
 class QuotaService(rpc.QuotaServicer):
-    def __init__(self, ctx: MasterContext, host: RelayHost, keys: ClusterKeys) -> None:
-        self.ctx, self.host, self.keys = ctx, host, keys
+    def __init__(self, ctx: MasterContext, host: RelayHost) -> None:
+        self.ctx, self.host = ctx, host
         self._dirty = asyncio.Event()
         self._task = asyncio.create_task(self._refresh_loop(), name="cluster-balance-refresh")
 
     async def ReportBatch(self, request: pb.Batch, context: grpc.aio.ServicerContext) -> pb.BatchAck:
         parsed = parse_batch_id(request.id)
-        caller = _caller(self.keys, context.invocation_metadata())
-        if parsed is None or parsed[0] != caller:
+        if parsed is None or parsed[0] != caller():
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "batch id must be '<your node id>:<sequence>'")
-        batch = batch_from_message(request)
+        try:
+            batch = batch_from_message(request)
+            problem = batch_problem(batch)
+        except orjson.JSONDecodeError:
+            problem = "logs: each row must be JSON"
+        if problem is not None:
+            log.warning("quota batch refused", batch=request.id, problem=problem)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"batch refused: {problem}")
         applied = await self.host.apply_remote(request.id, batch)
         if applied:
             if batch.channel_status or batch.token_status:
@@ -120,7 +101,11 @@ async def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
         return None
     cert = await asyncio.to_thread(Path(settings.grpc_tls_cert).read_bytes)
     key = await asyncio.to_thread(Path(settings.grpc_tls_key).read_bytes)
-    return grpc.ssl_server_credentials([(key, cert)])
+    if not settings.grpc_tls_client_ca:
+        return grpc.ssl_server_credentials([(key, cert)])
+    # Mutual TLS: a peer without a certificate from this CA never reaches the signature check.
+    client_ca = await asyncio.to_thread(Path(settings.grpc_tls_client_ca).read_bytes)
+    return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca, require_client_auth=True)
 
 
 class ClusterServer:
@@ -143,11 +128,13 @@ class ClusterServer:
             redis = aioredis.from_url(settings.redis_conn_string)
         self.publisher = Publisher(self.ctx, self.host, self.keys, redis)
         await self.publisher.start()
-        self.server = grpc.aio.server(interceptors=[AuthInterceptor(self.keys)], options=GRPC_MESSAGE_OPTIONS)
-        self.quota = QuotaService(self.ctx, self.host, self.keys)
+        guard = CallGuard(self.keys, NonceCache(settings.cluster_nonce_cap))
+        self.server = grpc.aio.server(interceptors=[AuthInterceptor(guard)], options=GRPC_MESSAGE_OPTIONS)
+        self.quota = QuotaService(self.ctx, self.host)
         rpc.add_ConfigServicer_to_server(ConfigService(self.publisher), self.server)
         rpc.add_QuotaServicer_to_server(self.quota, self.server)
-        address = f"0.0.0.0:{settings.grpc_port}"
+        host = f"[{settings.grpc_host}]" if ":" in settings.grpc_host else settings.grpc_host
+        address = f"{host}:{settings.grpc_port}"
         credentials = await _credentials(settings)
         slot = settings.worker
         if slot is None or slot.public_cluster:
@@ -160,7 +147,7 @@ class ClusterServer:
             # uses; calls still need the cluster secret.
             self.server.add_insecure_port(f"127.0.0.1:{slot.cluster_port}")
         await self.server.start()
-        log.info("cluster gRPC server listening", port=self.port, tls=credentials is not None, redis=redis is not None, workers_port=slot.cluster_port if slot else None)
+        log.info("cluster gRPC server listening", host=settings.grpc_host, port=self.port, tls=credentials is not None, redis=redis is not None, workers_port=slot.cluster_port if slot else None)
 
     async def stop(self) -> None:
         if self.server is not None:

@@ -1,8 +1,8 @@
 """Keys derived from CLUSTER_SECRET: one seals snapshots (AES-GCM), one signs gRPC calls (HMAC).
 
 Snapshots carry channel keys, so they are sealed wherever they travel or rest (gRPC without TLS,
-Redis). Calls are signed rather than sending the secret, so a listener on a plain-text link learns
-nothing it can reuse beyond the replay window.
+Redis). Calls are signed rather than sending the secret: each signature binds one method, one
+request body and one nonce, so a listener on a plain-text link learns nothing it can reuse.
 """
 
 from __future__ import annotations
@@ -10,16 +10,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import time
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 AUTH_HEADER = "x-cluster-auth"
-AUTH_WINDOW = 300  # seconds of clock skew (and replay) tolerated for a signed call
-_NONCE = 12
+AUTH_WINDOW = 300  # seconds of clock skew tolerated for a signed call (its nonce is kept as long)
+_CALL_NONCE = 16  # random bytes per call, sent as hex
+_NONCE_TEXT = re.compile(r"[0-9a-f]{32}")
+_SEAL_NONCE = 12
 _AAD = b"one-api cluster snapshot v1"
+
+
+@dataclass(frozen=True)
+class SignedCall:
+    node_id: str
+    stamp: int  # unix seconds, as signed
+    nonce: str
 
 
 class SealError(ValueError):
@@ -38,34 +49,43 @@ class ClusterKeys:
         self._mac = _derive(secret, b"grpc auth")
 
     def seal(self, plaintext: bytes) -> bytes:
-        nonce = os.urandom(_NONCE)
+        nonce = os.urandom(_SEAL_NONCE)
         return nonce + self._aead.encrypt(nonce, plaintext, _AAD)
 
     def unseal(self, sealed: bytes) -> bytes:
         try:
-            return self._aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], _AAD)
+            return self._aead.decrypt(sealed[:_SEAL_NONCE], sealed[_SEAL_NONCE:], _AAD)
         except Exception as exc:  # InvalidTag, short input
             raise SealError("snapshot cannot be opened with this CLUSTER_SECRET") from exc
 
-    def _sign(self, node_id: str, stamp: str) -> str:
-        return hmac.new(self._mac, f"{node_id}:{stamp}".encode(), hashlib.sha256).hexdigest()
+    def sign_call(self, method: str, node_id: str, body: bytes, now: float | None = None, nonce: str | None = None) -> str:
+        """The `x-cluster-auth` value of one call: "<node_id>:<unix seconds>:<nonce>:<hex HMAC>".
 
-    def auth_value(self, node_id: str, now: float | None = None) -> str:
+        The MAC covers the method, the node id, the time, a fresh nonce and the SHA-256 of the
+        serialised request, so a captured value fits no other call and (with the server's nonce
+        cache) is refused the second time."""
         stamp = str(int(time.time() if now is None else now))
-        return f"{node_id}:{stamp}:{self._sign(node_id, stamp)}"
+        nonce = nonce or os.urandom(_CALL_NONCE).hex()
+        return f"{node_id}:{stamp}:{nonce}:{self._mac_call(method, node_id, stamp, nonce, body)}"
 
-    def check_auth(self, value: str | None, now: float | None = None) -> str | None:
-        """The caller's node id when `value` is a valid signature inside the window, else None."""
+    def verify_call(self, value: str | None, method: str, body: bytes, now: float | None = None) -> SignedCall | None:
+        """The signed call when `value` signs (method, body) with this secret inside the window, else
+        None. Replays are the caller's to refuse (see shared.cluster.nonces)."""
         if not value:
             return None
-        parts = value.rsplit(":", 2)
-        if len(parts) != 3:
+        parts = value.rsplit(":", 3)
+        if len(parts) != 4:
             return None
-        node_id, stamp, signature = parts
-        try:
-            age = abs((time.time() if now is None else now) - int(stamp))
-        except ValueError:
+        node_id, stamp, nonce, signature = parts
+        if not (stamp.isdigit() and len(stamp) <= 12 and _NONCE_TEXT.fullmatch(nonce)):
             return None
-        if age > AUTH_WINDOW or not hmac.compare_digest(signature, self._sign(node_id, stamp)):
+        if abs((time.time() if now is None else now) - int(stamp)) > AUTH_WINDOW:
             return None
-        return node_id
+        if not hmac.compare_digest(signature, self._mac_call(method, node_id, stamp, nonce, body)):
+            return None
+        return SignedCall(node_id, int(stamp), nonce)
+
+    def _mac_call(self, method: str, node_id: str, stamp: str, nonce: str, body: bytes) -> str:
+        # Newline-joined: none of the parts can hold one (gRPC paths and metadata values cannot).
+        text = "\n".join((method, node_id, stamp, nonce, hashlib.sha256(body).hexdigest()))
+        return hmac.new(self._mac, text.encode(), hashlib.sha256).hexdigest()

@@ -107,6 +107,8 @@ class Launch:
                 NODE_TYPE="slave",
                 MASTER_ADDR=f"127.0.0.1:{self.cluster_port}",
                 GRPC_TLS_CA="",  # the loopback port is plain text
+                GRPC_TLS_CLIENT_CERT="",
+                GRPC_TLS_CLIENT_KEY="",
                 # No database credentials in a relay (set, not removed: .env must not bring them back).
                 SQL_DSN="",
                 LOG_SQL_DSN="",

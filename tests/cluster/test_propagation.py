@@ -18,6 +18,7 @@ import pytest
 from shared.cluster.crypto import AUTH_HEADER, ClusterKeys
 from shared.cluster.pb import cluster_pb2 as pb
 from shared.cluster.pb import cluster_pb2_grpc as rpc
+from slave.link import GET_SNAPSHOT, REPORT_BATCH
 from tests.cluster.harness import ROOT, SECRET, wait_for
 from tests.cluster.ops import add_channel, add_token, chat, set_token_status
 
@@ -85,20 +86,26 @@ def test_without_redis_changes_reach_every_slave_within_sync_frequency(fleet_no_
     wait_for(lambda: "refused this node's CLUSTER_SECRET" in bad.log_path.read_text(), 10, what="refusal logged")
 
 
+def _signed(keys: ClusterKeys, path: str, request: object) -> tuple[tuple[str, str], ...]:
+    return ((AUTH_HEADER, keys.sign_call(path, "x", request.SerializeToString())),)  # type: ignore[attr-defined]
+
+
 async def test_grpc_port_refuses_wrong_or_missing_secret(fleet) -> None:
     fleet.start_master().wait()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{fleet.grpc_port}") as channel:
         stub = rpc.ConfigStub(channel)
-        for metadata in ((), ((AUTH_HEADER, ClusterKeys("wrong").auth_value("x")),), ((AUTH_HEADER, "x:1:abc"),)):
+        request = pb.SnapshotRequest()
+        for metadata in ((), _signed(ClusterKeys("wrong"), GET_SNAPSHOT, request), ((AUTH_HEADER, "x:1:abc"),)):
             with pytest.raises(grpc.aio.AioRpcError) as err:
-                await stub.GetSnapshot(pb.SnapshotRequest(), metadata=metadata, timeout=5)
+                await stub.GetSnapshot(request, metadata=metadata, timeout=5)
             assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await rpc.QuotaStub(channel).ReportBatch(pb.Batch(id="x:1"), timeout=5)
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
-        good = ((AUTH_HEADER, ClusterKeys(SECRET).auth_value("x")),)
-        sealed = await stub.GetSnapshot(pb.SnapshotRequest(), metadata=good, timeout=5)
+        keys = ClusterKeys(SECRET)
+        sealed = await stub.GetSnapshot(request, metadata=_signed(keys, GET_SNAPSHOT, request), timeout=5)
         assert sealed.sealed and b"sk-upstream" not in sealed.sealed
+        batch = pb.Batch(id="someone-else:1")
         with pytest.raises(grpc.aio.AioRpcError) as err:  # a node may only report its own batches
-            await rpc.QuotaStub(channel).ReportBatch(pb.Batch(id="someone-else:1"), metadata=good, timeout=5)
+            await rpc.QuotaStub(channel).ReportBatch(batch, metadata=_signed(keys, REPORT_BATCH, batch), timeout=5)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

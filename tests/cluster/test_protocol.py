@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.cluster.convert import batch_from_message, batch_message, open_snapshot, parse_batch_id, seal_snapshot, snapshot_message
-from shared.cluster.crypto import ClusterKeys, SealError
+from shared.cluster.crypto import AUTH_WINDOW, ClusterKeys, SealError
 from shared.keys import key_hash
 from shared.relay.sink import DeltaBatch
 from shared.snapshot import build_snapshot
@@ -41,14 +41,20 @@ def test_wrong_secret_cannot_open_a_snapshot() -> None:
         open_snapshot(ClusterKeys("wrong"), sealed)
 
 
-def test_call_signature_checks_secret_and_window() -> None:
+def test_call_signature_binds_secret_window_method_and_body() -> None:
     keys = ClusterKeys("s3cret")
-    value = keys.auth_value("node:1", now=1000)
-    assert keys.check_auth(value, now=1010) == "node:1"
-    assert keys.check_auth(value, now=2000) is None
-    assert ClusterKeys("other").check_auth(value, now=1000) is None
-    assert keys.check_auth("garbage", now=1000) is None
-    assert keys.check_auth(None) is None
+    method = "/oneapi.cluster.v1.Quota/ReportBatch"
+    value = keys.sign_call(method, "node:1", b"body", now=1000)
+    call = keys.verify_call(value, method, b"body", now=1010)
+    assert call is not None and (call.node_id, call.stamp) == ("node:1", 1000) and len(call.nonce) == 32
+    assert keys.verify_call(value, method, b"body", now=1000 + AUTH_WINDOW + 1) is None
+    assert keys.verify_call(value, method, b"other body", now=1000) is None
+    assert keys.verify_call(value, "/oneapi.cluster.v1.Config/GetSnapshot", b"body", now=1000) is None
+    assert ClusterKeys("other").verify_call(value, method, b"body", now=1000) is None
+    assert keys.verify_call(value.replace(call.nonce, "0" * 32), method, b"body", now=1000) is None
+    assert keys.verify_call("garbage", method, b"body", now=1000) is None
+    assert keys.verify_call(None, method, b"") is None
+    assert keys.sign_call(method, "n", b"") != keys.sign_call(method, "n", b"")  # a fresh nonce each call
 
 
 def test_batch_round_trip() -> None:

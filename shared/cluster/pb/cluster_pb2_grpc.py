@@ -26,8 +26,11 @@ if _version_not_supported:
 
 
 class ConfigStub:
-    """Every call carries metadata `x-cluster-auth`: "<node_id>:<unix seconds>:<hex HMAC-SHA256>" keyed by a
-    key derived from CLUSTER_SECRET, so the secret itself never travels (TLS is optional).
+    """Every call carries metadata `x-cluster-auth`: "<node_id>:<unix seconds>:<nonce>:<hex HMAC-SHA256>"
+    keyed by a key derived from CLUSTER_SECRET over the method path, node id, time, nonce and the SHA-256
+    of the request bytes (for Watch: its one request). The master refuses a reused nonce and a time
+    more than 300 s off, so the secret never travels and a captured call cannot be replayed (TLS and
+    mutual TLS are optional; see shared/cluster/crypto.py and master/cluster/auth.py).
 
     """
 
@@ -55,8 +58,11 @@ class ConfigStub:
 
 
 class ConfigServicer:
-    """Every call carries metadata `x-cluster-auth`: "<node_id>:<unix seconds>:<hex HMAC-SHA256>" keyed by a
-    key derived from CLUSTER_SECRET, so the secret itself never travels (TLS is optional).
+    """Every call carries metadata `x-cluster-auth`: "<node_id>:<unix seconds>:<nonce>:<hex HMAC-SHA256>"
+    keyed by a key derived from CLUSTER_SECRET over the method path, node id, time, nonce and the SHA-256
+    of the request bytes (for Watch: its one request). The master refuses a reused nonce and a time
+    more than 300 s off, so the secret never travels and a captured call cannot be replayed (TLS and
+    mutual TLS are optional; see shared/cluster/crypto.py and master/cluster/auth.py).
 
     """
 
@@ -108,8 +114,11 @@ def add_ConfigServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Config:
-    """Every call carries metadata `x-cluster-auth`: "<node_id>:<unix seconds>:<hex HMAC-SHA256>" keyed by a
-    key derived from CLUSTER_SECRET, so the secret itself never travels (TLS is optional).
+    """Every call carries metadata `x-cluster-auth`: "<node_id>:<unix seconds>:<nonce>:<hex HMAC-SHA256>"
+    keyed by a key derived from CLUSTER_SECRET over the method path, node id, time, nonce and the SHA-256
+    of the request bytes (for Watch: its one request). The master refuses a reused nonce and a time
+    more than 300 s off, so the secret never travels and a captured call cannot be replayed (TLS and
+    mutual TLS are optional; see shared/cluster/crypto.py and master/cluster/auth.py).
 
     """
 
