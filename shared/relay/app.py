@@ -73,12 +73,7 @@ BILLING = {
 
 
 def client_ip(scope: Scope) -> str:
-    forwarded = header(scope, b"x-forwarded-for")
-    if forwarded and forwarded.split(",")[0].strip():
-        return forwarded.split(",")[0].strip()
-    real = header(scope, b"x-real-ip").strip()
-    if real:
-        return real
+    """The client's address: the node's app already resolved it from TRUSTED_PROXIES (shared.client_address)."""
     client = scope.get("client")
     return client[0] if client else ""
 
