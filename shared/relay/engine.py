@@ -17,6 +17,7 @@ from shared.billing.ratios import Ratios
 from shared.catalog.channel_types import api_type, default_base_url
 from shared.logs import get_logger
 from shared.metrics import Metrics
+from shared.redact import redact_key
 from shared.relay.adaptors import adaptor_for_api_type
 from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.auth import Caller, auth_error
@@ -149,6 +150,8 @@ class RelayEngine:
                 if not tried and self.on_result is not None:
                     self.on_result(channel.id, True, False)
                 return None
+            # Upstream text may echo the channel's key: gone before any log line or client sees it.
+            failure.error.message = redact_key(failure.error.message, channel.key)
             disabled = self.on_failure(channel, failure.error)
             if self.on_result is not None:
                 self.on_result(channel.id, False, disabled)

@@ -23,6 +23,8 @@ KINDS = {
     "cut",  # close the connection after `after` stream events (or half the body when not streaming)
     "no_usage",  # answer without usage, even when stream_options.include_usage was asked for
     "error200",  # HTTP 200 whose JSON body is an error
+    "401_echo",  # 401 whose message repeats the key it was sent, whole and as `Bearer <key>`
+    "401_masked",  # 401 whose message shows the key masked as OpenAI does: sk-abc12***…wxyz
 }
 
 
