@@ -12,6 +12,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
+from urllib.parse import quote
 
 from shared.billing.ratios import Ratios
 from shared.catalog.channel_types import api_type, default_base_url
@@ -43,7 +44,7 @@ class Call:
     request_id: str
     method: str
     path: str  # without query
-    path_qs: str  # with query
+    path_qs: str  # with query (only the admin proxy route sends it upstream)
     headers: dict[str, str]
     ip: str
     body: bytes
@@ -230,7 +231,9 @@ class RelayEngine:
             origin_model=call.model,
             actual_model=actual_model,
             is_stream=is_stream,
-            request_path=call.path_qs,
+            # The client's query string stays here (adaptors add what they need, e.g. api-version),
+            # and the path is re-encoded: /v1/engines/{model}/embeddings carries a client's name.
+            request_path=quote(call.path, safe="/"),
             prompt_tokens=prompt_tokens,
             client_headers=call.headers,
             gemini_version=self.settings.gemini_version,

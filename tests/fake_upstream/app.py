@@ -105,6 +105,7 @@ def create_app(state: FakeState) -> Starlette:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         record = RecordedRequest(request.method, path, request.url.query, headers, body, _key(request))
+        record.raw_path = request.scope.get("raw_path", path.encode()).decode("latin-1")
         behaviour = state.record(record)
         doc: Any = None
         # Lenient like real providers: a JSON body is JSON whatever its Content-Type says.

@@ -68,6 +68,7 @@ class RecordedRequest:
     key: str  # the credential, from whichever header the provider uses
     behaviour: str = ""  # the injected kind that applied, "" for a normal answer
     served_usage: dict[str, int] | None = None  # the usage the fake reported (None: none reported)
+    raw_path: str = ""  # the path as sent, still percent-encoded
 
     def json(self) -> Any:
         return orjson.loads(self.body)
@@ -82,6 +83,7 @@ class RecordedRequest:
             "key": self.key,
             "behaviour": self.behaviour,
             "served_usage": self.served_usage,
+            "raw_path": self.raw_path,
         }
 
 
