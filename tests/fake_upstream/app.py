@@ -123,7 +123,10 @@ def create_app(state: FakeState) -> Starlette:
             return _error(_provider(path), kind, record.key)
         call = Call(request, body, doc, behaviour, record, state.canned)
         answer = await _answer(call, path)
-        return answer if answer is not None else _not_found(path)
+        if answer is None:
+            return _not_found(path)
+        answer.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in state.canned.extra_headers]
+        return answer
 
     async def fail_next(request: Request) -> Response:
         params = await request.json()

@@ -50,6 +50,8 @@ class Canned:
     completion_tokens: int = 11
     embedding_tokens_per_input: int = 5
     transcript: str = "The quick brown fox jumps over the lazy dog."
+    # (name, value) pairs added to every normal answer, repeats allowed (e.g. two Set-Cookie).
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def words(self) -> list[str]:
