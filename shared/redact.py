@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
 REDACTED = "[REDACTED]"
 FRAGMENT = 8  # the shortest run of a key's characters that counts as a leak
@@ -33,6 +34,13 @@ def _fragments(key: str) -> frozenset[str]:
             continue
         out.update(piece[i : i + FRAGMENT] for i in range(len(piece) - FRAGMENT + 1))
     return frozenset(out)
+
+
+def redact_error(error: Any, key: str) -> Any:
+    """An upstream error object (a stream's error event) with its message redacted."""
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return {**error, "message": redact_key(error["message"], key)}
+    return error
 
 
 def redact_key(text: str, key: str) -> str:

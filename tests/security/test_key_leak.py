@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from shared.redact import REDACTED, redact_key
@@ -89,3 +90,21 @@ def test_redaction_rules() -> None:
     assert redact_key("secret part SECRETKEY99 leaked", "AKID1234|SECRETKEY99|us-east-1") == f"secret part {REDACTED} leaked"
     assert redact_key('{"type": "error"}', '{"type": "service_account", "private_key": "x"}') == '{"type": "error"}'
     assert redact_key("", key) == "" and redact_key("no secret here", key) == "no secret here"
+
+
+def test_stream_error_events_are_redacted() -> None:
+    """Anthropic and Gemini streams turn an upstream error event into an error chunk for the client."""
+    from shared.relay import modes
+    from shared.relay.adaptors.anthropic.adaptor import AnthropicAdaptor
+    from shared.relay.adaptors.gemini.adaptor import GeminiAdaptor
+    from shared.relay.types import RelayMeta
+
+    for channel_type, adaptor in ((14, AnthropicAdaptor()), (24, GeminiAdaptor())):
+        key = CHANNELS["anthropic" if channel_type == 14 else "gemini"][1]
+        meta = RelayMeta(
+            mode=modes.CHAT, channel_type=channel_type, channel_id=1, base_url="https://upstream", api_key=key, config={},
+            origin_model="m", actual_model="m", is_stream=True, request_path="/v1/chat/completions",
+        )
+        event = {"type": "error", "error": {"type": "authentication_error", "message": f"bad key {key}"}}
+        payloads = list(adaptor.stream_converter(meta).feed(b"data: " + orjson.dumps(event)))
+        assert len(payloads) == 1 and REDACTED.encode() in payloads[0] and leaked(payloads[0].decode(), key) == []
