@@ -108,3 +108,19 @@ def test_stream_error_events_are_redacted() -> None:
         event = {"type": "error", "error": {"type": "authentication_error", "message": f"bad key {key}"}}
         payloads = list(adaptor.stream_converter(meta).feed(b"data: " + orjson.dumps(event)))
         assert len(payloads) == 1 and REDACTED.encode() in payloads[0] and leaked(payloads[0].decode(), key) == []
+
+
+async def test_a_balance_error_echoing_the_key_is_redacted(sqlite_database) -> None:
+    """SiliconFlow's balance route answers its own code and message; one that repeats the key."""
+    from tests.support.app import running_master
+    from tests.support.balance_upstream import LocalUpstream
+    from tests.support.relay import add_channel
+
+    key = "sk-silicon-0123456789abcdefXYZ"
+    with LocalUpstream() as provider:
+        provider.answer("/v1/user/info", {"code": 40001, "message": f"api key {key} is invalid"})
+        async with running_master(sqlite_database.env()) as (_app, client):
+            await client.post("/api/user/login", json={"username": "root", "password": "123456"})
+            channel_id = await add_channel(client, provider.url, name="sf", type=44, key=key)
+            body = (await client.get(f"/api/channel/update_balance/{channel_id}")).json()
+    assert body == {"success": False, "message": f"code: 40001, message: api key {REDACTED} is invalid"}
