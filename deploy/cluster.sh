@@ -8,6 +8,8 @@ BIN=.venv/bin/one-api
 export CLUSTER_SECRET="${CLUSTER_SECRET:-$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(24))')}"
 export MASTER_PORT="${MASTER_PORT:-3000}" SLAVE1_PORT="${SLAVE1_PORT:-3001}" SLAVE2_PORT="${SLAVE2_PORT:-3002}"
 export LB_PORT="${LB_PORT:-8080}" GRPC_PORT="${GRPC_PORT:-50051}"
+# haproxy reaches the nodes from 127.0.0.1 and appends the client to X-Forwarded-For: believe it.
+export TRUSTED_PROXIES="${TRUSTED_PROXIES:-127.0.0.1}"
 RUN=.cluster
 mkdir -p "$RUN"
 pids=()

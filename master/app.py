@@ -23,6 +23,7 @@ from master.db.store import open_store
 from master.monitors import start_monitors
 from master.options import Options
 from master.relay_host import RelayHost
+from shared.client_address import TrustedProxies
 from shared.relay.app import RelayApp
 from master.ratelimit import Limit, RateLimiter, RedisRateLimiter
 from shared.logs import get_logger
@@ -128,12 +129,15 @@ class MasterApp(Starlette):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._relay = RequestIdMiddleware(_relay_of_app)
+        self.proxies = TrustedProxies()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(("/v1", "/dashboard")):
-            scope["app"] = self
-            await self._relay(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            self.proxies.resolve(scope)  # once per request: every later use reads scope["client"]
+            if scope["path"].startswith(("/v1", "/dashboard")):
+                scope["app"] = self
+                await self._relay(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -173,6 +177,7 @@ def create_app(settings: Settings) -> Starlette:
             await ctx.store.close()
 
     app = MasterApp(lifespan=lifespan)
+    app.proxies = TrustedProxies(settings.trusted_proxies)
     metrics = app.state.metrics = Metrics("master")
     app._relay = RequestIdMiddleware(_relay_of_app, metrics)  # the relay's own path, past the middleware stack
 

@@ -49,5 +49,6 @@ class RequestIdMiddleware:
             elapsed = time.perf_counter() - started
             if self.observe is not None:
                 self.observe(scope["path"], status, elapsed, first)
-            log.info("request", status=status, method=scope["method"], path=scope["path"], ms=round(elapsed * 1000, 2))
+            client = scope.get("client")
+            log.info("request", status=status, method=scope["method"], path=scope["path"], ip=client[0] if client else "", ms=round(elapsed * 1000, 2))
             request_id_var.reset(token)

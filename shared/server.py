@@ -15,6 +15,14 @@ from typing import Any
 from shared.settings import Settings
 
 
+def uvicorn_options() -> dict[str, Any]:
+    """uvicorn's settings for a node. proxy_headers is off: uvicorn would believe X-Forwarded-For
+    from 127.0.0.1; the node's TRUSTED_PROXIES rule (shared.client_address) is the only reader."""
+    return dict(
+        loop="uvloop", http="httptools", ws="none", access_log=False, log_config=None, proxy_headers=False, lifespan="on", timeout_graceful_shutdown=30
+    )
+
+
 def serve(app: Any, settings: Settings) -> int:
     sockets = None
     if settings.worker is not None:
@@ -34,7 +42,7 @@ def serve(app: Any, settings: Settings) -> int:
         return 0
     import uvicorn
 
-    options: dict[str, Any] = dict(loop="uvloop", http="httptools", ws="none", access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=30)
+    options = uvicorn_options()
     if sockets is None:
         uvicorn.run(app, host=settings.host, port=settings.port, **options)
         return 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from shared.client_address import IPNetwork, parse_networks
 from shared.workers.slot import WorkerSlot, slot_from_env
 
 VERSION = "v0.1.0"
@@ -116,6 +117,8 @@ class Settings:
     http_server: str = "uvicorn"
     relay_http_client: str = "native"
     max_request_body: int = 32 * 1024 * 1024
+    # Load balancers whose X-Forwarded-For / X-Real-IP are believed (shared.client_address); () = none.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     # Cluster (see .env.example): the master's gRPC port, how slaves reach it, the shared secret.
     grpc_port: int = 50051
     grpc_host: str = "127.0.0.1"
@@ -192,6 +195,10 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
     if env.get("SQL_CONN_MAX_LIFETIME") and not env.get("SQL_MAX_LIFETIME"):
         lifetime = _int(env, "SQL_CONN_MAX_LIFETIME", 1) * 60
     try:
+        trusted_proxies = parse_networks(env.get("TRUSTED_PROXIES", ""))
+    except ValueError as exc:
+        raise SettingsError(f"TRUSTED_PROXIES: {exc}") from exc
+    try:
         polling = int(env.get("POLLING_INTERVAL", "") or 0)
     except ValueError:
         polling = 0
@@ -245,6 +252,7 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         http_server=_str(env, "HTTP_SERVER", "uvicorn"),
         relay_http_client=_str(env, "RELAY_HTTP_CLIENT", "native"),
         max_request_body=_int(env, "MAX_REQUEST_BODY_BYTES", 32 * 1024 * 1024),
+        trusted_proxies=trusted_proxies,
         grpc_port=_int(env, "GRPC_PORT", 50051),
         grpc_host=_str(env, "GRPC_HOST", "127.0.0.1"),
         cluster_nonce_cap=_int(env, "CLUSTER_NONCE_CAP", 200_000),

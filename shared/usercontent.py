@@ -43,6 +43,12 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
+def not_public(url: str, host: str) -> str:
+    """One refusal for a forbidden address and for a name that does not resolve: the text must not
+    tell a prober what an internal name resolved to, nor whether it exists."""
+    return f"refused {url!r}: {host} does not resolve to a public address"
+
+
 class UserContentError(Exception):
     """A user-supplied URL was refused or could not be fetched; the message says why."""
 
@@ -185,7 +191,8 @@ class UserContentClient:
         except TimeoutError as exc:
             raise UserContentError(f"fetching {url!r} timed out after {self._timeout:g}s") from exc
         except httpx.HTTPError as exc:
-            raise UserContentError(f"fetching {url!r} failed: {exc}") from exc
+            # The class only: httpx's text can name the pinned address the host resolved to.
+            raise UserContentError(f"fetching {url!r} failed ({type(exc).__name__})") from exc
 
     async def _follow(self, method: str, url: str, limit: int, truncate: bool) -> tuple[str, bytes, int, _Response]:
         current = url
@@ -243,7 +250,7 @@ class UserContentClient:
         ips = await self._addresses(host, port, url)
         for ip in ips:
             if ip in METADATA_ADDRESSES or not self._allowed(ip):
-                raise UserContentError(f"refused {url!r}: {host} resolves to a forbidden address ({ip})")
+                raise UserContentError(not_public(url, host))
         host_header = parsed.netloc.decode("ascii")
         if self._uses_proxy(parsed.scheme, host):
             return _Target(parsed, parsed, host_header, None, via_proxy=True)
@@ -258,9 +265,9 @@ class UserContentClient:
         try:
             ips = await self._resolve(host, port)
         except (OSError, UnicodeError, ValueError) as exc:
-            raise UserContentError(f"cannot resolve {host!r} for {url!r}: {exc}") from exc
+            raise UserContentError(not_public(url, host)) from exc
         if not ips:
-            raise UserContentError(f"cannot resolve {host!r} for {url!r}")
+            raise UserContentError(not_public(url, host))
         return ips
 
     def _uses_proxy(self, scheme: str, host: str) -> bool:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from shared.client_address import TrustedProxies
 from shared.logs import get_logger
 from shared.metrics import Metrics
 from shared.request_id import RequestIdMiddleware
@@ -79,11 +80,13 @@ class SlaveApp:
         self.relay = RelayApp(engine)
         self.started_at = int(time.time())
         self.draining = False
+        self.proxies = TrustedProxies(settings.trusted_proxies)
 
         self._with_id = RequestIdMiddleware(self._route, self.metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            self.proxies.resolve(scope)  # once per request: every later use reads scope["client"]
             await self._with_id(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:

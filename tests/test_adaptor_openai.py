@@ -55,8 +55,8 @@ def test_api_type_table() -> None:
     assert adaptor_for_api_type(3) is None and adaptor_for_api_type(19) is None
 
 
-def test_default_url_is_base_plus_path_with_query() -> None:
-    assert url(meta(request_path="/v1/chat/completions?x=1")) == "https://api.openai.com/v1/chat/completions?x=1"
+def test_default_url_is_base_plus_path() -> None:
+    assert url(meta(request_path="/v1/chat/completions")) == "https://api.openai.com/v1/chat/completions"
     assert (
         url(meta(channel_type=36, base_url="https://api.deepseek.com"))
         == "https://api.deepseek.com/v1/chat/completions"

@@ -109,7 +109,7 @@ async def test_batch_add_makes_one_channel_per_key_line_with_abilities(master, a
     assert mine == {("default", "m1", channel["id"], True, 0)}
 
 
-async def test_key_hidden_in_list_search_and_get_but_returned_by_put(admin: httpx.AsyncClient) -> None:
+async def test_key_hidden_in_list_search_get_and_put(admin: httpx.AsyncClient) -> None:
     await _add(admin, name="hidden", key="sk-secret")
     channel_id = (await _ids(admin))[0]
     assert (await admin.get("/api/channel/")).json()["data"][0]["key"] == ""
@@ -117,7 +117,7 @@ async def test_key_hidden_in_list_search_and_get_but_returned_by_put(admin: http
     got = (await admin.get(f"/api/channel/{channel_id}")).json()
     assert got["success"] and got["data"]["key"] == "" and got["data"]["name"] == "hidden"
     put = (await admin.put("/api/channel/", json={"id": channel_id, "name": "renamed"})).json()
-    assert put["success"] and put["data"]["key"] == "sk-secret" and put["data"]["name"] == "renamed"
+    assert put["success"] and put["data"]["key"] == "" and put["data"]["name"] == "renamed"
     assert set(put["data"]) == set(got["data"])
 
 

@@ -12,7 +12,9 @@ from tests.support.services import FreshDatabase
 
 
 async def test_global_api_limit_answers_bare_429(sqlite_database: FreshDatabase) -> None:
-    async with running_master({**sqlite_database.env(), "GLOBAL_API_RATE_LIMIT": "3"}) as (_app, client):
+    # The test client's socket is 127.0.0.1, trusted here so X-Forwarded-For can name another client.
+    env = {**sqlite_database.env(), "GLOBAL_API_RATE_LIMIT": "3", "TRUSTED_PROXIES": "127.0.0.1"}
+    async with running_master(env) as (_app, client):
         codes = [(await client.get("/api/status")).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         blocked = await client.get("/api/notice")

@@ -276,7 +276,7 @@ async def update_channel(request: Request) -> Response:
             return fail(NOT_FOUND)
         await rebuild_abilities(conn, row._mapping)
     await ctx.changed("channel")
-    return ok(channel_json(row._mapping, with_key=True))
+    return ok(channel_json(row._mapping, with_key=False))  # the stored key never leaves the database
 
 
 @admin_auth

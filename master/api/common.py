@@ -89,15 +89,7 @@ def page(request: Request) -> int:
 
 
 def client_ip(request: Request) -> str:
-    """Left-most X-Forwarded-For entry, else X-Real-IP, else the socket address (gin's ClientIP)."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    if forwarded:
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
-    real = request.headers.get("x-real-ip", "").strip()
-    if real:
-        return real
+    """The client's address: the master app already resolved it from TRUSTED_PROXIES (shared.client_address)."""
     return request.client.host if request.client else ""
 
 

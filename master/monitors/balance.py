@@ -23,6 +23,7 @@ from sqlalchemy import select
 from master.db.schema import channels
 from master.monitors.status import STATUS_ENABLED, disable_channel
 from shared.catalog.channel_types import default_base_url
+from shared.redact import redact_key
 from shared.logs import get_logger
 
 if TYPE_CHECKING:
@@ -170,12 +171,16 @@ async def store_balance(ctx: "MasterContext", channel_id: int, balance: float) -
 
 
 async def update_balance(ctx: "MasterContext", row: Mapping[str, Any], http: httpx.AsyncClient | None = None) -> float:
-    """Fetch and store one channel's balance; raises BalanceError."""
-    if http is None:
-        async with balance_client(ctx) as own:
-            balance = await fetch_balance(own, row)
-    else:
-        balance = await fetch_balance(http, row)
+    """Fetch and store one channel's balance; raises BalanceError (with the channel's key redacted:
+    the text may be the provider's, and it reaches the console and the log)."""
+    try:
+        if http is None:
+            async with balance_client(ctx) as own:
+                balance = await fetch_balance(own, row)
+        else:
+            balance = await fetch_balance(http, row)
+    except BalanceError as exc:
+        raise BalanceError(redact_key(str(exc), str(row.get("key") or ""))) from exc
     await store_balance(ctx, int(row["id"]), balance)
     return balance
 

@@ -22,6 +22,7 @@ from master.monitors.status import STATUS_ENABLED, disable_channel, enable_chann
 from shared.catalog.channel_types import OPENAI_COMPATIBLE, default_base_url
 from shared.logs import get_logger
 from shared.relay import modes
+from shared.redact import redact_key
 from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.types import RelayError, RelayMeta
 from shared.relay.upstream import UpstreamUnavailable
@@ -144,7 +145,10 @@ async def test_channel(ctx: "MasterContext", engine: "RelayEngine", row: Mapping
     try:
         reply = await _ask(engine, channel, model, ctx.settings.test_prompt)
     except _Failed as exc:
-        error, upstream = exc.message, exc.upstream
+        # Upstream text may echo the channel's key; the test log and the console must not show it.
+        error, upstream = redact_key(exc.message, channel.key), exc.upstream
+        if upstream is not None:
+            upstream.message = redact_key(upstream.message, channel.key)
     elapsed = int((time.perf_counter() - started) * 1000)
     content = f"渠道 {channel.name} 测试失败，错误：{error}" if error else f"渠道 {channel.name} 测试成功，响应：{reply}"
     try:

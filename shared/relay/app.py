@@ -63,6 +63,7 @@ _NOT_IMPLEMENTED = [
     (("POST",), re.compile(r"^/v1/threads/[^/]+/runs/[^/]+/(submit_tool_outputs|cancel)$")),
     (("GET",), re.compile(r"^/v1/threads/[^/]+/runs/[^/]+/steps(/[^/]+)?$")),
 ]
+SINGLE_FORM_FIELDS = ("model", "response_format")  # the multipart fields routing and billing read
 NOT_IMPLEMENTED = RelayError(501, "API not implemented", code="api_not_implemented")
 BILLING = {
     "/dashboard/billing/subscription": subscription,
@@ -73,12 +74,7 @@ BILLING = {
 
 
 def client_ip(scope: Scope) -> str:
-    forwarded = header(scope, b"x-forwarded-for")
-    if forwarded and forwarded.split(",")[0].strip():
-        return forwarded.split(",")[0].strip()
-    real = header(scope, b"x-real-ip").strip()
-    if real:
-        return real
+    """The client's address: the node's app already resolved it from TRUSTED_PROXIES (shared.client_address)."""
     client = scope.get("client")
     return client[0] if client else ""
 
@@ -99,6 +95,12 @@ async def _form(scope: Scope, body: bytes) -> dict[str, Any]:
         parsed = await MultiPartParser(Headers(scope=scope), stream()).parse()
     except Exception as exc:  # python-multipart raises several types for malformed bodies
         raise RelayError(400, f"invalid multipart body: {exc}", code="invalid_request") from exc
+    # The body goes upstream as sent: a second copy of a field the gateway bills by could be the
+    # one the upstream reads (a cheap model billed, a dear one served).
+    for name in SINGLE_FORM_FIELDS:
+        values = parsed.getlist(name)
+        if len(values) > 1 or any(not isinstance(v, str) for v in values):
+            raise RelayError(400, f"multipart field {name!r} must appear once, as text", code="invalid_request")
     return {k: v for k, v in parsed.items() if isinstance(v, str)}
 
 

@@ -12,11 +12,13 @@ import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
+from urllib.parse import quote
 
 from shared.billing.ratios import Ratios
 from shared.catalog.channel_types import api_type, default_base_url
 from shared.logs import get_logger
 from shared.metrics import Metrics
+from shared.redact import redact_key
 from shared.relay.adaptors import adaptor_for_api_type
 from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.auth import Caller, auth_error
@@ -42,7 +44,7 @@ class Call:
     request_id: str
     method: str
     path: str  # without query
-    path_qs: str  # with query
+    path_qs: str  # with query (only the admin proxy route sends it upstream)
     headers: dict[str, str]
     ip: str
     body: bytes
@@ -149,6 +151,8 @@ class RelayEngine:
                 if not tried and self.on_result is not None:
                     self.on_result(channel.id, True, False)
                 return None
+            # Upstream text may echo the channel's key: gone before any log line or client sees it.
+            failure.error.message = redact_key(failure.error.message, channel.key)
             disabled = self.on_failure(channel, failure.error)
             if self.on_result is not None:
                 self.on_result(channel.id, False, disabled)
@@ -227,7 +231,9 @@ class RelayEngine:
             origin_model=call.model,
             actual_model=actual_model,
             is_stream=is_stream,
-            request_path=call.path_qs,
+            # The client's query string stays here (adaptors add what they need, e.g. api-version),
+            # and the path is re-encoded: /v1/engines/{model}/embeddings carries a client's name.
+            request_path=quote(call.path, safe="/"),
             prompt_tokens=prompt_tokens,
             client_headers=call.headers,
             gemini_version=self.settings.gemini_version,

@@ -15,6 +15,7 @@ from starlette.types import Send
 from shared.billing import pricing
 from shared.relay import modes
 from shared.relay.engine import Call, Failure, RelayEngine
+from shared.redact import redact_key
 from shared.relay.http import send_bytes
 from shared.relay.ledger import QuotaRefused, Reservation
 from shared.relay.types import RelayError, UpstreamRequest
@@ -195,7 +196,7 @@ async def relay_proxy(engine: RelayEngine, call: Call, send: Send, channel: Chan
     try:
         resp = await engine.upstream.send(request, call.body)
     except UpstreamUnavailable as exc:
-        raise RelayError(500, f"do request failed: {exc}", code="do_request_failed") from None
+        raise RelayError(500, redact_key(f"do request failed: {exc}", channel.key), code="do_request_failed") from None
     body = await copy_response(send, resp)
     quota = prompt = completion = 0
     model = call.model

@@ -59,7 +59,7 @@ class RelayMeta:
     origin_model: str
     actual_model: str  # after the channel's model mapping
     is_stream: bool
-    request_path: str  # the client's path with its query string, e.g. /v1/chat/completions
+    request_path: str  # the client's path, percent-encoded, without its query string, e.g. /v1/chat/completions
     prompt_tokens: int = 0  # the engine's estimate, used when upstream reports no usage
     client_headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
     gemini_version: str = "v1"

@@ -19,12 +19,22 @@ from shared.relay.types import UpstreamRequest
 
 
 # Framing is the node's own; CORS headers are the node's own too (One API sets its own).
-_NOT_COPIED = {b"content-length", b"transfer-encoding", b"connection", b"content-encoding", b"keep-alive"}
+# Hop-by-hop headers describe the upstream connection, not the answer (RFC 9110 §7.6.1), and an
+# upstream's cookies are for the gateway's client of that upstream, never for our client's browser.
+_NOT_COPIED = frozenset(
+    b"content-length transfer-encoding content-encoding connection keep-alive proxy-connection "
+    b"proxy-authenticate proxy-authorization te trailer upgrade set-cookie set-cookie2".split()
+)
 
 
 def copyable_headers(pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The upstream headers a client gets: lower-cased, the first value of each name."""
+    """The upstream headers a client gets: lower-cased, the first value of each name, without
+    hop-by-hop headers (and those the Connection header names) and Set-Cookie."""
+    pairs = list(pairs)
     seen: set[bytes] = set()
+    for name, value in pairs:
+        if name.lower() == b"connection":  # `Connection: x-foo` makes x-foo hop-by-hop too
+            seen.update(token.strip().lower() for token in value.split(b","))
     out = []
     for name, value in pairs:
         low = name.lower()

@@ -197,8 +197,9 @@ def test_master_workers_share_api_relay_and_singletons(fleet, fake_upstream) -> 
 
 def test_master_workers_pass_the_real_client_address(fleet) -> None:
     """Rate limits count per client address: a request forwarded by a relay worker counts for its
-    real client (not 127.0.0.1), and worker headers without the launch secret count for nothing."""
-    master = fleet.start_master(WORKERS="2", GLOBAL_API_RATE_LIMIT="5").wait()
+    real client (not 127.0.0.1), and worker headers without the launch secret count for nothing.
+    X-Forwarded-For counts only from TRUSTED_PROXIES (here 127.0.0.3), through a relay worker too."""
+    master = fleet.start_master(WORKERS="2", GLOBAL_API_RATE_LIMIT="5", TRUSTED_PROXIES="127.0.0.3").wait()
     relay = workers(master)[1][1]
 
     def client(address: str) -> httpx.Client:
@@ -211,3 +212,9 @@ def test_master_workers_pass_the_real_client_address(fleet) -> None:
         forged = {"x-oneapi-worker-client": "10.9.8.7:1", "x-oneapi-worker-secret": "guess"}
         assert a.get(master.url + "/api/status", headers=forged).status_code == 429
         assert a.get(relay + "/api/status", headers=forged).status_code == 429
+        assert a.get(relay + "/api/status", headers={"X-Forwarded-For": "10.9.8.6"}).status_code == 429  # a is no proxy
+        # b is a trusted proxy: each client it names has its own budget, on worker 0 and via worker 1.
+        behind = {"X-Forwarded-For": "198.51.100.7"}
+        assert [b.get(relay + "/api/status", headers=behind).status_code for _ in range(3)] == [200] * 3
+        assert [b.get(master.url + "/api/status", headers=behind).status_code for _ in range(3)] == [200, 200, 429]
+        assert b.get(relay + "/api/status", headers={"X-Forwarded-For": "198.51.100.8"}).status_code == 200

@@ -128,12 +128,16 @@ def test_compose_fleet_shape() -> None:
     assert services["slave"]["deploy"]["replicas"] >= 2
     assert seconds(services["slave"]["stop_grace_period"]) >= 40  # drain 30 s + flush 10 s
     assert services["master"]["build"]["dockerfile"] == "deploy/Dockerfile"
+    # The nodes believe X-Forwarded-For from the load balancer's fixed address and nobody else.
+    lb_address = services["lb"]["networks"]["default"]["ipv4_address"]
+    assert master["TRUSTED_PROXIES"] == slave["TRUSTED_PROXIES"] == lb_address
 
 
 def test_compose_load_balancer_splits_relay_and_console() -> None:
     cfg = (DEPLOY / "compose" / "haproxy.cfg").read_text()
     assert re.search(r"acl relay path_beg /v1 /dashboard\s+use_backend slaves if relay\s+default_backend master", cfg)
     assert "server-template slave" in cfg and "deny" in cfg and "/metrics" in cfg
+    assert "option forwardfor" in cfg  # the client's address reaches the nodes (TRUSTED_PROXIES)
     haproxy = shutil.which("haproxy")
     if haproxy is None:
         pytest.skip("haproxy is not installed (make test installs it)")

@@ -122,3 +122,11 @@ def test_pods_run_as_non_root_with_a_read_only_root() -> None:
         pod = docs(SECRETS)[name]["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_nodes_believe_forwarded_headers_only_from_the_pod_network() -> None:
+    from shared.client_address import parse_networks
+
+    configmap = docs(SECRETS)["ConfigMap/one-api"]["data"]
+    networks = parse_networks(configmap["TRUSTED_PROXIES"])
+    assert networks and all(net.is_private for net in networks)  # the Ingress controller's pods, never the world

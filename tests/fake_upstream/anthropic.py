@@ -19,8 +19,9 @@ ERRORS: dict[str, tuple[int, str, str]] = {
 }
 
 
-def error_response(kind: str) -> Response:
+def error_response(kind: str, override: str | None = None) -> Response:
     status, err_type, message = ERRORS[kind]
+    message = message if override is None else override
     body = {"type": "error", "error": {"type": err_type, "message": message}}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 

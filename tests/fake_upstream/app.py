@@ -20,7 +20,8 @@ from tests.fake_upstream.state import FakeState, RecordedRequest
 
 AZURE_PATH = re.compile(r"^/openai/deployments/(?P<deployment>[^/]+)/(?P<task>.+)$")
 GEMINI_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):(?P<action>[A-Za-z]+)$")
-ERROR_KINDS = {"500", "429", "401", "400", "quota", "error200"}
+ECHO_KINDS = {"401_echo", "401_masked"}
+ERROR_KINDS = {"500", "429", "401", "400", "quota", "error200", *ECHO_KINDS}
 
 
 class _HideCuts(logging.Filter):
@@ -61,9 +62,19 @@ def _provider(path: str) -> str:
     return "openai"
 
 
-def _error(provider: str, kind: str) -> Response:
+def _error(provider: str, kind: str, key: str = "") -> Response:
     module = {"gemini": gemini, "anthropic": anthropic}.get(provider, openai)
+    if kind in ECHO_KINDS:
+        return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
+
+
+def echoed_key_message(kind: str, key: str) -> str:
+    """What a provider that repeats the refused credential says (OpenAI's 401 masks the middle)."""
+    if kind == "401_masked":
+        shown = key[:8] + "*" * max(0, len(key) - 12) + key[-4:]
+        return f"Incorrect API key provided: {shown}. You can find your API key at https://platform.openai.com/account/api-keys."
+    return f"Invalid credentials {key} (sent as Authorization: Bearer {key})"
 
 
 def _not_found(path: str) -> Response:
@@ -94,6 +105,7 @@ def create_app(state: FakeState) -> Starlette:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         record = RecordedRequest(request.method, path, request.url.query, headers, body, _key(request))
+        record.raw_path = request.scope.get("raw_path", path.encode()).decode("latin-1")
         behaviour = state.record(record)
         doc: Any = None
         # Lenient like real providers: a JSON body is JSON whatever its Content-Type says.
@@ -108,10 +120,13 @@ def create_app(state: FakeState) -> Starlette:
         if kind == "slow":
             await asyncio.sleep(behaviour.delay)
         if kind in ERROR_KINDS:
-            return _error(_provider(path), kind)
+            return _error(_provider(path), kind, record.key)
         call = Call(request, body, doc, behaviour, record, state.canned)
         answer = await _answer(call, path)
-        return answer if answer is not None else _not_found(path)
+        if answer is None:
+            return _not_found(path)
+        answer.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in state.canned.extra_headers]
+        return answer
 
     async def fail_next(request: Request) -> Response:
         params = await request.json()

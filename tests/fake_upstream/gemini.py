@@ -23,8 +23,9 @@ ERRORS: dict[str, tuple[int, str, str]] = {
 }
 
 
-def error_response(kind: str) -> Response:
+def error_response(kind: str, override: str | None = None) -> Response:
     status, rpc_status, message = ERRORS[kind]
+    message = message if override is None else override
     body = {"error": {"code": status if status != 200 else 503, "message": message, "status": rpc_status}}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 

@@ -69,8 +69,10 @@ ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
 MODELS = ["gpt-3.5-turbo", "gpt-4o", "gpt-4o-mini", "text-embedding-3-small", "dall-e-3", "whisper-1", "tts-1"]
 
 
-def error_response(kind: str) -> Response:
+def error_response(kind: str, override: str | None = None) -> Response:
     status, error = ERRORS[kind]
+    if override is not None:
+        error = {**error, "message": override}
     return Response(orjson.dumps({"error": error}), status_code=status, media_type="application/json")
 
 

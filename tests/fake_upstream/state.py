@@ -23,6 +23,8 @@ KINDS = {
     "cut",  # close the connection after `after` stream events (or half the body when not streaming)
     "no_usage",  # answer without usage, even when stream_options.include_usage was asked for
     "error200",  # HTTP 200 whose JSON body is an error
+    "401_echo",  # 401 whose message repeats the key it was sent, whole and as `Bearer <key>`
+    "401_masked",  # 401 whose message shows the key masked as OpenAI does: sk-abc12***…wxyz
 }
 
 
@@ -48,6 +50,8 @@ class Canned:
     completion_tokens: int = 11
     embedding_tokens_per_input: int = 5
     transcript: str = "The quick brown fox jumps over the lazy dog."
+    # (name, value) pairs added to every normal answer, repeats allowed (e.g. two Set-Cookie).
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def words(self) -> list[str]:
@@ -66,6 +70,7 @@ class RecordedRequest:
     key: str  # the credential, from whichever header the provider uses
     behaviour: str = ""  # the injected kind that applied, "" for a normal answer
     served_usage: dict[str, int] | None = None  # the usage the fake reported (None: none reported)
+    raw_path: str = ""  # the path as sent, still percent-encoded
 
     def json(self) -> Any:
         return orjson.loads(self.body)
@@ -80,6 +85,7 @@ class RecordedRequest:
             "key": self.key,
             "behaviour": self.behaviour,
             "served_usage": self.served_usage,
+            "raw_path": self.raw_path,
         }
 
 

@@ -11,8 +11,9 @@ import uvicorn
 
 
 class ThreadedServer:
-    def __init__(self, app: Any, host: str = "127.0.0.1", name: str = "test-server") -> None:
-        self.app, self.host, self.name = app, host, name
+    def __init__(self, app: Any, host: str = "127.0.0.1", name: str = "test-server", **options: Any) -> None:
+        """`options` override uvicorn.Config's arguments (e.g. a node's own, shared.server.uvicorn_options)."""
+        self.app, self.host, self.name, self.options = app, host, name, options
         self.port = 0
         self._sock: socket.socket | None = None
         self._server: uvicorn.Server | None = None
@@ -26,7 +27,8 @@ class ThreadedServer:
         sock.bind((self.host, 0))
         sock.listen(1024)
         self._sock, self.port = sock, sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1)
+        defaults: dict[str, Any] = dict(log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1)
+        config = uvicorn.Config(self.app, **{**defaults, **self.options})
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name=self.name, daemon=True)
         self._thread.start()

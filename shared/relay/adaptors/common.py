@@ -6,7 +6,7 @@ import base64
 import binascii
 import time
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from shared.relay.types import RelayError
 
@@ -82,6 +82,12 @@ def image_source(url: str) -> tuple[str, str]:
     raise RelayError(
         400, f"image url was not fetched: {url[:100]}", type="invalid_request_error", code="invalid_image_url"
     )
+
+
+def path_segment(value: str) -> str:
+    """A name (model, deployment) as one URL path segment: `/`, `?`, `#`, `%`, `:` and spaces are
+    percent-encoded, so a client's model name cannot reach another path or add a query upstream."""
+    return quote(value, safe="")
 
 
 def unsupported_mode(mode: int) -> RelayError:

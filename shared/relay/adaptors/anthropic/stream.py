@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 import orjson
 
+from shared.redact import redact_error
 from shared.relay.adaptors.anthropic.response import finish_reason, usage_of
 from shared.relay.adaptors.common import now, sse_data
 from shared.relay.types import RelayMeta, Usage
@@ -18,6 +19,7 @@ class AnthropicStream:
         self.saw_done = False
         self._id = "chatcmpl-"
         self._model = meta.actual_model
+        self._key = meta.api_key  # an error event may echo it (shared.redact)
         self._created = now()
         self._prompt = 0
         self._completion = 0
@@ -70,7 +72,7 @@ class AnthropicStream:
             delta = event.get("delta") if isinstance(event.get("delta"), dict) else {}
             return (self._chunk({}, finish_reason(delta.get("stop_reason")) or "stop"),)
         if kind == "error":
-            return (orjson.dumps({"error": event.get("error")}),)
+            return (orjson.dumps({"error": redact_error(event.get("error"), self._key)}),)
         return ()  # ping, content_block_stop, message_stop
 
     def _block_start(self, event: dict[str, Any]) -> Iterable[bytes]:

@@ -42,4 +42,4 @@ class GeminiAdaptor:
         return response.convert_chat(meta, status, body)
 
     def stream_converter(self, meta: RelayMeta) -> GeminiStream:
-        return GeminiStream()
+        return GeminiStream(meta.api_key)

@@ -13,6 +13,7 @@ from shared.relay.adaptors.common import (
     conversion_error,
     image_source,
     image_url_of,
+    path_segment,
     unsupported_mode,
 )
 from shared.relay.types import RelayMeta
@@ -45,7 +46,7 @@ def request_url(meta: RelayMeta) -> str:
         action = "streamGenerateContent?alt=sse" if meta.is_stream else "generateContent"
     else:
         raise unsupported_mode(meta.mode)
-    return f"{meta.base_url}/{api_version(meta)}/models/{meta.actual_model}:{action}"
+    return f"{meta.base_url}/{path_segment(api_version(meta))}/models/{path_segment(meta.actual_model)}:{action}"
 
 
 def request_headers(meta: RelayMeta) -> dict[str, str]:

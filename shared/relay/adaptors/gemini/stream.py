@@ -14,14 +14,16 @@ from shared.relay.adaptors.gemini.response import (
     parts_text,
     tool_calls,
 )
+from shared.redact import redact_error
 from shared.relay.types import Usage
 
 
 class GeminiStream:
     """Usage stays None: One API bills Gemini streams on the estimate plus the counted text."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: str = "") -> None:
         self.usage: Usage | None = None
+        self._key = key  # an error chunk may echo it (shared.redact)
         self.text_parts: list[str] = []
         self.saw_done = False
         self._id = f"chatcmpl-{uuid.uuid4().hex}"
@@ -39,7 +41,7 @@ class GeminiStream:
         if not isinstance(doc, dict):
             return ()
         if isinstance(doc.get("error"), dict):
-            return (orjson.dumps({"error": doc["error"]}),)
+            return (orjson.dumps({"error": redact_error(doc["error"], self._key)}),)
         choices = []
         for index, candidate in enumerate(c for c in doc.get("candidates") or [] if isinstance(c, dict)):
             parts = candidate_parts(candidate)

@@ -8,7 +8,7 @@ import orjson
 
 from shared.relay import modes
 from shared.relay.adaptors import channel_types as ct
-from shared.relay.adaptors.common import unsupported_mode
+from shared.relay.adaptors.common import path_segment, unsupported_mode
 from shared.relay.types import RelayMeta
 
 CLOUDFLARE_GATEWAY = "https://gateway.ai.cloudflare.com"
@@ -28,20 +28,21 @@ def full_url(base_url: str, path: str, channel_type: int) -> str:
 
 
 def _azure_url(meta: RelayMeta) -> str:
-    version = meta.config.get("api_version", "")
+    version = path_segment(meta.config.get("api_version", ""))
     base = meta.base_url
+    model = path_segment(meta.actual_model)
     if meta.mode == modes.IMAGES:
-        return f"{base}/openai/deployments/{meta.actual_model}/images/generations?api-version={version}"
+        return f"{base}/openai/deployments/{model}/images/generations?api-version={version}"
     # Audio keeps the mapped model as the deployment name; translations use the generic path.
     if meta.mode == modes.TRANSCRIPTION:
-        return f"{base}/openai/deployments/{meta.actual_model}/audio/transcriptions?api-version={version}"
+        return f"{base}/openai/deployments/{model}/audio/transcriptions?api-version={version}"
     if meta.mode == modes.SPEECH:
-        return f"{base}/openai/deployments/{meta.actual_model}/audio/speech?api-version={version}"
+        return f"{base}/openai/deployments/{model}/audio/speech?api-version={version}"
     if meta.mode == modes.TRANSLATION:
         return full_url(base, meta.request_path, meta.channel_type)
     task = meta.request_path.split("?", 1)[0].removeprefix("/v1/")
     # Azure deployment names cannot contain dots: gpt-3.5-turbo is deployed as gpt-35-turbo.
-    deployment = meta.actual_model.replace(".", "")
+    deployment = path_segment(meta.actual_model.replace(".", ""))
     return full_url(base, f"/openai/deployments/{deployment}/{task}?api-version={version}", meta.channel_type)
 
 
