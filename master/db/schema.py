@@ -20,6 +20,8 @@ from sqlalchemy import (
     Text,
 )
 
+from shared.limits import LIMIT_FIELDS
+
 main_metadata = MetaData()
 log_metadata = MetaData()
 
@@ -27,6 +29,13 @@ log_metadata = MetaData()
 Str = String(191)
 # gorm maps an unsized string to longtext on MySQL; TEXT there stops at 64 KB (ModelRatio is larger).
 LongText = Text().with_variant(mysql.LONGTEXT(), "mysql")
+
+
+def rate_limit_columns() -> list[Column[int]]:
+    """Our rate limits on tokens and users (shared.limits); 0 is no limit. Not One API's: its
+    console and clients ignore them (migration m0003_rate_limits adds them to carried-over tables)."""
+    return [Column(name, BigInteger, nullable=False, server_default="0", default=0) for name in LIMIT_FIELDS]
+
 
 users = Table(
     "users",
@@ -49,6 +58,7 @@ users = Table(
     Column("group", String(32), server_default="default", default="default"),
     Column("aff_code", String(32), unique=True, index=True),
     Column("inviter_id", Integer, index=True),
+    *rate_limit_columns(),
 )
 
 tokens = Table(
@@ -67,6 +77,7 @@ tokens = Table(
     Column("used_quota", BigInteger, server_default="0", default=0),
     Column("models", LongText, nullable=True),
     Column("subnet", Str, nullable=True, server_default="", default=""),
+    *rate_limit_columns(),
 )
 
 channels = Table(

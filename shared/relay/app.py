@@ -21,6 +21,7 @@ from shared.relay.engine import Call, RelayEngine
 from shared.relay.http import BadGzip, BodyTooLarge, header, headers_dict, read_body, send_bytes, send_error, send_json
 from shared.relay.media import relay_audio, relay_image, relay_proxy
 from shared.relay.models_routes import list_models, retrieve_model
+from shared.relay.ratelimit import Admission
 from shared.relay.text import relay_text
 from shared.relay.types import RelayError
 
@@ -63,6 +64,7 @@ _NOT_IMPLEMENTED = [
     (("POST",), re.compile(r"^/v1/threads/[^/]+/runs/[^/]+/(submit_tool_outputs|cancel)$")),
     (("GET",), re.compile(r"^/v1/threads/[^/]+/runs/[^/]+/steps(/[^/]+)?$")),
 ]
+_MEDIA = (modes.IMAGES, modes.SPEECH, modes.TRANSCRIPTION, modes.TRANSLATION)
 NOT_IMPLEMENTED = RelayError(501, "API not implemented", code="api_not_implemented")
 BILLING = {
     "/dashboard/billing/subscription": subscription,
@@ -120,8 +122,10 @@ class RelayApp:
             ])
             return
         request_id = request_id_var.get() or scope.get("state", {}).get("request_id", "")
+        admission = Admission()  # every answer after admission carries its x-ratelimit-* headers
+        send = admission.wrap(send)
         try:
-            await self._dispatch(scope, receive, send, method, path, request_id)
+            await self._dispatch(scope, receive, send, method, path, request_id, admission)
         except RelayError as exc:
             await send_error(send, exc, request_id)
         except BodyTooLarge:
@@ -136,8 +140,13 @@ class RelayApp:
                 await send_json(send, 500, body)
             except Exception:
                 pass
+        finally:
+            # Every exit (answered, upstream error, client gone, cancelled at shutdown) frees its slot.
+            await self.engine.limits.finish(admission)
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send, method: str, path: str, request_id: str) -> None:
+    async def _dispatch(
+        self, scope: Scope, receive: Receive, send: Send, method: str, path: str, request_id: str, admission: Admission
+    ) -> None:
         engine = self.engine
         if engine.snapshot is None:
             raise RelayError(503, "the node has no configuration yet", code="not_ready")
@@ -184,6 +193,7 @@ class RelayApp:
             model=model,
             caller=caller,
             receive=receive,
+            admission=admission,
         )
         if proxy:
             await self._proxy(call, send, proxy.group(1), proxy.group(2) or "/")
@@ -192,6 +202,8 @@ class RelayApp:
         if not_impl:
             engine.first_channel(call, pinned)  # One API's Distribute answers first (503 for model "")
             raise NOT_IMPLEMENTED
+        if call.mode in _MEDIA:  # text modes are admitted in relay_text, once their tokens are counted
+            await engine.limits.admit(engine.snapshot, caller, admission, 0)
         if call.mode == modes.IMAGES:
             await relay_image(engine, call, send, pinned)
         elif call.mode in (modes.SPEECH, modes.TRANSCRIPTION, modes.TRANSLATION):
@@ -203,6 +215,8 @@ class RelayApp:
         if call.caller.user.role < 10:
             raise RelayError(403, "the proxy route is for admin tokens only", code="proxy_admin_only", short=True)
         channel = self.engine.pinned_channel(channel_id)
+        assert self.engine.snapshot is not None
+        await self.engine.limits.admit(self.engine.snapshot, call.caller, call.admission, 0)
         call.path_qs = target + (call.path_qs.partition("?")[1] + call.path_qs.partition("?")[2])
         call.mode = modes.PROXY
         await relay_proxy(self.engine, call, send, channel)
