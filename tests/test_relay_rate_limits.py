@@ -249,3 +249,41 @@ def test_limit_helpers() -> None:
         with pytest.raises(ValueError):
             parse_group_limits(bad)
     assert [duration(ms) for ms in (0, 120, 1500, 17000, 65000)] == ["0ms", "120ms", "1.5s", "17s", "1m5s"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "mysql"])
+async def test_a_one_api_database_gets_the_limit_columns(tmp_path, backend) -> None:
+    """Tables as One API made them (no limit columns, no migration history) gain the three columns,
+    rows kept and unlimited; the token and user API then read and write them."""
+    from sqlalchemy import MetaData, Table, insert, select
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from master.db.engine import parse_dsn
+    from master.db.schema import main_metadata, tokens, users
+    from master.db.store import open_store
+    from shared.limits import LIMIT_FIELDS
+    from shared.settings import build_settings
+    from tests.support.services import FreshDatabase
+
+    db = FreshDatabase(backend, tmp_path, from_template=False)
+    try:
+        one_api = MetaData()
+        for table in main_metadata.sorted_tables:
+            Table(table.name, one_api, *[c._copy() for c in table.columns if c.name not in LIMIT_FIELDS])
+        engine = create_async_engine(parse_dsn(db.dsn, db.sqlite_path).url)
+        async with engine.begin() as conn:
+            await conn.run_sync(one_api.create_all)
+            await conn.execute(insert(one_api.tables["users"]).values(username="carried", password="x", role=1, status=1, aff_code="abcd"))
+            await conn.execute(insert(one_api.tables["tokens"]).values(user_id=1, key="k" * 48, name="old", status=1))
+        await engine.dispose()
+        store = await open_store(build_settings(db.env()))
+        try:
+            async with store.main.connect() as conn:
+                user = (await conn.execute(select(users))).mappings().one()
+                token = (await conn.execute(select(tokens))).mappings().one()
+            assert user["username"] == "carried" and token["name"] == "old"
+            assert all(user[f] == 0 and token[f] == 0 for f in LIMIT_FIELDS)
+        finally:
+            await store.close()
+    finally:
+        db.drop()
