@@ -287,3 +287,72 @@ async def test_a_one_api_database_gets_the_limit_columns(tmp_path, backend) -> N
             await store.close()
     finally:
         db.drop()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_slot_is_freed_by_an_upstream_error_and_by_cancellation(sqlite_database, fake_upstream, mode) -> None:
+    """The other exits: an upstream error, and a request cancelled mid-flight (what a server does
+    to the requests still running when it shuts down)."""
+    async with relay_world(sqlite_database, fake_upstream, _env(mode)) as w:
+        await w.channel()
+        token = await w.token(max_parallel_requests=1)
+        fake_upstream.fail_next("/v1/chat/completions", "500")
+        assert (await w.chat(token)).status_code == 500
+        assert (await w.chat(token)).status_code == 200  # the failed request's slot is free
+
+        fake_upstream.fail_next("/v1/chat/completions", "slow", delay=60)
+        hanging = asyncio.ensure_future(w.chat(token))
+        for _ in range(1000):  # until the request waits on the upstream, holding the slot
+            if len(fake_upstream.requests) == 3:
+                break
+            await asyncio.sleep(0.01)
+        _refused(await w.chat(token), "parallel requests", "token 't'")
+        hanging.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await hanging
+        assert (await w.chat(token)).status_code == 200
+
+
+async def test_a_fleet_slot_left_by_a_dead_node_expires_with_its_lease() -> None:
+    import redis.asyncio as aioredis
+
+    from shared.relay.ratelimit import Subject
+    from shared.relay.ratelimit_redis import RedisWindows, keys_of
+
+    client = aioredis.from_url(redis_url(fresh_redis_db()))
+    try:
+        windows = RedisWindows(client)
+        subject = Subject("t:1", "token 'x'", Limits(parallel=1))
+        held = await windows.admit([subject], "dead-node-request", 0, lease=1)
+        assert held is not None and held.refused is None
+        refused = await windows.admit([subject], "next", 0, lease=1)
+        assert refused is not None and refused.refused == (0, "parallel")
+        for _ in range(300):  # never released: the lease (1 s here) ends it
+            verdict = await windows.admit([subject], "next", 0, lease=1)
+            assert verdict is not None
+            if verdict.refused is None:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the slot never expired")
+        assert await client.pttl(keys_of(subject)[2]) > 0  # every key expires on its own
+    finally:
+        await client.aclose()
+
+
+async def test_local_windows_keep_only_recently_active_subjects(monkeypatch) -> None:
+    from shared.relay import ratelimit
+    from shared.relay.ratelimit import LocalWindows, Subject
+
+    clock = {"now": 1_000_000.0}
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock["now"])
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock["now"])
+    windows = LocalWindows()
+    subjects = [Subject(f"t:{i}", "t", Limits(rpm=1)) for i in range(100)]
+    for s in subjects:
+        assert (await windows.admit([s], "a", 0, 60)).refused is None
+    assert (await windows.admit([subjects[0]], "b", 0, 60)).refused == (0, "rpm")
+    assert len(windows) == 100
+    clock["now"] += 61  # a minute later the windows are empty: the next admission sweeps them
+    assert (await windows.admit([subjects[0]], "c", 0, 60)).refused is None
+    assert len(windows) == 1
