@@ -33,7 +33,7 @@ PREREQUISITES: dict[str, tuple[str, str]] = {
 
 
 def rejection(options: Options, key: str, value: str) -> str | None:
-    """One API's pre-checks of an option write, against the current map."""
+    """One API's pre-checks of an option write, against the current map, and ours (GroupRateLimits)."""
     if key == "Theme" and value not in VALID_THEMES:
         return "无效的主题"
     if key == "GroupRateLimits":

@@ -1,7 +1,9 @@
 """The relay's ASGI app (reference §5.1): /v1/*, the OpenAI billing routes, CORS, gzip bodies.
 
 Order per request as One API runs it: CORS preflight, token auth, model extraction, channel
-distribution, then the mode's handler. No rate limit on relay routes.
+distribution, then the mode's handler. One API has no rate limit on relay routes; ours are per
+token, user and group (shared.relay.ratelimit), admitted by the mode's handler once the request is
+parsed (text: once its tokens are counted) and released here whichever way the request ends.
 """
 
 from __future__ import annotations

@@ -193,3 +193,20 @@ def test_rate_limits_in_the_token_and_user_forms(browsing) -> None:
     page.locator("input[name=rpm_limit]").fill("0")  # leave root unlimited for the other tests
     page.get_by_role("button", name="Submit").click()
     expect(toast(page).filter(has_text="Saved")).to_be_visible()
+
+
+def test_group_rate_limits_option(browsing) -> None:
+    page = browsing.page()
+    login(page, "root", "123456")
+    page.goto("/setting?tab=operation")
+    area = page.locator("textarea[name=GroupRateLimits]")
+    expect(area).to_have_value("{}")
+    area.fill('{"vip": {"rpm": 5}}')
+    page.get_by_role("button", name="Save Rate limits").click()
+    expect(toast(page).filter(has_text="unknown field 'rpm'")).to_be_visible()
+    area.fill('{"vip": {"rpm_limit": 5}}')
+    page.get_by_role("button", name="Save Rate limits").click()
+    expect(toast(page).filter(has_text="Saved")).to_be_visible()
+    stored = {o["key"]: o["value"] for o in page.request.get("/api/option/").json()["data"]}
+    assert json.loads(stored["GroupRateLimits"]) == {"vip": {"rpm_limit": 5}}
+    assert page.request.put("/api/option/", data={"key": "GroupRateLimits", "value": "{}"}).json()["success"]
