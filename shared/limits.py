@@ -5,8 +5,9 @@ Three fields, named as the token and user JSON name them; 0 (or absent, or NULL)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 LIMIT_FIELDS = ("rpm_limit", "tpm_limit", "max_parallel_requests")
 MAX_LIMIT = 10**12  # larger values are refused by the management API and the option check
@@ -22,7 +23,7 @@ class Limits:
     def any(self) -> bool:
         return bool(self.rpm or self.tpm or self.parallel)
 
-    def tighten(self, other: "Limits") -> "Limits":
+    def tighten(self, other: Limits) -> Limits:
         """Each field the smaller non-zero of the two (0 means no limit)."""
         return Limits(_tighter(self.rpm, other.rpm), _tighter(self.tpm, other.tpm), _tighter(self.parallel, other.parallel))
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -178,7 +179,7 @@ async def test_group_limits_apply_to_each_user_of_the_group_and_the_tightest_win
         bad = await w.root.put("/api/option/", json={"key": "GroupRateLimits", "value": '{"vip": {"rpm": 2}}'})
         assert not bad.json()["success"] and "unknown field 'rpm'" in bad.json()["message"]
         await w.option("GroupRateLimits", '{"vip": {"rpm_limit": 2}, "default": {"rpm_limit": 0}}')
-        client, user_id = await w.user("vera", quota=10_000_000, group="vip")
+        client, _ = await w.user("vera", quota=10_000_000, group="vip")
         token = await w.token(client)  # no token limit: the group's applies through the user
         answers = [await w.chat(token) for _ in range(3)]
         assert [r.status_code for r in answers] == [200, 200, 429]
@@ -356,3 +357,32 @@ async def test_local_windows_keep_only_recently_active_subjects(monkeypatch) -> 
     clock["now"] += 61  # a minute later the windows are empty: the next admission sweeps them
     assert (await windows.admit([subjects[0]], "c", 0, 60)).refused is None
     assert len(windows) == 1
+
+
+async def test_limits_fall_back_to_the_node_while_redis_does_not_answer() -> None:
+    import redis.asyncio as aioredis
+
+    from shared.relay.auth import Caller
+    from shared.relay.ratelimit import Admission, RateLimits
+    from shared.relay.ratelimit_redis import RedisWindows
+    from shared.relay.types import RelayError
+    from shared.snapshot import build_snapshot
+    from tests.support.ports import free_port
+
+    users = [{"id": 1, "username": "a", "status": 1}]
+    tokens = [{"id": 2, "user_id": 1, "key": "k" * 48, "name": "t", "status": 1, "rpm_limit": 2, "max_parallel_requests": 5}]
+    snapshot = build_snapshot(1, users, tokens, [], {})
+    caller = Caller(snapshot.tokens_by_id[2], snapshot.users[1], "")
+    dead = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    limits = RateLimits(RedisWindows(dead))
+    admitted = [Admission(), Admission()]
+    for admission in admitted:
+        await limits.admit(snapshot, caller, admission, 0)
+        assert admission.held and admission.windows is limits.local
+    with pytest.raises(RelayError) as refused:
+        await limits.admit(snapshot, caller, Admission(), 0)
+    assert refused.value.status == 429
+    for admission in admitted:
+        await limits.finish(admission)
+    assert not limits.local._windows["t:2"].running
+    await dead.aclose()

@@ -6,7 +6,8 @@ bodies it sends, so an update writes only the limit fields a body actually carri
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncEngine

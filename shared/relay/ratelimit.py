@@ -24,8 +24,9 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from starlette.types import Message, Send
@@ -181,7 +182,7 @@ class LocalWindows:
 
 
 class _Window:
-    __slots__ = ("requests", "tokens", "running")
+    __slots__ = ("requests", "running", "tokens")
 
     def __init__(self) -> None:
         self.requests: dict[int, int] = {}  # epoch second -> requests admitted in it
@@ -232,7 +233,7 @@ class RateLimits:
         self._groups: dict[str, Limits] = {}
 
     @classmethod
-    def for_ledger(cls, ledger: Any) -> "RateLimits":
+    def for_ledger(cls, ledger: Any) -> RateLimits:
         """Fleet-wide windows on the quota ledger's Redis connection when it has one."""
         redis = getattr(ledger, "redis", None)
         if redis is None:
@@ -241,7 +242,7 @@ class RateLimits:
 
         return cls(RedisWindows(redis))
 
-    def group_limits(self, snapshot: "Snapshot", group: str) -> Limits:
+    def group_limits(self, snapshot: Snapshot, group: str) -> Limits:
         text = snapshot.options.get("GroupRateLimits", "")
         if text != self._group_text:
             try:
@@ -251,7 +252,7 @@ class RateLimits:
             self._group_text = text
         return self._groups.get(group, NO_LIMITS)
 
-    def subjects(self, snapshot: "Snapshot", caller: "Caller") -> tuple[Subject, ...]:
+    def subjects(self, snapshot: Snapshot, caller: Caller) -> tuple[Subject, ...]:
         token, user = caller.token, caller.user
         user_limits = user.limits.tighten(self.group_limits(snapshot, user.group))
         out = []
@@ -261,7 +262,7 @@ class RateLimits:
             out.append(Subject(f"u:{user.id}", f"user {user.username!r}", user_limits))
         return tuple(out)
 
-    async def admit(self, snapshot: "Snapshot", caller: "Caller", admission: Admission, tokens: int) -> None:
+    async def admit(self, snapshot: Snapshot, caller: Caller, admission: Admission, tokens: int) -> None:
         """Count this request in every window that limits it, or raise a 429 naming the limit.
         Requests with no limit anywhere cost nothing here (no Redis call)."""
         subjects = self.subjects(snapshot, caller)

@@ -20,8 +20,9 @@ def test_rpm_3_across_a_master_and_two_slaves(fleet, fake_upstream) -> None:
         token = add_token(admin, rpm_limit=3)  # last: seen => the channel too
     headers = {"Authorization": f"Bearer sk-{token['key']}"}
     # A body that fails validation (before any limit is counted) shows the token has arrived.
+    invalid = {"model": "gpt-3.5-turbo", "messages": []}
     wait_for(
-        lambda: all(httpx.post(s.url + "/v1/chat/completions", headers=headers, json={"model": "gpt-3.5-turbo", "messages": []}).status_code == 400 for s in (a, b)),
+        lambda: all(httpx.post(s.url + "/v1/chat/completions", headers=headers, json=invalid).status_code == 400 for s in (a, b)),
         5,
         what="token on both slaves",
     )
@@ -44,5 +45,5 @@ def test_rpm_3_across_a_master_and_two_slaves(fleet, fake_upstream) -> None:
         assert resp.json()["success"], resp.text
     # A refused request counts nothing, so polling is harmless; the first 200 proves the change arrived.
     for slave in (a, b):
-        wait_for(lambda: chat(slave.url, token).status_code == 200, 5, what=f"limit lifted on {slave.name}")
+        wait_for(lambda url=slave.url: chat(url, token).status_code == 200, 5, what=f"limit lifted on {slave.name}")
         assert "x-ratelimit-limit-requests" not in chat(slave.url, token).headers
