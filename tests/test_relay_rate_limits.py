@@ -160,8 +160,8 @@ async def test_two_parallel_streams_of_five_and_the_slot_freed_by_a_disconnect(s
                 await asyncio.sleep(0.01)
             else:
                 raise AssertionError("the slot of the disconnected stream was never freed")
-            refused = await http.post("/v1/chat/completions", headers=bearer(token), json={**body, "stream": False})
-            assert refused.status_code == 200  # a finished request frees its slot at once
+            again = await http.post("/v1/chat/completions", headers=bearer(token), json={**body, "stream": False})
+            assert again.status_code == 200  # a finished request's slot is free before its answer ends
             await open_streams[1].__aexit__(None, None, None)
             await held.aclose()
         limits = w.engine.limits
@@ -297,6 +297,13 @@ async def test_a_slot_is_freed_by_an_upstream_error_and_by_cancellation(sqlite_d
     async with relay_world(sqlite_database, fake_upstream, _env(mode)) as w:
         await w.channel()
         token = await w.token(max_parallel_requests=1)
+        # One at a time, back to back over a real server (the client reads each answer's end while
+        # the server is still unwinding): each slot is free before its client sees the end.
+        async with _served(w.app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+            for stream in [False, True] * 10:
+                body = {"model": "gpt-3.5-turbo", "messages": CHAT, "stream": stream}
+                resp = await http.post("/v1/chat/completions", headers=bearer(token), json=body)
+                assert resp.status_code == 200, resp.text
         fake_upstream.fail_next("/v1/chat/completions", "500")
         assert (await w.chat(token)).status_code == 500
         assert (await w.chat(token)).status_code == 200  # the failed request's slot is free
@@ -304,7 +311,7 @@ async def test_a_slot_is_freed_by_an_upstream_error_and_by_cancellation(sqlite_d
         fake_upstream.fail_next("/v1/chat/completions", "slow", delay=60)
         hanging = asyncio.ensure_future(w.chat(token))
         for _ in range(1000):  # until the request waits on the upstream, holding the slot
-            if len(fake_upstream.requests) == 3:
+            if len(fake_upstream.requests) == 23:
                 break
             await asyncio.sleep(0.01)
         _refused(await w.chat(token), "parallel requests", "token 't'")

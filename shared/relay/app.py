@@ -125,7 +125,7 @@ class RelayApp:
             return
         request_id = request_id_var.get() or scope.get("state", {}).get("request_id", "")
         admission = Admission()  # every answer after admission carries its x-ratelimit-* headers
-        send = admission.wrap(send)
+        send = self.engine.limits.wrap(admission, send)
         try:
             await self._dispatch(scope, receive, send, method, path, request_id, admission)
         except RelayError as exc:

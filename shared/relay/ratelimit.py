@@ -102,14 +102,14 @@ class Windows(Protocol):
     async def admit(self, subjects: Sequence[Subject], admission_id: str, tokens: int, lease: int) -> Verdict | None:
         """Check and count; None when the store cannot answer (the caller falls back to local)."""
 
-    async def finish(self, subjects: Sequence[Subject], admission_id: str, second: int, token_delta: int) -> None:
-        """Release the admission's parallel slots and add `token_delta` to its token bucket."""
+    async def finish(self, subjects: Sequence[Subject], admission_id: str, second: int, token_delta: int, release: bool) -> None:
+        """Add `token_delta` to the admission's token buckets and, when `release`, free its slots."""
 
 
 @dataclass(slots=True)
 class Admission:
     """The limits state of one relay request, from RelayApp to the end of the answer. Created empty
-    for every request; `admit` fills it, `finish` releases it (once)."""
+    for every request; `admit` fills it, `finish` ends it (once)."""
 
     id: str = ""
     subjects: tuple[Subject, ...] = ()
@@ -118,17 +118,8 @@ class Admission:
     reserved: int = 0
     used: int = 0
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    held: bool = False
-
-    def wrap(self, send: Send) -> Send:
-        """`send` with the x-ratelimit-* headers added to the response start."""
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and self.headers:
-                message = {**message, "headers": [*message.get("headers", ()), *self.headers]}
-            await send(message)
-
-        return send_with_headers
+    held: bool = False  # admitted and not finished
+    slot: bool = False  # holds parallel slots not yet released
 
 
 class LocalWindows:
@@ -164,12 +155,13 @@ class LocalWindows:
                 window.add(subject.limits, second, tokens, admission_id)
         return Verdict(refused, stats, int(now * 1000))
 
-    async def finish(self, subjects: Sequence[Subject], admission_id: str, second: int, token_delta: int) -> None:
+    async def finish(self, subjects: Sequence[Subject], admission_id: str, second: int, token_delta: int, release: bool) -> None:
         for subject in subjects:
             window = self._windows.get(subject.key)
             if window is None:
                 continue
-            window.running.discard(admission_id)
+            if release:
+                window.running.discard(admission_id)
             if subject.limits.tpm and token_delta and second in window.tokens:
                 window.tokens[second] += token_delta
 
@@ -289,22 +281,43 @@ class RateLimits:
         admission.reserved = tokens
         admission.used = 0  # set at settlement; a request that never settles gives its tokens back
         admission.held = True
+        admission.slot = any(s.limits.parallel for s in subjects)
 
     @staticmethod
     def settle(admission: Admission, tokens: int) -> None:
         """The tokens the request really used (prompt + completion); `finish` corrects the window."""
         admission.used = max(0, tokens)
 
+    async def release_slot(self, admission: Admission) -> None:
+        """Free the parallel slots now (the answer is complete); the token count waits for `finish`."""
+        if admission.slot and admission.windows is not None:
+            admission.slot = False
+            await admission.windows.finish(admission.subjects, admission.id, admission.second, 0, True)
+
     async def finish(self, admission: Admission) -> None:
-        """Release the parallel slot and correct the token count; a second call does nothing."""
+        """Release the slots if still held and correct the token count; a second call does nothing."""
         if not admission.held or admission.windows is None:
             return
         admission.held = False
-        needs = any(s.limits.parallel for s in admission.subjects) or (
-            admission.used != admission.reserved and any(s.limits.tpm for s in admission.subjects)
-        )
-        if needs:
-            await admission.windows.finish(admission.subjects, admission.id, admission.second, admission.used - admission.reserved)
+        release, admission.slot = admission.slot, False
+        delta = admission.used - admission.reserved if any(s.limits.tpm for s in admission.subjects) else 0
+        if release or delta:
+            await admission.windows.finish(admission.subjects, admission.id, admission.second, delta, release)
+
+    def wrap(self, admission: Admission, send: Send) -> Send:
+        """`send` that adds the x-ratelimit-* headers to the response start, and frees the parallel
+        slots just before the last body message: a client that sends its next request the moment
+        an answer ends must find its slot free."""
+
+        async def send_limited(message: Message) -> None:
+            kind = message["type"]
+            if kind == "http.response.start" and admission.headers:
+                message = {**message, "headers": [*message.get("headers", ()), *admission.headers]}
+            elif kind == "http.response.body" and admission.slot and not message.get("more_body", False):
+                await self.release_slot(admission)
+            await send(message)
+
+        return send_limited
 
 
 def rate_headers(subjects: Sequence[Subject], verdict: Verdict, tokens: int) -> list[tuple[bytes, bytes]]:

@@ -136,13 +136,13 @@ class RedisWindows:
         stats = [WindowStats(*values[3 + 7 * i : 10 + 7 * i]) for i in range(len(subjects))]
         return Verdict(refused, stats, values[2])
 
-    async def finish(self, subjects: Sequence[Subject], admission_id: str, second: int, token_delta: int) -> None:
+    async def finish(self, subjects: Sequence[Subject], admission_id: str, second: int, token_delta: int, release: bool) -> None:
         keys: list[str] = []
         args: list[int | str] = [admission_id, second, token_delta]
         for subject in subjects:
             _, k, p = keys_of(subject)
             keys += [k, p]
-            args += [int(bool(subject.limits.tpm)), int(bool(subject.limits.parallel))]
+            args += [int(bool(subject.limits.tpm)), int(bool(subject.limits.parallel) and release)]
         try:
             await self._finish(keys=keys, args=args, client=self.redis)
         except ERRORS as exc:
