@@ -82,6 +82,7 @@ def default_options(theme: str = "default") -> dict[str, str]:
         "ChatLink": "",
         "QuotaPerUnit": "500000",
         "RetryTimes": "0",
+        "GroupRateLimits": "{}",  # ours: group -> rate limits for each user of it (shared.relay.ratelimit)
         "Theme": theme if theme in VALID_THEMES else _unknown_theme(theme),
     }
 

@@ -25,6 +25,7 @@ from master.api.common import (
     read_json,
     route,
 )
+from master.api.limit_fields import LimitFieldError, limit_changes, write_limits
 from master.context import get_ctx
 from master.db.schema import users
 from master.logbook import LOG_MANAGE, format_quota, record_log
@@ -126,9 +127,12 @@ async def create_user(request: Request) -> Response:
 async def update_user(request: Request) -> Response:
     ctx = get_ctx(request)
     try:
-        user = decode_user(await read_json(request))
+        raw = await read_json(request)
+        user, limits = decode_user(raw), limit_changes(raw)
     except (BadBody, BodyTypeError):
         return fail(msg(request, "invalid_parameter"))
+    except LimitFieldError as exc:
+        return fail(str(exc))
     if not user["id"]:
         return fail(msg(request, "invalid_parameter"))
     if validation_errors({**user, "password": user["password"] or _PLACEHOLDER_PASSWORD}):
@@ -141,6 +145,8 @@ async def update_user(request: Request) -> Response:
         return fail("无权更新同权限等级或更高权限等级的用户信息")
     if role <= user["role"] and role != ROLE_ROOT:
         return fail("无权将其他用户权限等级提升到大于等于自己的权限等级")
+    # Limits first: a 0 is written too (no limit), and update_nonzero bumps the config version after.
+    await write_limits(ctx.store.main, users, user["id"], limits)
     error = await update_nonzero(ctx, user["id"], user, hash_new_password=bool(user["password"]))
     if error:
         return fail(error)

@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from master.accounts import create_user, hash_password_async
+from master.api.limit_fields import limit_json
 from master.context import MasterContext
 from master.db.schema import users
 from shared.keys import uuid_hex
@@ -39,11 +40,13 @@ class BodyTypeError(ValueError):
 
 
 def user_json(row: Mapping[str, Any] | None = None, omit: tuple[str, ...] = ("password",)) -> dict[str, Any]:
-    """Every User JSON field in One API's order; missing, omitted or NULL columns give the zero value."""
+    """Every User JSON field in One API's order, then our rate limits; missing, omitted or NULL
+    columns give the zero value."""
     out: dict[str, Any] = {}
     for name in USER_FIELDS:
         value = None if row is None or name in omit else row.get(name)
         out[name] = value if value is not None else (0 if name in INT_FIELDS else "")
+    out.update(limit_json(row or {}))
     return out
 
 

@@ -13,6 +13,7 @@ import orjson
 
 from shared import option_values
 from shared.keys import key_hash
+from shared.limits import Limits, limits_of
 
 TOKEN_ENABLED, TOKEN_DISABLED, TOKEN_EXPIRED, TOKEN_EXHAUSTED = 1, 2, 3, 4
 CHANNEL_ENABLED = 1
@@ -38,6 +39,7 @@ class TokenEntry:
     models_text: str
     subnet_text: str
     subnets: tuple[Network, ...]
+    limits: Limits = Limits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ class UserEntry:
     role: int
     quota: int
     used_quota: int
+    limits: Limits = Limits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,7 @@ def token_entry(row: Mapping[str, Any]) -> TokenEntry:
         models_text=row.get("models") or "",
         subnet_text=row.get("subnet") or "",
         subnets=parse_subnets(row.get("subnet")),
+        limits=limits_of(row),
     )
 
 
@@ -158,6 +162,7 @@ def user_entry(row: Mapping[str, Any]) -> UserEntry:
         role=int(row.get("role") or 0),
         quota=int(row.get("quota") or 0),
         used_quota=int(row.get("used_quota") or 0),
+        limits=limits_of(row),
     )
 
 

@@ -15,6 +15,7 @@ from tests.support.access import add_user, client_as
 TOKEN_KEYS = {
     "id", "user_id", "key", "status", "name", "created_time", "accessed_time", "expired_time",
     "remain_quota", "unlimited_quota", "used_quota", "models", "subnet",
+    "rpm_limit", "tpm_limit", "max_parallel_requests",  # ours (rate limits); One API's console ignores them
 }
 
 

@@ -17,6 +17,7 @@ USER_FIELDS = [
     "id", "username", "password", "display_name", "role", "status", "email", "github_id", "wechat_id",
     "lark_id", "oidc_id", "verification_code", "access_token", "quota", "used_quota", "request_count",
     "group", "aff_code", "inviter_id",
+    "rpm_limit", "tpm_limit", "max_parallel_requests",  # ours, after One API's fields (its console ignores them)
 ]
 OK = {"success": True, "message": ""}
 BANNED = {"success": False, "message": "用户已被封禁"}
@@ -261,7 +262,8 @@ async def test_admin_create_update_and_manage(master: Master, root_client: httpx
 
     def result(role: int, status: int) -> dict:
         data = dict.fromkeys(USER_FIELDS, "")
-        data.update({k: 0 for k in ("id", "quota", "used_quota", "request_count", "inviter_id")}, role=role, status=status)
+        zeros = ("id", "quota", "used_quota", "request_count", "inviter_id", "rpm_limit", "tpm_limit", "max_parallel_requests")
+        data.update(dict.fromkeys(zeros, 0), role=role, status=status)
         return {"success": True, "message": "", "data": data}
 
     assert await act(root_client, "ghost", "disable") == {"success": False, "message": "用户不存在"}

@@ -18,6 +18,7 @@ from master.db.schema import options as options_table
 from master.dberrors import answer_db_errors
 from master.gobind import BindError, bind
 from master.options import RATIO_KEYS, VALID_THEMES, Options, parse_ratio_map
+from shared.relay.ratelimit import parse_group_limits
 
 # Switching one of these on needs the named option to be filled in first.
 PREREQUISITES: dict[str, tuple[str, str]] = {
@@ -32,9 +33,14 @@ PREREQUISITES: dict[str, tuple[str, str]] = {
 
 
 def rejection(options: Options, key: str, value: str) -> str | None:
-    """One API's pre-checks of an option write, against the current map."""
+    """One API's pre-checks of an option write, against the current map, and ours (GroupRateLimits)."""
     if key == "Theme" and value not in VALID_THEMES:
         return "无效的主题"
+    if key == "GroupRateLimits":
+        try:
+            parse_group_limits(value)
+        except ValueError as exc:
+            return str(exc)
     if key in PREREQUISITES and value == "true":
         needed, message = PREREQUISITES[key]
         if options.get(needed) == "":

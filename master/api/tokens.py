@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from master.api.common import ITEMS_PER_PAGE, BadBody, current, fail, msg, ok, page, read_json, route, user_auth
+from master.api.limit_fields import LimitFieldError, limit_changes, limit_json
 from master.context import get_ctx
 from master.db.schema import tokens
 from master.dberrors import answer_db_errors
@@ -60,11 +61,14 @@ COLUMNS = [
     tokens.c.used_quota,
     tokens.c.models,
     tokens.c.subnet,
+    tokens.c.rpm_limit,
+    tokens.c.tpm_limit,
+    tokens.c.max_parallel_requests,
 ]
 
 
 def token_json(row: Row[Any]) -> dict[str, Any]:
-    """A token exactly as One API serialises it (§3.2); models and subnet may be null."""
+    """A token as One API serialises it (§3.2; models and subnet may be null), plus our rate limits."""
     return {
         "id": row.id,
         "user_id": row.user_id or 0,
@@ -79,6 +83,7 @@ def token_json(row: Row[Any]) -> dict[str, Any]:
         "used_quota": row.used_quota or 0,
         "models": row.models,
         "subnet": row.subnet,
+        **limit_json(row._mapping),
     }
 
 
@@ -113,8 +118,10 @@ def validation_error(body: dict[str, Any]) -> str | None:
     return None
 
 
-async def _bound_body(request: Request) -> dict[str, Any]:
-    return bind(await read_json(request), TOKEN_BODY)
+async def _bound_body(request: Request) -> tuple[dict[str, Any], dict[str, int]]:
+    """The bound Token fields, and the rate-limit fields the body carries (LimitFieldError)."""
+    raw = await read_json(request)
+    return bind(raw, TOKEN_BODY), limit_changes(raw)
 
 
 def _owned(token_id: int, user_id: int) -> ColumnElement[bool]:
@@ -176,9 +183,11 @@ async def get_token(request: Request) -> Response:
 @answer_db_errors
 async def create_token(request: Request) -> Response:
     try:
-        body = await _bound_body(request)
+        body, limits = await _bound_body(request)
     except (BadBody, BindError):
         return fail(msg(request, "invalid_parameter"))
+    except LimitFieldError as exc:
+        return fail(f"参数错误：{exc}")
     problem = validation_error(body)
     if problem:
         return fail(problem)
@@ -197,6 +206,7 @@ async def create_token(request: Request) -> Response:
         "used_quota": 0,
         "models": body["models"],
         "subnet": body["subnet"] if body["subnet"] is not None else "",
+        **limits,
     }
     ctx = get_ctx(request)
     async with ctx.store.main.begin() as conn:
@@ -219,9 +229,11 @@ def enable_refusal(row: Row[Any], now: int) -> str | None:
 @answer_db_errors
 async def update_token(request: Request) -> Response:
     try:
-        body = await _bound_body(request)
+        body, limits = await _bound_body(request)
     except (BadBody, BindError):
         return fail(msg(request, "invalid_parameter"))
+    except LimitFieldError as exc:
+        return fail(f"参数错误：{exc}")
     problem = validation_error(body)
     if problem:
         return fail(problem)
@@ -239,9 +251,11 @@ async def update_token(request: Request) -> Response:
         changes = {"status": body["status"]}
     else:
         changes = {k: body[k] for k in ("name", "expired_time", "remain_quota", "unlimited_quota", "models", "subnet")}
+        changes.update(limits)  # only the limit fields the body carries: One API's console sends none
     new_values = {**current_values, **changes}
     # The explicit column list of Token.Update: zero values are written too.
     written = {k: new_values[k] for k in ("name", "status", "expired_time", "remain_quota", "unlimited_quota", "models", "subnet")}
+    written.update({k: v for k, v in changes.items() if k in limits})
     ctx = get_ctx(request)
     async with ctx.store.main.begin() as conn:
         await conn.execute(update(tokens).where(tokens.c.id == row.id).values(**written))

@@ -21,6 +21,8 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
+from shared.limits import LIMIT_FIELDS
+
 main_metadata = MetaData()
 log_metadata = MetaData()
 
@@ -44,6 +46,11 @@ class FixedKey(TypeDecorator[str]):
     def process_result_value(self, value: str | None, dialect: object) -> str | None:
         return value.rstrip(" ") if value is not None else None
 
+def rate_limit_columns() -> list[Column[int]]:
+    """Our rate limits on tokens and users (shared.limits); 0 is no limit. Not One API's: its
+    console and clients ignore them (migration m0003_rate_limits adds them to carried-over tables)."""
+    return [Column(name, BigInteger, nullable=False, server_default="0", default=0) for name in LIMIT_FIELDS]
+
 
 users = Table(
     "users",
@@ -66,6 +73,7 @@ users = Table(
     Column("group", String(32), server_default="default", default="default"),
     Column("aff_code", String(32), unique=True, index=True),
     Column("inviter_id", Integer, index=True),
+    *rate_limit_columns(),
 )
 
 tokens = Table(
@@ -84,6 +92,7 @@ tokens = Table(
     Column("used_quota", BigInteger, server_default="0", default=0),
     Column("models", LongText, nullable=True),
     Column("subnet", Str, nullable=True, server_default="", default=""),
+    *rate_limit_columns(),
 )
 
 channels = Table(

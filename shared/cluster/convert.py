@@ -31,12 +31,15 @@ class Replica:
 def snapshot_message(snapshot: Snapshot, epoch: str, applied: Mapping[str, int]) -> pb.Snapshot:
     msg = pb.Snapshot(epoch=epoch, version=snapshot.version, options=dict(snapshot.options), applied=dict(applied))
     for u in snapshot.users.values():
-        msg.users.add(id=u.id, username=u.username, group=u.group, status=u.status, role=u.role, quota=u.quota, used_quota=u.used_quota)
+        msg.users.add(
+            id=u.id, username=u.username, group=u.group, status=u.status, role=u.role, quota=u.quota, used_quota=u.used_quota,
+            **u.limits.as_json(),
+        )
     for key_hash, t in snapshot.tokens.items():
         msg.tokens.add(
             id=t.id, user_id=t.user_id, name=t.name, status=t.status, expired_time=t.expired_time,
             remain_quota=t.remain_quota, unlimited_quota=t.unlimited_quota, used_quota=t.used_quota,
-            models=t.models_text, subnet=t.subnet_text, key_hash=key_hash,
+            models=t.models_text, subnet=t.subnet_text, key_hash=key_hash, **t.limits.as_json(),
         )
     for c in snapshot.channels.values():
         msg.channels.add(
@@ -49,14 +52,17 @@ def snapshot_message(snapshot: Snapshot, epoch: str, applied: Mapping[str, int])
 
 def replica_from_message(msg: pb.Snapshot) -> Replica:
     users = [
-        {"id": u.id, "username": u.username, "group": u.group, "status": u.status, "role": u.role, "quota": u.quota, "used_quota": u.used_quota}
+        {
+            "id": u.id, "username": u.username, "group": u.group, "status": u.status, "role": u.role, "quota": u.quota,
+            "used_quota": u.used_quota, **_limits(u),
+        }
         for u in msg.users
     ]
     tokens = [
         {
             "id": t.id, "user_id": t.user_id, "name": t.name, "status": t.status, "expired_time": t.expired_time,
             "remain_quota": t.remain_quota, "unlimited_quota": t.unlimited_quota, "used_quota": t.used_quota,
-            "models": t.models, "subnet": t.subnet, "key": "",
+            "models": t.models, "subnet": t.subnet, "key": "", **_limits(t),
         }
         for t in msg.tokens
     ]
@@ -73,6 +79,10 @@ def replica_from_message(msg: pb.Snapshot) -> Replica:
     # build_snapshot indexes tokens by the hash of a plaintext key; here the hash is all we have.
     by_hash = {t.key_hash: built.tokens_by_id[t.id] for t in msg.tokens}
     return Replica(epoch=msg.epoch, snapshot=dataclasses.replace(built, tokens=by_hash), applied=dict(msg.applied))
+
+
+def _limits(entry: pb.User | pb.Token) -> dict[str, int]:
+    return {"rpm_limit": entry.rpm_limit, "tpm_limit": entry.tpm_limit, "max_parallel_requests": entry.max_parallel_requests}
 
 
 def seal_snapshot(keys: ClusterKeys, msg: pb.Snapshot) -> pb.SealedSnapshot:

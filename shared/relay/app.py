@@ -1,7 +1,9 @@
 """The relay's ASGI app (reference §5.1): /v1/*, the OpenAI billing routes, CORS, gzip bodies.
 
 Order per request as One API runs it: CORS preflight, token auth, model extraction, channel
-distribution, then the mode's handler. No rate limit on relay routes.
+distribution, then the mode's handler. One API has no rate limit on relay routes; ours are per
+token, user and group (shared.relay.ratelimit), admitted by the mode's handler once the request is
+parsed (text: once its tokens are counted) and released here whichever way the request ends.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from shared.relay.engine import Call, RelayEngine
 from shared.relay.http import BadGzip, BodyTooLarge, header, headers_dict, read_body, send_bytes, send_error, send_json
 from shared.relay.media import relay_audio, relay_image, relay_proxy
 from shared.relay.models_routes import list_models, retrieve_model
+from shared.relay.ratelimit import Admission
 from shared.relay.text import relay_text
 from shared.relay.types import RelayError
 
@@ -64,6 +67,7 @@ _NOT_IMPLEMENTED = [
     (("GET",), re.compile(r"^/v1/threads/[^/]+/runs/[^/]+/steps(/[^/]+)?$")),
 ]
 SINGLE_FORM_FIELDS = ("model", "response_format")  # the multipart fields routing and billing read
+_MEDIA = (modes.IMAGES, modes.SPEECH, modes.TRANSCRIPTION, modes.TRANSLATION)
 NOT_IMPLEMENTED = RelayError(501, "API not implemented", code="api_not_implemented")
 BILLING = {
     "/dashboard/billing/subscription": subscription,
@@ -122,8 +126,10 @@ class RelayApp:
             ])
             return
         request_id = request_id_var.get() or scope.get("state", {}).get("request_id", "")
+        admission = Admission()  # every answer after admission carries its x-ratelimit-* headers
+        send = self.engine.limits.wrap(admission, send)
         try:
-            await self._dispatch(scope, receive, send, method, path, request_id)
+            await self._dispatch(scope, receive, send, method, path, request_id, admission)
         except RelayError as exc:
             await send_error(send, exc, request_id)
         except BodyTooLarge:
@@ -138,8 +144,13 @@ class RelayApp:
                 await send_json(send, 500, body)
             except Exception:
                 pass
+        finally:
+            # Every exit (answered, upstream error, client gone, cancelled at shutdown) frees its slot.
+            await self.engine.limits.finish(admission)
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send, method: str, path: str, request_id: str) -> None:
+    async def _dispatch(
+        self, scope: Scope, receive: Receive, send: Send, method: str, path: str, request_id: str, admission: Admission
+    ) -> None:
         engine = self.engine
         if engine.snapshot is None:
             raise RelayError(503, "the node has no configuration yet", code="not_ready")
@@ -186,6 +197,7 @@ class RelayApp:
             model=model,
             caller=caller,
             receive=receive,
+            admission=admission,
         )
         if proxy:
             await self._proxy(call, send, proxy.group(1), proxy.group(2) or "/")
@@ -194,6 +206,8 @@ class RelayApp:
         if not_impl:
             engine.first_channel(call, pinned)  # One API's Distribute answers first (503 for model "")
             raise NOT_IMPLEMENTED
+        if call.mode in _MEDIA:  # text modes are admitted in relay_text, once their tokens are counted
+            await engine.limits.admit(engine.snapshot, caller, admission, 0)
         if call.mode == modes.IMAGES:
             await relay_image(engine, call, send, pinned)
         elif call.mode in (modes.SPEECH, modes.TRANSCRIPTION, modes.TRANSLATION):
@@ -205,6 +219,8 @@ class RelayApp:
         if call.caller.user.role < 10:
             raise RelayError(403, "the proxy route is for admin tokens only", code="proxy_admin_only", short=True)
         channel = self.engine.pinned_channel(channel_id)
+        assert self.engine.snapshot is not None
+        await self.engine.limits.admit(self.engine.snapshot, call.caller, call.admission, 0)
         call.path_qs = target + (call.path_qs.partition("?")[1] + call.path_qs.partition("?")[2])
         call.mode = modes.PROXY
         await relay_proxy(self.engine, call, send, channel)

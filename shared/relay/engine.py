@@ -23,6 +23,7 @@ from shared.relay.adaptors import adaptor_for_api_type
 from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.auth import Caller, auth_error
 from shared.relay.ledger import Ledger
+from shared.relay.ratelimit import Admission, RateLimits
 from shared.relay.routing import Cooldowns, choose
 from shared.relay.sink import QuotaSink
 from shared.relay.types import Adaptor, RelayError, RelayMeta
@@ -55,6 +56,7 @@ class Call:
     caller: Caller
     started: float = field(default_factory=time.perf_counter)
     receive: Any = None  # the ASGI receive channel: a stream watches it for the client leaving
+    admission: Admission = field(default_factory=Admission)  # its rate-limit state (shared.relay.ratelimit)
 
     @property
     def elapsed_ms(self) -> int:
@@ -86,6 +88,7 @@ class RelayEngine:
         self.upstream = upstream
         self.sink = sink
         self.ledger = ledger or Ledger()
+        self.limits = RateLimits.for_ledger(self.ledger)  # fleet-wide when the ledger has Redis
         self.cooldowns = Cooldowns()
         self.rng = random.Random()
         self.snapshot: Snapshot | None = None

@@ -82,7 +82,8 @@ async def send_json(send: Send, status: int, payload: Any) -> None:
 
 
 async def send_error(send: Send, error: RelayError, request_id: str) -> None:
-    await send_json(send, error.status, error.body(request_id))
+    headers = [(b"content-type", b"application/json"), *error.headers]
+    await send_bytes(send, error.status, orjson.dumps(error.body(request_id)), headers)
 
 
 class ClientStream:

@@ -120,6 +120,7 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
     ratio = engine.ratios.model_ratio(channel.model_mapping.get(origin) or origin, channel.type) * group_ratio
     pre = pricing.pre_consume_quota(prompt_tokens, max_tokens, snapshot.option_int("PreConsumedQuota"), ratio)
     token = caller.token
+    await engine.limits.admit(snapshot, caller, call.admission, prompt_tokens + max_tokens)
     if engine.ledger.user_balance(caller.user.id) - pre < 0:
         raise RelayError(403, "user quota is not enough", code="insufficient_user_quota")
     try:
@@ -269,6 +270,7 @@ async def _settle(
     quota = pricing.text_quota(usage.prompt_tokens, usage.completion_tokens, model_ratio, group_ratio, completion_ratio)
     caller = call.caller
     await engine.ledger.adjust(reservation, quota)
+    engine.limits.settle(call.admission, usage.prompt_tokens + usage.completion_tokens)
     # Only the settled cost is shipped: the reservation lived in memory alone.
     engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, quota)
     content = pricing.consume_log_content(model_ratio, group_ratio, completion_ratio)

@@ -36,6 +36,7 @@ class RelayError(Exception):
     code: Any = ""
     short: bool = False  # gateway auth/distribution errors carry only message and type
     request_id_suffix: bool = True  # upstream errors passed through keep their own message
+    headers: tuple[tuple[bytes, bytes], ...] = ()  # extra response headers (a 429's x-ratelimit-*)
 
     def body(self, request_id: str = "") -> dict[str, Any]:
         text = self.message

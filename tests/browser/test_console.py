@@ -162,3 +162,51 @@ def test_theme_switch_and_unknown_theme(browsing) -> None:
     other.goto("/")
     expect(other.locator("html")).to_have_attribute("data-theme", "default")
     assert any('Unknown theme "no-such-theme"' in w for w in warnings), warnings
+
+
+def test_rate_limits_in_the_token_and_user_forms(browsing) -> None:
+    page = browsing.page()
+    login(page, "root", "123456")
+    name = f"rl{uuid.uuid4().hex[:6]}"
+    page.goto("/token/add")
+    page.locator("input[name=name]").fill(name)
+    page.locator("input[name=rpm_limit]").fill("3")
+    page.locator("input[name=tpm_limit]").fill("-1")
+    assert page.locator("input[name=tpm_limit]").evaluate("e => e.validity.valid") is False  # the form will not submit
+    page.locator("input[name=tpm_limit]").fill("1000")
+    page.locator("input[name=max_parallel_requests]").fill("2")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("tr", has_text=name)).to_be_visible()
+    (token,) = [t for t in page.request.get(f"/api/token/search?keyword={name}").json()["data"] if t["name"] == name]
+    assert (token["rpm_limit"], token["tpm_limit"], token["max_parallel_requests"]) == (3, 1000, 2)
+    page.goto(f"/token/edit/{token['id']}")  # the edit form shows them back
+    expect(page.locator("input[name=rpm_limit]")).to_have_value("3")
+    expect(page.locator("input[name=max_parallel_requests]")).to_have_value("2")
+
+    page.goto("/user/edit/1")
+    expect(page.locator("input[name=rpm_limit]")).to_have_value("0")
+    page.locator("input[name=rpm_limit]").fill("600")
+    page.get_by_role("button", name="Submit").click()
+    expect(toast(page).filter(has_text="Saved")).to_be_visible()
+    assert page.request.get("/api/user/1").json()["data"]["rpm_limit"] == 600
+    page.goto("/user/edit/1")
+    page.locator("input[name=rpm_limit]").fill("0")  # leave root unlimited for the other tests
+    page.get_by_role("button", name="Submit").click()
+    expect(toast(page).filter(has_text="Saved")).to_be_visible()
+
+
+def test_group_rate_limits_option(browsing) -> None:
+    page = browsing.page()
+    login(page, "root", "123456")
+    page.goto("/setting?tab=operation")
+    area = page.locator("textarea[name=GroupRateLimits]")
+    expect(area).to_have_value("{}")
+    area.fill('{"vip": {"rpm": 5}}')
+    page.get_by_role("button", name="Save Rate limits").click()
+    expect(toast(page).filter(has_text="unknown field 'rpm'")).to_be_visible()
+    area.fill('{"vip": {"rpm_limit": 5}}')
+    page.get_by_role("button", name="Save Rate limits").click()
+    expect(toast(page).filter(has_text="Saved")).to_be_visible()
+    stored = {o["key"]: o["value"] for o in page.request.get("/api/option/").json()["data"]}
+    assert json.loads(stored["GroupRateLimits"]) == {"vip": {"rpm_limit": 5}}
+    assert page.request.put("/api/option/", data={"key": "GroupRateLimits", "value": "{}"}).json()["success"]

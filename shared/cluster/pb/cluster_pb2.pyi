@@ -79,7 +79,7 @@ class Snapshot(_message.Message):
     def __init__(self, epoch: _Optional[str] = ..., version: _Optional[int] = ..., users: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., tokens: _Optional[_Iterable[_Union[Token, _Mapping]]] = ..., channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., options: _Optional[_Mapping[str, str]] = ..., applied: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("id", "username", "group", "status", "role", "quota", "used_quota")
+    __slots__ = ("id", "username", "group", "status", "role", "quota", "used_quota", "rpm_limit", "tpm_limit", "max_parallel_requests")
     ID_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,9 @@ class User(_message.Message):
     ROLE_FIELD_NUMBER: _ClassVar[int]
     QUOTA_FIELD_NUMBER: _ClassVar[int]
     USED_QUOTA_FIELD_NUMBER: _ClassVar[int]
+    RPM_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TPM_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARALLEL_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     id: int
     username: str
     group: str
@@ -94,10 +97,13 @@ class User(_message.Message):
     role: int
     quota: int
     used_quota: int
-    def __init__(self, id: _Optional[int] = ..., username: _Optional[str] = ..., group: _Optional[str] = ..., status: _Optional[int] = ..., role: _Optional[int] = ..., quota: _Optional[int] = ..., used_quota: _Optional[int] = ...) -> None: ...
+    rpm_limit: int
+    tpm_limit: int
+    max_parallel_requests: int
+    def __init__(self, id: _Optional[int] = ..., username: _Optional[str] = ..., group: _Optional[str] = ..., status: _Optional[int] = ..., role: _Optional[int] = ..., quota: _Optional[int] = ..., used_quota: _Optional[int] = ..., rpm_limit: _Optional[int] = ..., tpm_limit: _Optional[int] = ..., max_parallel_requests: _Optional[int] = ...) -> None: ...
 
 class Token(_message.Message):
-    __slots__ = ("id", "user_id", "name", "status", "expired_time", "remain_quota", "unlimited_quota", "used_quota", "models", "subnet", "key_hash")
+    __slots__ = ("id", "user_id", "name", "status", "expired_time", "remain_quota", "unlimited_quota", "used_quota", "models", "subnet", "key_hash", "rpm_limit", "tpm_limit", "max_parallel_requests")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +115,9 @@ class Token(_message.Message):
     MODELS_FIELD_NUMBER: _ClassVar[int]
     SUBNET_FIELD_NUMBER: _ClassVar[int]
     KEY_HASH_FIELD_NUMBER: _ClassVar[int]
+    RPM_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TPM_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARALLEL_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     id: int
     user_id: int
     name: str
@@ -120,7 +129,10 @@ class Token(_message.Message):
     models: str
     subnet: str
     key_hash: str
-    def __init__(self, id: _Optional[int] = ..., user_id: _Optional[int] = ..., name: _Optional[str] = ..., status: _Optional[int] = ..., expired_time: _Optional[int] = ..., remain_quota: _Optional[int] = ..., unlimited_quota: _Optional[bool] = ..., used_quota: _Optional[int] = ..., models: _Optional[str] = ..., subnet: _Optional[str] = ..., key_hash: _Optional[str] = ...) -> None: ...
+    rpm_limit: int
+    tpm_limit: int
+    max_parallel_requests: int
+    def __init__(self, id: _Optional[int] = ..., user_id: _Optional[int] = ..., name: _Optional[str] = ..., status: _Optional[int] = ..., expired_time: _Optional[int] = ..., remain_quota: _Optional[int] = ..., unlimited_quota: _Optional[bool] = ..., used_quota: _Optional[int] = ..., models: _Optional[str] = ..., subnet: _Optional[str] = ..., key_hash: _Optional[str] = ..., rpm_limit: _Optional[int] = ..., tpm_limit: _Optional[int] = ..., max_parallel_requests: _Optional[int] = ...) -> None: ...
 
 class Channel(_message.Message):
     __slots__ = ("id", "type", "key", "status", "name", "weight", "priority", "base_url", "config", "models", "groups", "model_mapping", "system_prompt")

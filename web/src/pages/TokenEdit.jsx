@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { LimitFields, limitBody, limitsOf } from '../components/LimitFields.jsx';
 import { ListPicker } from '../components/ListPicker.jsx';
 import { attempt, toast } from '../components/toast.js';
 import { Card, Field, Loading, Switch } from '../components/ui.jsx';
@@ -7,7 +8,7 @@ import { fromLocalInput, quotaHint, splitList, toLocalInput } from '../lib/forma
 import { t } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 
-const NEW = { name: '', expired_time: -1, remain_quota: 500000, unlimited_quota: false, models: [], subnet: '' };
+const NEW = { name: '', expired_time: -1, remain_quota: 500000, unlimited_quota: false, models: [], subnet: '', ...limitsOf() };
 const QUICK = [['never', 0], ['month', 30 * 86400], ['day', 86400], ['hour', 3600], ['minute', 60]];
 
 export function TokenEdit({ params }) {
@@ -21,7 +22,7 @@ export function TokenEdit({ params }) {
     if (editing) {
       attempt(() => get(`/api/token/${params.id}`).then((tk) => setForm({
         name: tk.name, expired_time: tk.expired_time, remain_quota: tk.remain_quota,
-        unlimited_quota: tk.unlimited_quota, models: splitList(tk.models), subnet: tk.subnet || '',
+        unlimited_quota: tk.unlimited_quota, models: splitList(tk.models), subnet: tk.subnet || '', ...limitsOf(tk),
       })));
     }
   }, []);
@@ -36,6 +37,8 @@ export function TokenEdit({ params }) {
     const quota = Number(form.remain_quota);
     if (!form.unlimited_quota && (!Number.isInteger(quota) || quota < 0)) return toast.error(t('token.bad_quota'));
     if (form.expired_time !== -1 && form.expired_time < Date.now() / 1000) return toast.error(t('token.expiry_past'));
+    const limits = limitBody(form);
+    if (!limits) return toast.error(t('limits.bad'));
     const body = {
       name: form.name.trim(),
       expired_time: form.expired_time,
@@ -43,6 +46,7 @@ export function TokenEdit({ params }) {
       unlimited_quota: form.unlimited_quota,
       models: form.models.join(','),
       subnet: form.subnet.trim(),
+      ...limits,
     };
     if (editing) body.id = Number(params.id);
     setSaving(true);
@@ -79,6 +83,7 @@ export function TokenEdit({ params }) {
         <Field label={t('token.subnet')} hint={t('token.subnet_hint')} wide>
           <input name="subnet" value={form.subnet} placeholder="192.168.0.0/24,10.0.0.0/8" onInput={(e) => set('subnet', e.currentTarget.value)} />
         </Field>
+        <LimitFields form={form} set={set} />
         <div class="form-actions wide">
           <button type="button" onClick={() => navigate('/token')}>{t('common.cancel')}</button>
           <button type="submit" class="primary" disabled={saving}>{t('common.submit')}</button>

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { LimitFields, limitBody } from '../components/LimitFields.jsx';
 import { attempt, toast } from '../components/toast.js';
 import { Card, Field, Loading } from '../components/ui.jsx';
 import { api, get } from '../lib/api.js';
@@ -34,9 +35,11 @@ export function UserEdit({ params }) {
     if (editing) {
       const quota = Number(form.quota);
       if (!Number.isInteger(quota)) return toast.error(t('token.bad_quota'));
+      const limits = limitBody(form);
+      if (!limits) return toast.error(t('limits.bad'));
       body = {
         id: Number(params.id), username: form.username.trim(), display_name: form.display_name,
-        password: form.password, group: form.group, quota, role: Number(form.role),
+        password: form.password, group: form.group, quota, role: Number(form.role), ...limits,
       };
     } else {
       body = { username: form.username.trim(), display_name: form.display_name || form.username.trim(), password: form.password };
@@ -72,6 +75,7 @@ export function UserEdit({ params }) {
             <Field label={t('user.quota')} hint={quotaHint(form.quota)}>
               <input name="quota" type="number" value={form.quota} onInput={set('quota')} />
             </Field>
+            <LimitFields form={form} set={(k, v) => setForm({ ...form, [k]: v })} />
             {isRoot(me) && form.role < ROLE.root && (
               <Field label={t('user.role')}>
                 <select name="role" value={form.role} onChange={set('role')}>

@@ -23,6 +23,9 @@ const GROUPS = [
     { key: 'CompletionRatio', kind: 'json', hint: 'settings.completion_ratio_hint' },
     { key: 'GroupRatio', kind: 'json', hint: 'settings.group_ratio_hint' },
   ]],
+  ['settings.rate_limits', [
+    { key: 'GroupRateLimits', kind: 'textarea', hint: 'settings.group_rate_limits_hint' },
+  ]],
   ['settings.monitoring', [
     { key: 'ChannelDisableThreshold', kind: 'number', hint: 'settings.threshold_hint' },
     { key: 'AutomaticDisableChannelEnabled', kind: 'switch' }, { key: 'AutomaticEnableChannelEnabled', kind: 'switch' },
