@@ -22,6 +22,7 @@ from shared.catalog.channel_types import api_type
 from shared.logs import get_logger
 from shared.relay import modes
 from shared.relay.engine import BAICHUAN, Call, Failure, RelayEngine
+from shared.relay.fields import check_field_types
 from shared.relay.http import ClientStream, send_bytes
 from shared.relay.ledger import QuotaRefused
 from shared.relay.types import RelayError, Usage
@@ -43,6 +44,7 @@ def validate(mode: int, body: Any) -> dict[str, Any]:
     if max_tokens is not None:
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 0 <= max_tokens <= MAX_TOKENS_LIMIT:
             raise invalid("max_tokens is invalid")
+    check_field_types(body)
     if mode == modes.MODERATIONS:
         if body.get("input") == "":
             raise invalid("field input is required")
