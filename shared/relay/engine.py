@@ -21,6 +21,7 @@ from shared.relay.adaptors import adaptor_for_api_type
 from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.auth import Caller, auth_error
 from shared.relay.ledger import Ledger
+from shared.relay.prompt import PromptCounter
 from shared.relay.routing import Cooldowns, choose
 from shared.relay.sink import QuotaSink
 from shared.relay.types import Adaptor, RelayError, RelayMeta
@@ -84,6 +85,7 @@ class RelayEngine:
         self.upstream = upstream
         self.sink = sink
         self.ledger = ledger or Ledger()
+        self.prompts = PromptCounter(settings.prompt_count_threads)  # large prompts count off the loop
         self.cooldowns = Cooldowns()
         self.rng = random.Random()
         self.snapshot: Snapshot | None = None

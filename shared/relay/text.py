@@ -20,7 +20,7 @@ from starlette.types import Send
 from shared.billing import pricing, tokenizer
 from shared.catalog.channel_types import api_type
 from shared.logs import get_logger
-from shared.relay import modes
+from shared.relay import modes, prompt
 from shared.relay.engine import BAICHUAN, Call, Failure, RelayEngine
 from shared.relay.fields import check_field_types
 from shared.relay.http import ClientStream, send_bytes
@@ -86,12 +86,20 @@ def apply_system_prompt(body: dict[str, Any], prompt: str) -> bool:
     return True
 
 
-async def estimate_prompt(engine: RelayEngine, mode: int, body: dict[str, Any], model: str) -> int:
-    approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
-    if mode == modes.CHAT:
-        return await tokenizer.count_messages(body.get("messages") or [], model, approximate, engine.user_content)
-    await tokenizer.load_encoder(model, approximate)  # off the loop the first time (o200k: ~0.5 s)
-    return tokenizer.count_input(mode, body, model, approximate)
+def refuse_unaffordable(engine: RelayEngine, caller: Any, pre: int, token_side: bool = True) -> None:
+    """The 403 One API answers when the user or the token cannot cover the reservation `pre`.
+
+    Checked first against the reservation a lower bound of the prompt implies (so a huge prompt from
+    an empty token is refused without counting it), then against the counted one; the token side
+    of the second check is the atomic reserve itself."""
+    if engine.ledger.user_balance(caller.user.id) - pre < 0:
+        raise RelayError(403, "user quota is not enough", code="insufficient_user_quota")
+    if token_side and pre > 0 and not caller.token.unlimited_quota and engine.ledger.token_balance(caller.token.id) < pre:
+        raise quota_refused("token")
+
+
+def quota_refused(which: str) -> RelayError:
+    return RelayError(403, "令牌额度不足" if which == "token" else "用户额度不足", code="pre_consume_token_quota_failed")
 
 
 def complete_usage(usage: Usage | None, prompt_estimate: int, text: str, model: str, approximate: bool) -> Usage:
@@ -117,17 +125,24 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
         counted = {**request, "messages": list(request["messages"])}
         apply_system_prompt(counted, channel.system_prompt)
     origin = origin_model(call, request)
-    prompt_tokens = await estimate_prompt(engine, call.mode, counted, channel.model_mapping.get(origin) or origin)
+    counted_model = channel.model_mapping.get(origin) or origin
+    approximate = snapshot.option_flag("ApproximateTokenEnabled")
+    size = prompt.measure(call.mode, counted)
+    oversized = prompt.too_large(size, engine.settings.max_prompt_bytes)
+    if oversized is not None:
+        raise oversized
     max_tokens = request.get("max_tokens") or 0
-    ratio = engine.ratios.model_ratio(channel.model_mapping.get(origin) or origin, channel.type) * group_ratio
-    pre = pricing.pre_consume_quota(prompt_tokens, max_tokens, snapshot.option_int("PreConsumedQuota"), ratio)
+    ratio = engine.ratios.model_ratio(counted_model, channel.type) * group_ratio
+    pre_consumed = snapshot.option_int("PreConsumedQuota")
+    refuse_unaffordable(engine, caller, pricing.pre_consume_quota(size.lower_bound(approximate), max_tokens, pre_consumed, ratio))
+    prompt_tokens = await engine.prompts.count(call.mode, counted, counted_model, approximate, size, engine.user_content)
+    pre = pricing.pre_consume_quota(prompt_tokens, max_tokens, pre_consumed, ratio)
     token = caller.token
-    if engine.ledger.user_balance(caller.user.id) - pre < 0:
-        raise RelayError(403, "user quota is not enough", code="insufficient_user_quota")
+    refuse_unaffordable(engine, caller, pre, token_side=False)
     try:
         reservation = await engine.ledger.reserve(token.id, caller.user.id, not token.unlimited_quota, pre)
     except QuotaRefused as refused:
-        raise RelayError(403, "令牌额度不足" if refused.which == "token" else "用户额度不足", code="pre_consume_token_quota_failed") from None
+        raise quota_refused(refused.which) from None
 
     async def attempt(ch: ChannelEntry) -> Failure | None:
         return await _attempt(engine, call, send, ch, request, is_stream, prompt_tokens, group_ratio, reservation)
