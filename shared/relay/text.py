@@ -15,12 +15,13 @@ import contextlib
 import copy
 from typing import Any
 
+import orjson
 from starlette.types import Send
 
 from shared.billing import pricing, tokenizer
 from shared.catalog.channel_types import api_type
 from shared.logs import get_logger
-from shared.relay import modes, prompt
+from shared.relay import modes, prompt, strict
 from shared.relay.engine import BAICHUAN, Call, Failure, RelayEngine
 from shared.relay.fields import check_field_types
 from shared.relay.http import ClientStream, send_bytes
@@ -98,6 +99,10 @@ def refuse_unaffordable(engine: RelayEngine, caller: Any, pre: int, token_side: 
         raise quota_refused("token")
 
 
+def token_balance_is_lower(engine: RelayEngine, caller: Any) -> bool:
+    return engine.ledger.token_balance(caller.token.id) <= engine.ledger.user_balance(caller.user.id)
+
+
 def quota_refused(which: str) -> RelayError:
     return RelayError(403, "令牌额度不足" if which == "token" else "用户额度不足", code="pre_consume_token_quota_failed")
 
@@ -143,6 +148,16 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
         reservation = await engine.ledger.reserve(token.id, caller.user.id, not token.unlimited_quota, pre)
     except QuotaRefused as refused:
         raise quota_refused(refused.which) from None
+    if engine.settings.quota_strict and strict.wants_max_tokens(call.mode, request):
+        price = strict.Price(prompt_tokens, ratio, engine.ratios.completion_ratio(counted_model, channel.type))
+        cap = strict.cap_max_tokens(engine.ledger, reservation, price)
+        if cap == 0:
+            await engine.ledger.adjust(reservation, 0)
+            short = "token" if reservation.token_limited and token_balance_is_lower(engine, caller) else "user"
+            raise quota_refused(short)
+        if cap is not None:
+            request["max_tokens"] = cap
+            call.body = orjson.dumps(request)  # a pass-through request sends these bytes
 
     async def attempt(ch: ChannelEntry) -> Failure | None:
         return await _attempt(engine, call, send, ch, request, is_stream, prompt_tokens, group_ratio, reservation)
@@ -197,8 +212,16 @@ async def _attempt(
         return resp
     approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
     if is_stream:
+        meter = None
+        if engine.settings.quota_strict:
+            price = strict.Price(
+                prompt_tokens,
+                engine.ratios.model_ratio(actual_model, channel.type) * group_ratio,
+                engine.ratios.completion_ratio(actual_model, channel.type),
+            )
+            meter = strict.StreamMeter(engine.ledger, reservation, price, actual_model, approximate)
         with engine.metrics.stream() if engine.metrics is not None else contextlib.nullcontext():
-            usage, text = await _stream(adaptor, meta, resp, send, call.receive)
+            usage, text = await _stream(adaptor, meta, resp, send, call.receive, meter, call.request_id)
         written = True
     else:
         try:
@@ -231,8 +254,17 @@ async def _watch_disconnect(receive: Any, stream: ClientStream) -> None:
             return
 
 
-async def _stream(adaptor: Any, meta: Any, resp: Any, send: Send, receive: Any = None) -> tuple[Usage | None, str]:
-    """Relay the upstream stream; stop reading upstream at once when the client disconnects.
+async def _stream(
+    adaptor: Any,
+    meta: Any,
+    resp: Any,
+    send: Send,
+    receive: Any = None,
+    meter: strict.StreamMeter | None = None,
+    request_id: str = "",
+) -> tuple[Usage | None, str]:
+    """Relay the upstream stream; stop reading upstream at once when the client disconnects, or
+    (QUOTA_STRICT) when the balance no longer covers the answer (shared.relay.strict rule 2).
 
     ASGI servers (uvicorn) drop writes to a closed connection silently, so a disconnect is noticed
     by waiting on `receive()` for `http.disconnect` alongside the upstream reads."""
@@ -247,6 +279,10 @@ async def _stream(adaptor: Any, meta: Any, resp: Any, send: Send, receive: Any =
             out = [b"data: " + payload + b"\n\n" for line in lines for payload in converter.feed(line)]
             if out:
                 await stream.write(b"".join(out))
+            if meter is not None and not await meter.allows(converter.text_parts):
+                await stream.event(strict.length_chunk(meta.mode, request_id, meta.actual_model))
+                ended = "quota exhausted"
+                break
             # Buffered upstream data and writes to a closed client never suspend: give the
             # disconnect watcher its turn.
             await asyncio.sleep(0)
@@ -285,6 +321,8 @@ async def _settle(
     completion_ratio = engine.ratios.completion_ratio(model, channel.type)
     quota = pricing.text_quota(usage.prompt_tokens, usage.completion_tokens, model_ratio, group_ratio, completion_ratio)
     caller = call.caller
+    if engine.settings.quota_strict:
+        quota -= await strict.cover(engine.ledger, reservation, quota)  # never beyond the balance
     await engine.ledger.adjust(reservation, quota)
     # Only the settled cost is shipped: the reservation lived in memory alone.
     engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, quota)
