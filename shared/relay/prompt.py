@@ -45,50 +45,48 @@ def utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
-class _Tally:
-    def __init__(self) -> None:
-        self.text = self.work = self.tokens = self.approximate = 0
-
-    def add(self, text: str) -> None:
-        n = utf8_size(text)
-        self.text += n
-        self.work += n
-        self.tokens += -(-n // MAX_TOKEN_BYTES)
-        self.approximate += int(n * APPROXIMATE_RATIO)
-
-    def size(self, overhead: int = 0) -> PromptSize:
-        return PromptSize(self.text, self.work, self.tokens + overhead, self.approximate + overhead)
+def _size(strings: list[str], work: int, overhead: int) -> PromptSize:
+    text = tokens = approximate = 0
+    for string in strings:
+        n = utf8_size(string)
+        text += n
+        tokens += -(-n // MAX_TOKEN_BYTES)
+        approximate += int(n * APPROXIMATE_RATIO)
+    return PromptSize(text, text + work, tokens + overhead, approximate + overhead)
 
 
 def measure(mode: int, body: Mapping[str, Any]) -> PromptSize:
     """The strings `shared.billing.tokenizer` counts for this mode, measured without counting."""
-    tally = _Tally()
+    strings: list[str] = []
     if mode == modes.CHAT:
         messages = body.get("messages")
         overhead = 3  # the reply's priming
+        images = 0
         for message in messages if isinstance(messages, list) else ():
             if not isinstance(message, dict):
                 continue
             overhead += 2  # 3 per message, minus 1 for a name under gpt-3.5-turbo-0301
             content = message.get("content")
             if isinstance(content, str):
-                tally.add(content)
+                strings.append(content)
             elif isinstance(content, list):
                 for part in content:
                     if not isinstance(part, dict):
                         continue
                     if part.get("type") == "text" and isinstance(part.get("text"), str):
-                        tally.add(part["text"])
+                        strings.append(part["text"])
                     elif isinstance(part.get("image_url"), dict) and isinstance(part["image_url"].get("url"), str):
-                        tally.work += len(part["image_url"]["url"])
-            for key in ("role", "name"):
-                if isinstance(message.get(key), str):
-                    tally.add(message[key])
-        return tally.size(overhead)
+                        images += len(part["image_url"]["url"])
+            role, name = message.get("role"), message.get("name")
+            if isinstance(role, str):
+                strings.append(role)
+            if isinstance(name, str):
+                strings.append(name)
+        return _size(strings, images, overhead)
     field = "prompt" if mode == modes.COMPLETIONS else "input" if mode == modes.MODERATIONS else None
     if field is not None and isinstance(body.get(field), str):
-        tally.add(body[field])
-    return tally.size()
+        strings.append(body[field])
+    return _size(strings, 0, 0)
 
 
 def too_large(size: PromptSize, limit: int) -> RelayError | None:

@@ -5,17 +5,19 @@ answer's full cost afterwards, so long answers in parallel overspend (five of th
 635-quota token). With QUOTA_STRICT=true (the default) three things hold instead:
 
 1. A chat or completion request that sets no max_tokens (nor max_completion_tokens) is sent with the
-   max_tokens its reservation plus the balance still covers, when that is under MAX_INJECTED_TOKENS;
-   above it every model would accept the number but some would refuse it as over their own limit,
-   and 2 and 3 keep the bound anyway.
+   max_tokens its reservation plus the balance still covers, when that is under MAX_INJECTED_TOKENS
+   (every model accepts such a number; a larger one could exceed a model's own output limit and turn
+   a valid request into an upstream 400, so it is left out and 2 and 3 keep the bound).
 2. A stream's running cost is metered as it arrives; whenever it passes the reservation, the
    reservation is grown (atomically, like the first one: Redis across the fleet, the local ledger
    otherwise); when the balance cannot cover the growth the stream is ended with a final chunk whose
    finish_reason is "length", then [DONE].
 3. At settlement, a cost above the reservation is first reserved like (2); whatever the balance could
    not cover is not charged. So a settlement never takes a balance below zero, and no request is
-   charged more than its token and user held (the operator carries a provider cost the balance could
-   not pay, which 1 and 2 keep to at most one streamed read or one non-stream answer's excess).
+   charged more than its token and user held. The operator carries the provider cost the balance
+   could not pay: for a stream at most its last read; for a non-stream answer its cost beyond the
+   balance, possible only when the provider ignores max_tokens, the client set its own, or the
+   balance covered MAX_INJECTED_TOKENS or more when the request was sent.
 
 Costs are the gateway's formula, ceil((prompt + completion × completion ratio) × model ratio × group
 ratio) (shared.billing.pricing.text_quota), with the gateway's prompt estimate while streaming.

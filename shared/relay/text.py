@@ -107,10 +107,16 @@ def quota_refused(which: str) -> RelayError:
     return RelayError(403, "令牌额度不足" if which == "token" else "用户额度不足", code="pre_consume_token_quota_failed")
 
 
-def complete_usage(usage: Usage | None, prompt_estimate: int, text: str, model: str, approximate: bool) -> Usage:
-    """Fill in what upstream did not report (reference §5.8/§5.9)."""
+async def complete_usage(
+    usage: Usage | None, prompt_estimate: int, text: str, model: str, approximate: bool, counter: prompt.PromptCounter
+) -> Usage:
+    """Fill in what upstream did not report (reference §5.8/§5.9); a long answer is counted in the
+    prompt pool, off the event loop, like a long prompt."""
     if usage is None or usage.total_tokens == 0 or (usage.prompt_tokens == 0 and usage.completion_tokens == 0):
-        completion = tokenizer.count_text(text, model, approximate) if text else 0
+        completion = 0
+        if text:
+            count = lambda: tokenizer.count_text(text, model, approximate)  # noqa: E731
+            completion = await counter.in_pool(count) if len(text) >= prompt.INLINE_PROMPT_BYTES else count()
         return Usage(prompt_estimate, completion, prompt_estimate + completion)
     if usage.prompt_tokens == 0:
         return Usage(prompt_estimate, usage.total_tokens - prompt_estimate, usage.total_tokens)
@@ -240,7 +246,7 @@ async def _attempt(
         await send_bytes(send, converted.status, converted.body, headers)
         usage, text = converted.usage, converted.text
         written = True
-    usage = complete_usage(usage, prompt_tokens, text, actual_model, approximate)
+    usage = await complete_usage(usage, prompt_tokens, text, actual_model, approximate, engine.prompts)
     await _settle(engine, call, channel, actual_model, usage, group_ratio, reservation, is_stream, system_reset)
     return None if written else Failure(RelayError(500, "response not written"))
 
