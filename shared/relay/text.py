@@ -99,10 +99,6 @@ def refuse_unaffordable(engine: RelayEngine, caller: Any, pre: int, token_side: 
         raise quota_refused("token")
 
 
-def token_balance_is_lower(engine: RelayEngine, caller: Any) -> bool:
-    return engine.ledger.token_balance(caller.token.id) <= engine.ledger.user_balance(caller.user.id)
-
-
 def quota_refused(which: str) -> RelayError:
     return RelayError(403, "令牌额度不足" if which == "token" else "用户额度不足", code="pre_consume_token_quota_failed")
 
@@ -121,6 +117,19 @@ async def complete_usage(
     if usage.prompt_tokens == 0:
         return Usage(prompt_estimate, usage.total_tokens - prompt_estimate, usage.total_tokens)
     return usage
+
+
+async def _cap_max_tokens(engine: RelayEngine, call: Call, request: dict[str, Any], reservation: Any, price: strict.Price) -> None:
+    """QUOTA_STRICT rule 1 (shared.relay.strict): send the max_tokens the balance covers, or refuse
+    (releasing the reservation) when it covers no completion token at all."""
+    cap = strict.cap_max_tokens(engine.ledger, reservation, price)
+    if cap == 0:
+        await engine.ledger.adjust(reservation, 0)
+        lower = engine.ledger.token_balance(reservation.token_id) <= engine.ledger.user_balance(reservation.user_id)
+        raise quota_refused("token" if reservation.token_limited and lower else "user")
+    if cap is not None:
+        request["max_tokens"] = cap
+        call.body = orjson.dumps(request)  # a pass-through request sends these bytes
 
 
 async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: ChannelEntry | None) -> None:
@@ -156,14 +165,7 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
         raise quota_refused(refused.which) from None
     if engine.settings.quota_strict and strict.wants_max_tokens(call.mode, request):
         price = strict.Price(prompt_tokens, ratio, engine.ratios.completion_ratio(counted_model, channel.type))
-        cap = strict.cap_max_tokens(engine.ledger, reservation, price)
-        if cap == 0:
-            await engine.ledger.adjust(reservation, 0)
-            short = "token" if reservation.token_limited and token_balance_is_lower(engine, caller) else "user"
-            raise quota_refused(short)
-        if cap is not None:
-            request["max_tokens"] = cap
-            call.body = orjson.dumps(request)  # a pass-through request sends these bytes
+        await _cap_max_tokens(engine, call, request, reservation, price)
 
     async def attempt(ch: ChannelEntry) -> Failure | None:
         return await _attempt(engine, call, send, ch, request, is_stream, prompt_tokens, group_ratio, reservation)
