@@ -119,6 +119,10 @@ class Settings:
     max_request_body: int = 32 * 1024 * 1024
     # Load balancers whose X-Forwarded-For / X-Real-IP are believed (shared.client_address); () = none.
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    # Prompt and quota caps (issue 12 items 6 and 8; see .env.example).
+    max_prompt_bytes: int = 8 * 1024 * 1024
+    prompt_count_threads: int = 2
+    quota_strict: bool = True
     # Cluster (see .env.example): the master's gRPC port, how slaves reach it, the shared secret.
     grpc_port: int = 50051
     grpc_host: str = "127.0.0.1"
@@ -253,6 +257,9 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         relay_http_client=_str(env, "RELAY_HTTP_CLIENT", "native"),
         max_request_body=_int(env, "MAX_REQUEST_BODY_BYTES", 32 * 1024 * 1024),
         trusted_proxies=trusted_proxies,
+        max_prompt_bytes=_int(env, "MAX_PROMPT_BYTES", 8 * 1024 * 1024),
+        prompt_count_threads=_int(env, "PROMPT_COUNT_THREADS", 2),
+        quota_strict=_bool(env, "QUOTA_STRICT", True),
         grpc_port=_int(env, "GRPC_PORT", 50051),
         grpc_host=_str(env, "GRPC_HOST", "127.0.0.1"),
         cluster_nonce_cap=_int(env, "CLUSTER_NONCE_CAP", 200_000),

@@ -26,7 +26,7 @@ import tempfile
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, MutableMapping, Protocol
+from typing import Any, Awaitable, Callable, Iterable, Mapping, MutableMapping, Protocol
 
 import tiktoken
 import tiktoken.model
@@ -67,6 +67,8 @@ class ImageClient(Protocol):
 
 
 ImageSizeLookup = Callable[[str], tuple[int, int]]
+# Runs a synchronous count and returns its result: inline, or in a thread (shared.relay.prompt).
+Offload = Callable[[Callable[[], int]], Awaitable[int]]
 
 
 def tiktoken_cache_key(encoding: str) -> str:
@@ -345,15 +347,25 @@ async def remote_image_size(url: str, client: ImageClient) -> tuple[int, int]:
     return image_size(data)
 
 
+async def inline(count: Callable[[], int]) -> int:
+    """Run a count on the event loop (the default for prompts too small to be worth a thread)."""
+    return count()
+
+
 async def count_messages(
-    messages: Any, model: str, approximate: bool = False, client: ImageClient | None = None
+    messages: Any,
+    model: str,
+    approximate: bool = False,
+    client: ImageClient | None = None,
+    offload: Offload = inline,
 ) -> int:
     """Tokens of chat messages. Remote image sizes are fetched concurrently through `client` first,
-    only when there are any; without a client they count 0. No I/O otherwise."""
+    only when there are any; without a client they count 0. No I/O otherwise. The CPU-bound count
+    itself runs through `offload` (shared.relay.prompt hands large prompts to a thread pool)."""
     await load_encoder(model, approximate)
     urls = remote_image_urls(messages)
     if client is None or not urls:
-        return count_messages_local(messages, model, approximate)
+        return await offload(lambda: count_messages_local(messages, model, approximate))
     gate = asyncio.Semaphore(REMOTE_IMAGE_CONCURRENCY)
 
     async def size_of(url: str) -> tuple[int, int]:
@@ -371,7 +383,7 @@ async def count_messages(
             return data_url_image_size(url)
         raise ImageFormatError(f"image size unavailable: {found}")
 
-    return count_messages_local(messages, model, approximate, lookup)
+    return await offload(lambda: count_messages_local(messages, model, approximate, lookup))
 
 
 def count_input(mode: int, body: Mapping[str, Any], model: str, approximate: bool = False) -> int:

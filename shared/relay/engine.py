@@ -24,6 +24,7 @@ from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.auth import Caller, auth_error
 from shared.relay.ledger import Ledger
 from shared.relay.ratelimit import Admission, RateLimits
+from shared.relay.prompt import PromptCounter
 from shared.relay.routing import Cooldowns, choose
 from shared.relay.sink import QuotaSink
 from shared.relay.types import Adaptor, RelayError, RelayMeta
@@ -89,6 +90,7 @@ class RelayEngine:
         self.sink = sink
         self.ledger = ledger or Ledger()
         self.limits = RateLimits.for_ledger(self.ledger)  # fleet-wide when the ledger has Redis
+        self.prompts = PromptCounter(settings.prompt_count_threads)  # large prompts count off the loop
         self.cooldowns = Cooldowns()
         self.rng = random.Random()
         self.snapshot: Snapshot | None = None

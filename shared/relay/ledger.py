@@ -101,6 +101,20 @@ class Ledger:
         self.hold(reservation, 1)
         return reservation
 
+    async def extend(self, reservation: Reservation, amount: int) -> bool:
+        """Grow a running reservation by `amount` with the same atomic check as `reserve` (so
+        `RedisLedger` grows it in Redis); False, and nothing changed, when it does not fit."""
+        if reservation.settled or amount <= 0:
+            return False
+        try:
+            extra = await self.reserve(reservation.token_id, reservation.user_id, reservation.token_limited, amount)
+        except QuotaRefused:
+            return False
+        # The extra amount is held as in flight; from now on `reservation` releases it when settled.
+        extra.settled = True
+        reservation.amount += amount
+        return True
+
     async def adjust(self, reservation: Reservation, final: int) -> int:
         """Settle a reservation at `final`; returns the delta applied (final - reserved)."""
         if reservation.settled:

@@ -15,13 +15,15 @@ import contextlib
 import copy
 from typing import Any
 
+import orjson
 from starlette.types import Send
 
 from shared.billing import pricing, tokenizer
 from shared.catalog.channel_types import api_type
 from shared.logs import get_logger
-from shared.relay import modes
+from shared.relay import modes, prompt, strict
 from shared.relay.engine import BAICHUAN, Call, Failure, RelayEngine
+from shared.relay.fields import check_field_types
 from shared.relay.http import ClientStream, send_bytes
 from shared.relay.ledger import QuotaRefused
 from shared.relay.types import RelayError, Usage
@@ -43,6 +45,7 @@ def validate(mode: int, body: Any) -> dict[str, Any]:
     if max_tokens is not None:
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 0 <= max_tokens <= MAX_TOKENS_LIMIT:
             raise invalid("max_tokens is invalid")
+    check_field_types(body)
     if mode == modes.MODERATIONS:
         if body.get("input") == "":
             raise invalid("field input is required")
@@ -84,22 +87,49 @@ def apply_system_prompt(body: dict[str, Any], prompt: str) -> bool:
     return True
 
 
-async def estimate_prompt(engine: RelayEngine, mode: int, body: dict[str, Any], model: str) -> int:
-    approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
-    if mode == modes.CHAT:
-        return await tokenizer.count_messages(body.get("messages") or [], model, approximate, engine.user_content)
-    await tokenizer.load_encoder(model, approximate)  # off the loop the first time (o200k: ~0.5 s)
-    return tokenizer.count_input(mode, body, model, approximate)
+def refuse_unaffordable(engine: RelayEngine, caller: Any, pre: int, token_side: bool = True) -> None:
+    """The 403 One API answers when the user or the token cannot cover the reservation `pre`.
+
+    Checked first against the reservation a lower bound of the prompt implies (so a huge prompt from
+    an empty token is refused without counting it), then against the counted one; the token side
+    of the second check is the atomic reserve itself."""
+    if engine.ledger.user_balance(caller.user.id) - pre < 0:
+        raise RelayError(403, "user quota is not enough", code="insufficient_user_quota")
+    if token_side and pre > 0 and not caller.token.unlimited_quota and engine.ledger.token_balance(caller.token.id) < pre:
+        raise quota_refused("token")
 
 
-def complete_usage(usage: Usage | None, prompt_estimate: int, text: str, model: str, approximate: bool) -> Usage:
-    """Fill in what upstream did not report (reference §5.8/§5.9)."""
+def quota_refused(which: str) -> RelayError:
+    return RelayError(403, "令牌额度不足" if which == "token" else "用户额度不足", code="pre_consume_token_quota_failed")
+
+
+async def complete_usage(
+    usage: Usage | None, prompt_estimate: int, text: str, model: str, approximate: bool, counter: prompt.PromptCounter
+) -> Usage:
+    """Fill in what upstream did not report (reference §5.8/§5.9); a long answer is counted in the
+    prompt pool, off the event loop, like a long prompt."""
     if usage is None or usage.total_tokens == 0 or (usage.prompt_tokens == 0 and usage.completion_tokens == 0):
-        completion = tokenizer.count_text(text, model, approximate) if text else 0
+        completion = 0
+        if text:
+            count = lambda: tokenizer.count_text(text, model, approximate)  # noqa: E731
+            completion = await counter.in_pool(count) if len(text) >= prompt.INLINE_PROMPT_BYTES else count()
         return Usage(prompt_estimate, completion, prompt_estimate + completion)
     if usage.prompt_tokens == 0:
         return Usage(prompt_estimate, usage.total_tokens - prompt_estimate, usage.total_tokens)
     return usage
+
+
+async def _cap_max_tokens(engine: RelayEngine, call: Call, request: dict[str, Any], reservation: Any, price: strict.Price) -> None:
+    """QUOTA_STRICT rule 1 (shared.relay.strict): send the max_tokens the balance covers, or refuse
+    (releasing the reservation) when it covers no completion token at all."""
+    cap = strict.cap_max_tokens(engine.ledger, reservation, price)
+    if cap == 0:
+        await engine.ledger.adjust(reservation, 0)
+        lower = engine.ledger.token_balance(reservation.token_id) <= engine.ledger.user_balance(reservation.user_id)
+        raise quota_refused("token" if reservation.token_limited and lower else "user")
+    if cap is not None:
+        request["max_tokens"] = cap
+        call.body = orjson.dumps(request)  # a pass-through request sends these bytes
 
 
 async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: ChannelEntry | None) -> None:
@@ -115,18 +145,28 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
         counted = {**request, "messages": list(request["messages"])}
         apply_system_prompt(counted, channel.system_prompt)
     origin = origin_model(call, request)
-    prompt_tokens = await estimate_prompt(engine, call.mode, counted, channel.model_mapping.get(origin) or origin)
+    counted_model = channel.model_mapping.get(origin) or origin
+    approximate = snapshot.option_flag("ApproximateTokenEnabled")
+    size = prompt.measure(call.mode, counted)
+    oversized = prompt.too_large(size, engine.settings.max_prompt_bytes)
+    if oversized is not None:
+        raise oversized
     max_tokens = request.get("max_tokens") or 0
-    ratio = engine.ratios.model_ratio(channel.model_mapping.get(origin) or origin, channel.type) * group_ratio
-    pre = pricing.pre_consume_quota(prompt_tokens, max_tokens, snapshot.option_int("PreConsumedQuota"), ratio)
+    ratio = engine.ratios.model_ratio(counted_model, channel.type) * group_ratio
+    pre_consumed = snapshot.option_int("PreConsumedQuota")
+    refuse_unaffordable(engine, caller, pricing.pre_consume_quota(size.lower_bound(approximate), max_tokens, pre_consumed, ratio))
+    prompt_tokens = await engine.prompts.count(call.mode, counted, counted_model, approximate, size, engine.user_content)
+    pre = pricing.pre_consume_quota(prompt_tokens, max_tokens, pre_consumed, ratio)
     token = caller.token
     await engine.limits.admit(snapshot, caller, call.admission, prompt_tokens + max_tokens)
-    if engine.ledger.user_balance(caller.user.id) - pre < 0:
-        raise RelayError(403, "user quota is not enough", code="insufficient_user_quota")
+    refuse_unaffordable(engine, caller, pre, token_side=False)
     try:
         reservation = await engine.ledger.reserve(token.id, caller.user.id, not token.unlimited_quota, pre)
     except QuotaRefused as refused:
-        raise RelayError(403, "令牌额度不足" if refused.which == "token" else "用户额度不足", code="pre_consume_token_quota_failed") from None
+        raise quota_refused(refused.which) from None
+    if engine.settings.quota_strict and strict.wants_max_tokens(call.mode, request):
+        price = strict.Price(prompt_tokens, ratio, engine.ratios.completion_ratio(counted_model, channel.type))
+        await _cap_max_tokens(engine, call, request, reservation, price)
 
     async def attempt(ch: ChannelEntry) -> Failure | None:
         return await _attempt(engine, call, send, ch, request, is_stream, prompt_tokens, group_ratio, reservation)
@@ -181,8 +221,16 @@ async def _attempt(
         return resp
     approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
     if is_stream:
+        meter = None
+        if engine.settings.quota_strict:
+            price = strict.Price(
+                prompt_tokens,
+                engine.ratios.model_ratio(actual_model, channel.type) * group_ratio,
+                engine.ratios.completion_ratio(actual_model, channel.type),
+            )
+            meter = strict.StreamMeter(engine.ledger, reservation, price, actual_model, approximate)
         with engine.metrics.stream() if engine.metrics is not None else contextlib.nullcontext():
-            usage, text = await _stream(adaptor, meta, resp, send, call.receive)
+            usage, text = await _stream(adaptor, meta, resp, send, call.receive, meter, call.request_id)
         written = True
     else:
         try:
@@ -201,7 +249,7 @@ async def _attempt(
         await send_bytes(send, converted.status, converted.body, headers)
         usage, text = converted.usage, converted.text
         written = True
-    usage = complete_usage(usage, prompt_tokens, text, actual_model, approximate)
+    usage = await complete_usage(usage, prompt_tokens, text, actual_model, approximate, engine.prompts)
     await _settle(engine, call, channel, actual_model, usage, group_ratio, reservation, is_stream, system_reset)
     return None if written else Failure(RelayError(500, "response not written"))
 
@@ -215,8 +263,17 @@ async def _watch_disconnect(receive: Any, stream: ClientStream) -> None:
             return
 
 
-async def _stream(adaptor: Any, meta: Any, resp: Any, send: Send, receive: Any = None) -> tuple[Usage | None, str]:
-    """Relay the upstream stream; stop reading upstream at once when the client disconnects.
+async def _stream(
+    adaptor: Any,
+    meta: Any,
+    resp: Any,
+    send: Send,
+    receive: Any = None,
+    meter: strict.StreamMeter | None = None,
+    request_id: str = "",
+) -> tuple[Usage | None, str]:
+    """Relay the upstream stream; stop reading upstream at once when the client disconnects, or
+    (QUOTA_STRICT) when the balance no longer covers the answer (shared.relay.strict rule 2).
 
     ASGI servers (uvicorn) drop writes to a closed connection silently, so a disconnect is noticed
     by waiting on `receive()` for `http.disconnect` alongside the upstream reads."""
@@ -231,6 +288,10 @@ async def _stream(adaptor: Any, meta: Any, resp: Any, send: Send, receive: Any =
             out = [b"data: " + payload + b"\n\n" for line in lines for payload in converter.feed(line)]
             if out:
                 await stream.write(b"".join(out))
+            if meter is not None and not await meter.allows(converter.text_parts):
+                await stream.event(strict.length_chunk(meta.mode, request_id, meta.actual_model))
+                ended = "quota exhausted"
+                break
             # Buffered upstream data and writes to a closed client never suspend: give the
             # disconnect watcher its turn.
             await asyncio.sleep(0)
@@ -269,6 +330,8 @@ async def _settle(
     completion_ratio = engine.ratios.completion_ratio(model, channel.type)
     quota = pricing.text_quota(usage.prompt_tokens, usage.completion_tokens, model_ratio, group_ratio, completion_ratio)
     caller = call.caller
+    if engine.settings.quota_strict:
+        quota -= await strict.cover(engine.ledger, reservation, quota)  # never beyond the balance
     await engine.ledger.adjust(reservation, quota)
     engine.limits.settle(call.admission, usage.prompt_tokens + usage.completion_tokens)
     # Only the settled cost is shipped: the reservation lived in memory alone.

@@ -34,8 +34,11 @@ def content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
+        # A text part whose text is null or not a string carries no text (never a TypeError: a 500).
         return "".join(
-            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+            text
+            for part in content
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(text := part.get("text"), str)
         )
     return ""
 

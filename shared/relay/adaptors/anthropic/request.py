@@ -83,7 +83,7 @@ def _blocks(content: Any) -> list[dict[str, Any]]:
     blocks = []
     for part in content_parts(content):
         kind = part.get("type")
-        if kind == "text" and part.get("text"):
+        if kind == "text" and isinstance(part.get("text"), str) and part["text"]:  # null or odd text: no block
             blocks.append({"type": "text", "text": part["text"]})
         elif kind == "image_url":
             mime, data = image_source(image_url_of(part))
