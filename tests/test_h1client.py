@@ -174,7 +174,16 @@ async def test_compressed_bodies_are_decoded(encoding, compress):
     assert b"Accept-Encoding: gzip, deflate" in script.requests[0]
 
 
-async def test_a_stale_keep_alive_connection_is_retried_once_on_a_new_one():
+async def wait_until(check: Callable[[], bool], tries: int = 2000) -> None:
+    """Yield to the loop until `check()` holds (bounded, so a bug fails instead of hanging)."""
+    for _ in range(tries):
+        if check():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not reached")
+
+
+async def test_a_kept_alive_connection_seen_closed_is_replaced_before_the_request_is_written():
     ref: list = []
 
     # One answer, then the kept-alive connection is closed, as a server's idle timeout does.
@@ -182,11 +191,36 @@ async def test_a_stale_keep_alive_connection_is_retried_once_on_a_new_one():
         ref.append(script)
         client = NativeUpstream()
         resp = await client.send(req(script.url + "/"), b"{}")
+        conn = resp._resp._conn
         assert await resp.read() == b"one"
+        await wait_until(lambda: conn.closed)
         resp = await client.send(req(script.url + "/"), b"{}")
         assert await resp.read() == b"one"
         await client.close()
-    assert script.connections == 2
+    assert script.connections == 2 and len(script.requests) == 2
+
+
+async def test_a_request_written_on_a_reused_connection_is_never_sent_twice():
+    """The upstream reads the second request and closes without answering: it may have run the
+    (paid) call, so the client reports the failure instead of sending the request again."""
+    ref: list = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await ref[0].read_request(reader)
+        writer.write(answer(b"one"))
+        await writer.drain()
+        await ref[0].read_request(reader)  # read, maybe processed, never answered
+
+    async with Script(handler) as script:
+        ref.append(script)
+        client = NativeUpstream()
+        resp = await client.send(req(script.url + "/"), b'{"n":1}')
+        assert await resp.read() == b"one"
+        with pytest.raises(UpstreamUnavailable):
+            await client.send(req(script.url + "/"), b'{"n":2}')
+        await client.close()
+    assert script.connections == 1
+    assert [r.endswith(b'{"n":2}') for r in script.requests] == [False, True]
 
 
 async def test_a_connection_closed_mid_body_is_an_error():
