@@ -160,8 +160,9 @@ class Connection(asyncio.Protocol):
             return
         self.status = status
         chunked = has_length = False
-        length = 0
+        length = size = 0
         for name, value in self.raw_headers:
+            size += len(name) + len(value)
             low = name.lower()
             if low == b"content-length":
                 has_length = True
@@ -170,6 +171,8 @@ class Connection(asyncio.Protocol):
                 chunked = b"chunked" in value.lower()
             elif low == b"content-encoding" and not self.head_only:
                 self.decode = decoder_for(value)
+        if size > MAX_HEAD_BYTES:  # a head that arrived in one read; longer ones stop in data_received
+            raise _Refused(f"upstream answer headers exceed {MAX_HEAD_BYTES} bytes")
         self.eof_body = not (has_length or chunked or status in (204, 304))
         if has_length and not chunked and self.decode is None and length > self.limit and not self.head_only:
             raise AnswerTooLarge(f"upstream answer of {length} bytes exceeds the {self.limit}-byte cap")

@@ -18,7 +18,7 @@ from shared.relay.engine import Call, Failure, RelayEngine
 from shared.relay.http import send_bytes
 from shared.relay.ledger import QuotaRefused, Reservation
 from shared.relay.types import RelayError, UpstreamRequest
-from shared.relay.upstream import UpstreamResponse, UpstreamUnavailable, read_error
+from shared.relay.upstream import UpstreamResponse, UpstreamTooLarge, UpstreamUnavailable, read_error
 from shared.snapshot import ChannelEntry
 
 AZURE = 3
@@ -196,6 +196,8 @@ async def relay_proxy(engine: RelayEngine, call: Call, send: Send, channel: Chan
     request = UpstreamRequest(call.method, channel.base_url.rstrip("/") + call.path_qs, headers, None)
     try:
         resp = await engine.upstream.send(request, call.body)
+    except UpstreamTooLarge as exc:
+        raise read_error(exc) from None
     except UpstreamUnavailable as exc:
         raise RelayError(500, f"do request failed: {exc}", code="do_request_failed") from None
     body = await copy_response(send, resp)

@@ -48,6 +48,7 @@ class Canned:
     completion_tokens: int = 11
     embedding_tokens_per_input: int = 5
     transcript: str = "The quick brown fox jumps over the lazy dog."
+    image_bytes: int = 0  # b64_json images: 0 = a 10-byte image, else about this many bytes
 
     @property
     def words(self) -> list[str]:
