@@ -133,7 +133,10 @@ class Connection(asyncio.Protocol):
         if self.complete or self.error is not None:
             return
         if self.status and self.eof_body:  # the body ran to the end of the connection
-            self._finish()
+            if self.decode is not None and not self.decode.complete(self.fed):
+                self._fail(ClientError("bad compressed body: the stream ends early"))
+            else:
+                self._finish()
         elif self.headers_ready is not None:
             self._fail(ClientError(str(exc) if exc else "upstream closed the connection"))
 
