@@ -15,7 +15,12 @@ import pytest
 
 from shared.relay import h1client
 from shared.relay.types import UpstreamRequest
-from shared.relay.upstream import Limits, NativeUpstream, UpstreamTooLarge, UpstreamUnavailable
+from shared.relay.upstream import (
+    Limits,
+    NativeUpstream,
+    UpstreamTooLarge,
+    UpstreamUnavailable,
+)
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -611,3 +616,20 @@ async def test_a_slow_reader_is_not_an_idle_upstream():
         with pytest.raises(h1client.ClientError, match="no byte for 600 s"):
             await resp.read()
         pool.close()
+
+
+async def test_the_aiohttp_client_has_the_same_answer_cap():
+    from shared.relay.upstream_aiohttp import AiohttpUpstream
+
+    ref: list = []
+    async with Script(keep_answering(ref, answer(b"a" * 1500))) as script:
+        ref.append(script)
+        client = AiohttpUpstream(limits=Limits(max_answer=1000))
+        resp = await client.send(req(script.url + "/"), b"{}")
+        with pytest.raises(UpstreamTooLarge, match="1000-byte cap"):
+            await resp.read()
+        await client.close()
+        client = AiohttpUpstream(limits=Limits(max_answer=1500))
+        resp = await client.send(req(script.url + "/"), b"{}")
+        assert await resp.read() == b"a" * 1500
+        await client.close()

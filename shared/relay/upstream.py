@@ -19,7 +19,6 @@ from shared.relay import h1client
 from shared.relay.types import RelayError, UpstreamRequest
 from shared.settings import Settings
 
-
 # Framing is the node's own; CORS headers are the node's own too (One API sets its own).
 _NOT_COPIED = {b"content-length", b"transfer-encoding", b"connection", b"content-encoding", b"keep-alive"}
 

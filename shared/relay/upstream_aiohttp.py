@@ -10,7 +10,13 @@ from typing import AsyncIterator
 import aiohttp
 
 from shared.relay.types import UpstreamRequest
-from shared.relay.upstream import Limits, ProxyChoice, UpstreamResponse, UpstreamTooLarge, UpstreamUnavailable
+from shared.relay.upstream import (
+    Limits,
+    ProxyChoice,
+    UpstreamResponse,
+    UpstreamTooLarge,
+    UpstreamUnavailable,
+)
 
 
 class AiohttpResponse(UpstreamResponse):

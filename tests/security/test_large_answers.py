@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import math
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from tests.support.relay_kit import World, bearer, error_of, relay_world
