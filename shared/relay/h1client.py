@@ -200,6 +200,10 @@ class Pool:
             raise ClientError(
                 f"no free connection to {target.host}:{target.port} ({self.max_conns_per_host} in use)"
             ) from exc
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # woken, then cancelled: pass the turn on
+                self._wake_waiter(target.key)
+            raise
         finally:
             if waiter in waiters:
                 waiters.remove(waiter)

@@ -33,8 +33,8 @@ class _Refused(ClientError):
     """Raised inside a parser callback to stop parsing at once; carries the exchange's error."""
 
 
-class _Leftover(Exception):
-    """Bytes after a complete answer: the connection is out of step and must not be reused."""
+class _Leftover(ClientError):
+    """Bytes after a complete answer, or before a request: the connection is out of step."""
 
 
 class Connection(asyncio.Protocol):
@@ -88,19 +88,13 @@ class Connection(asyncio.Protocol):
         self.wire += len(data)
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserCallbackError as exc:
+        except httptools.HttpParserCallbackError as exc:  # a cap or _Leftover, raised by a callback
             cause = exc.__context__
-            if isinstance(cause, ClientError):
-                self._fail(cause)
-            else:  # _Leftover, or bytes after an answer that is complete
-                self.discard()
+            self._fail(cause if isinstance(cause, ClientError) else ClientError(f"malformed upstream response: {cause!r}"))
         except httptools.HttpParserUpgrade:
             self._fail(ClientError("upstream switched protocols"))
         except httptools.HttpParserError as exc:
-            if self.complete:
-                self.discard()
-            else:
-                self._fail(ClientError(f"malformed upstream response: {exc}"))
+            self._fail(ClientError(f"malformed upstream response: {exc}"))
         if self.wire > self.wire_limit and self.error is None and not self.complete:
             self._fail(AnswerTooLarge(f"upstream answer exceeds the {self.limit}-byte cap"))
         elif not self.status and self.wire > MAX_HEAD_BYTES and self.error is None:
@@ -123,7 +117,7 @@ class Connection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         if self.complete or self.headers_ready is None:
-            raise _Leftover()
+            raise _Leftover("upstream sent bytes outside an answer")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.header_count += 1
@@ -156,7 +150,8 @@ class Connection(asyncio.Protocol):
         if size > MAX_HEAD_BYTES:  # a head that arrived in one read; longer ones stop in data_received
             raise _Refused(f"upstream answer headers exceed {MAX_HEAD_BYTES} bytes")
         self.eof_body = not (has_length or chunked or status in (204, 304))
-        if has_length and not chunked and self.decode is None and length > self.limit and not self.head_only:
+        declared = has_length and not chunked and self.decode is None and not self.head_only and status not in (204, 304)
+        if declared and length > self.limit:
             raise AnswerTooLarge(f"upstream answer of {length} bytes exceeds the {self.limit}-byte cap")
         if self.headers_ready is not None and not self.headers_ready.done():
             self.headers_ready.set_result(None)
@@ -245,6 +240,7 @@ class Connection(asyncio.Protocol):
         self._wake()
 
     def _fail(self, error: ClientError) -> None:
+        """End the exchange with `error`; after a complete answer, only the connection is dropped."""
         if self.complete or self.error is not None:
             self.discard()
             return
