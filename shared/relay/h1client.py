@@ -138,6 +138,12 @@ class Pool:
         self._waiters: dict[tuple[str, str, int], deque[asyncio.Future]] = {}
         self._targets: dict[str, Target] = {}
         self._ssl = ssl_context  # default: the system's CAs, made at the first https URL
+        # Exchanges awaiting bytes, swept every `sweep_every` seconds for their deadline and idle
+        # time: one timer for the pool rather than one per request (a uvloop timer costs µs).
+        self._busy: set[Connection] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._sweep_loop: asyncio.AbstractEventLoop | None = None
+        self.sweep_every = min(1.0, self.idle_timeout / 4, timeout / 4 if timeout else 1.0)
 
     def target(self, url: str) -> Target:
         target = self._targets.get(url)
@@ -207,6 +213,8 @@ class Pool:
         finally:
             if waiter in waiters:
                 waiters.remove(waiter)
+            if not waiters:
+                self._waiters.pop(target.key, None)
 
     def _wake_waiter(self, key: tuple[str, str, int]) -> None:
         waiters = self._waiters.get(key)
@@ -238,6 +246,25 @@ class Pool:
             raise
         return conn
 
+    def watch(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> None:
+        """Time `conn`'s exchange: a timeout fires at most `sweep_every` seconds late."""
+        self._busy.add(conn)
+        if self._sweeper is None or self._sweep_loop is not loop:
+            self._sweep_loop = loop
+            self._sweeper = loop.call_later(self.sweep_every, self._sweep)
+
+    def unwatch(self, conn: Connection) -> None:
+        self._busy.discard(conn)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for conn in list(self._busy):
+            conn.check_time(now)
+        if self._busy and self._sweep_loop is not None and not self._sweep_loop.is_closed():
+            self._sweeper = self._sweep_loop.call_later(self.sweep_every, self._sweep)
+        else:
+            self._sweeper = None
+
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
             self._ssl = ssl.create_default_context()
@@ -257,7 +284,8 @@ class Pool:
         conn.idle_since = time.monotonic()
         conn.in_pool = True
         idle.append(conn)
-        self._wake_waiter(conn.key)
+        if self._waiters:
+            self._wake_waiter(conn.key)
 
     def forget(self, conn: Connection) -> None:
         """A connection closed: out of the idle list, and its per-host slot is free."""
@@ -272,6 +300,9 @@ class Pool:
         return self._open.get(self.target(url).key, 0)
 
     def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for idle in self._idle.values():
             for conn in idle:
                 conn.abort()

@@ -1,8 +1,9 @@
 """One HTTP/1.1 connection of h1client's pool: an asyncio protocol feeding httptools' parser.
 
 It holds the caps on what an upstream sends while an answer is read: header count and size, the
-decoded body (`Pool.max_answer`), the bytes on the wire, and the time without a byte (one timer per
-exchange, also carrying the whole-exchange deadline). Bytes after a complete answer end it.
+decoded body (`Pool.max_answer`), the bytes on the wire, and the time without a byte and the
+whole-exchange deadline (checked by the pool's sweep, see Pool.watch). Bytes after a complete answer
+end it.
 """
 
 from __future__ import annotations
@@ -74,9 +75,9 @@ class Connection(asyncio.Protocol):
         self.fed = False
         self.waiter: asyncio.Future | None = None
         self.paused = False
-        self.timer: asyncio.TimerHandle | None = None
         self.deadline = 0.0
-        self.last_read = 0.0
+        self.last_read = 0.0  # when the sweep last saw `wire` grow (or the exchange started)
+        self.seen_wire = 0
 
     # asyncio.Protocol
 
@@ -84,7 +85,6 @@ class Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        self.last_read = time.monotonic()
         self.wire += len(data)
         try:
             self.parser.feed_data(data)
@@ -136,9 +136,8 @@ class Connection(asyncio.Protocol):
             return
         self.status = status
         chunked = has_length = False
-        length = size = 0
+        length = 0
         for name, value in self.raw_headers:
-            size += len(name) + len(value)
             low = name.lower()
             if low == b"content-length":
                 has_length = True
@@ -147,7 +146,8 @@ class Connection(asyncio.Protocol):
                 chunked = b"chunked" in value.lower()
             elif low == b"content-encoding" and not self.head_only:
                 self.decode = decoder_for(value)
-        if size > MAX_HEAD_BYTES:  # a head that arrived in one read; longer ones stop in data_received
+        # A head longer than the cap that arrived in one read (over several, data_received stops it).
+        if self.wire > MAX_HEAD_BYTES and sum(len(n) + len(v) for n, v in self.raw_headers) > MAX_HEAD_BYTES:
             raise _Refused(f"upstream answer headers exceed {MAX_HEAD_BYTES} bytes")
         self.eof_body = not (has_length or chunked or status in (204, 304))
         declared = has_length and not chunked and self.decode is None and not self.head_only and status not in (204, 304)
@@ -202,41 +202,33 @@ class Connection(asyncio.Protocol):
         self.headers_ready = loop.create_future()
         self.last_read = now = time.monotonic()
         self.deadline = now + timeout if timeout else 0.0
-        self.timer = loop.call_later(min(timeout, self.idle_timeout) if timeout else self.idle_timeout, self._tick)
+        self.pool.watch(self, loop)
         self.transport.write(request)
         if self.transport.is_closing() and self.error is None and not self.status:
-            self._cancel_timer()
+            self.pool.unwatch(self)
             raise NotSent("kept-alive connection refused the request")
         return self.headers_ready
 
-    def _tick(self) -> None:
-        """The one timer of an exchange: the whole-exchange deadline and the time without a byte."""
-        self.timer = None
+    def check_time(self, now: float) -> None:
+        """The pool's sweep: fail the exchange past its deadline or after too long without a byte.
+
+        Bytes are noticed by the growth of `wire`, so reading a socket costs no clock call."""
         if self.complete or self.error is not None:
             return
-        now = time.monotonic()
+        if self.wire != self.seen_wire:
+            self.seen_wire = self.wire
+            self.last_read = now
         if self.deadline and now >= self.deadline:
             self._fail(ClientError("upstream timed out"))
-            return
-        if self.paused:  # the reader is slow, not the upstream
+        elif self.paused:  # the reader is slow, not the upstream
             self.last_read = now
         elif now - self.last_read >= self.idle_timeout:
             self._fail(ClientError(f"upstream timed out: no byte for {self.idle_timeout:g} s"))
-            return
-        next_at = self.last_read + self.idle_timeout
-        if self.deadline:
-            next_at = min(next_at, self.deadline)
-        self.timer = asyncio.get_running_loop().call_later(max(next_at - now, 0.0), self._tick)
-
-    def _cancel_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
 
     def _finish(self, reusable: bool = False) -> None:
         self.complete = True
         self.reusable = reusable and not self.closed
-        self._cancel_timer()
+        self.pool.unwatch(self)
         self._wake()
 
     def _fail(self, error: ClientError) -> None:
@@ -245,7 +237,7 @@ class Connection(asyncio.Protocol):
             self.discard()
             return
         self.error = error
-        self._cancel_timer()
+        self.pool.unwatch(self)
         if self.headers_ready is not None and not self.headers_ready.done():
             self.headers_ready.set_exception(error)
             self.headers_ready.exception()  # retrieved here; the sender re-raises it
@@ -280,6 +272,5 @@ class Connection(asyncio.Protocol):
         self.buffered = 0
         if self.paused and self.transport is not None and not self.closed:
             self.paused = False
-            self.last_read = time.monotonic()
             self.transport.resume_reading()
         return data
