@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.support.relay_kit import World, bearer, error_of, relay_world
@@ -34,8 +35,9 @@ async def billed(w: World, token: dict[str, Any]) -> list[tuple[str, int]]:
     return [(row["model_name"], row["quota"]) for row in await w.consume_logs()]
 
 
-async def test_a_large_embeddings_answer_completes_and_is_billed(sqlite_database, fake_upstream) -> None:
-    async with relay_world(sqlite_database, fake_upstream) as w:
+@pytest.mark.parametrize("client", ["native", "aiohttp"])
+async def test_a_large_embeddings_answer_completes_and_is_billed(sqlite_database, fake_upstream, client: str) -> None:
+    async with relay_world(sqlite_database, fake_upstream, {"RELAY_HTTP_CLIENT": client}) as w:
         await w.channel()
         token = await w.token(unlimited_quota=False, remain_quota=1_000_000)
         resp = await post(w, "/v1/embeddings", token, EMBEDDINGS)
@@ -79,13 +81,11 @@ async def test_an_answer_over_the_cap_is_a_502_and_costs_nothing(sqlite_database
         assert row["remain_quota"] == 1_000_000 - quota  # the refused answer's reservation came back
 
 
-class BombUpstream:
-    """An OpenAI-compatible upstream whose embeddings answer is a gzip bomb: 100 MiB of JSON
-    padding in ~100 KB, declared `Content-Encoding: gzip`. Counts the requests it saw."""
+class RawUpstream:
+    """An upstream that answers every request with the same raw bytes; counts the requests."""
 
-    def __init__(self) -> None:
-        inflated = b'{"object":"list","data":[],"model":"' + b"A" * (100 * 1024 * 1024) + b'"}'
-        self.body = gzip.compress(inflated, compresslevel=9)
+    def __init__(self, reply: bytes) -> None:
+        self.reply = reply
         self.requests = 0
         self.server: asyncio.base_events.Server | None = None
 
@@ -96,17 +96,14 @@ class BombUpstream:
                 length = next((int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")), 0)
                 await reader.readexactly(length)
                 self.requests += 1
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
-                    b"Content-Length: %d\r\n\r\n" % len(self.body) + self.body
-                )
+                writer.write(self.reply)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
 
-    async def __aenter__(self) -> "BombUpstream":
+    async def __aenter__(self) -> "RawUpstream":
         self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
         return self
 
@@ -120,10 +117,18 @@ class BombUpstream:
         return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
 
+def gzip_bomb() -> bytes:
+    """An embeddings answer of 100 MiB of JSON padding in ~100 KB, declared `Content-Encoding: gzip`."""
+    inflated = b'{"object":"list","data":[],"model":"' + b"A" * (100 * 1024 * 1024) + b'"}'
+    body = gzip.compress(inflated, compresslevel=9)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+    return head % len(body) + body
+
+
 @pytest.mark.parametrize("client", ["native", "aiohttp"])
 async def test_a_gzip_bomb_stops_at_the_cap(sqlite_database, fake_upstream, client: str) -> None:
     """With the default cap (64 MiB) the 100 MiB bomb is refused with a 502, on both clients."""
-    async with BombUpstream() as bomb, relay_world(sqlite_database, fake_upstream, {"RELAY_HTTP_CLIENT": client}) as w:
+    async with RawUpstream(gzip_bomb()) as bomb, relay_world(sqlite_database, fake_upstream, {"RELAY_HTTP_CLIENT": client}) as w:
         await w.channel(base_url=bomb.url)
         token = await w.token(unlimited_quota=False, remain_quota=1_000_000)
         resp = await post(w, "/v1/embeddings", token, {"model": "text-embedding-3-small", "input": "x"})
@@ -132,3 +137,20 @@ async def test_a_gzip_bomb_stops_at_the_cap(sqlite_database, fake_upstream, clie
         assert bomb.requests == 1
         row = await w.token_row(token["id"])
         assert row["remain_quota"] == 1_000_000 and await billed(w, token) == []
+
+
+@pytest.mark.parametrize("extra", [
+    b"".join(b"X-Filler-%d: v\r\n" % i for i in range(5000)),  # 5000 headers
+    b"X-Huge: " + b"h" * (1024 * 1024) + b"\r\n",  # one header of 1 MiB
+], ids=["many", "huge"])
+async def test_oversized_upstream_headers_are_refused(sqlite_database, fake_upstream, extra: bytes) -> None:
+    """An upstream's headers are capped in count and size: the client gets an error, not them."""
+    body = orjson.dumps({"object": "list", "data": [], "model": "m", "usage": {"prompt_tokens": 5, "total_tokens": 5}})
+    reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    async with RawUpstream(reply) as upstream, relay_world(sqlite_database, fake_upstream) as w:
+        await w.channel(base_url=upstream.url)
+        token = await w.token(unlimited_quota=False, remain_quota=1_000_000)
+        resp = await post(w, "/v1/embeddings", token, {"model": "text-embedding-3-small", "input": "x"})
+        assert resp.status_code == 500 and error_of(resp)["code"] == "do_request_failed"
+        assert "headers" in error_of(resp)["message"] and "x-filler-1" not in resp.headers and "x-huge" not in resp.headers
+        assert (await w.token_row(token["id"]))["remain_quota"] == 1_000_000
