@@ -7,9 +7,14 @@ what the relay needs: keep-alive pools per (scheme, host, port), TLS, Content-Le
 bodies (httptools de-chunks), gzip/deflate decoding, a connect timeout and a whole-exchange
 timeout, read back-pressure for streams. Proxies stay with aiohttp (see upstream.py).
 
-Everything an upstream sends is bounded: the answer's decoded size (`max_answer`), the header count
-and size, the time without a byte (`idle_timeout`, even with no whole-exchange timeout) and the
-connections per host (`max_conns_per_host`; more requests wait for a free one).
+Everything an upstream sends is bounded: the answer's decoded size (`max_answer`; a compression bomb
+stops there), the header count and size, the bytes on the wire, the time without a byte
+(`idle_timeout`, even with no whole-exchange timeout) and the connections per host
+(`max_conns_per_host`; more requests wait for a free one). The caps cost counters on the hot path
+(+~1.3 µs per request in a client-and-server micro-benchmark, no clock call per read).
+
+Here: the pool and the answer; h1connection.py: the protocol and the parser's callbacks;
+h1parts.py: URL targets, request bytes, the header view and the decoders.
 """
 
 from __future__ import annotations
