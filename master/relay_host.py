@@ -28,7 +28,7 @@ from shared.memory import HeapTrimmer
 from shared.relay.engine import RelayEngine
 from shared.relay.ledger import Ledger
 from shared.relay.sink import DeltaBatch
-from shared.relay.upstream import make_upstream
+from shared.relay.upstream import limits_from, make_upstream
 from shared.snapshot import build_snapshot
 from shared.usercontent import UserContentClient
 
@@ -86,7 +86,7 @@ class RelayHost:
             self.redis = connect(settings.redis_conn_string)
             ledger = RedisLedger(self.redis)
             self.counters = CounterKeeper(self.redis)
-        self.engine = RelayEngine(settings, make_upstream(settings.relay_http_client, settings.relay_timeout, settings.relay_proxy), self.sink, ledger)
+        self.engine = RelayEngine(settings, make_upstream(settings.relay_http_client, proxy=settings.relay_proxy, limits=limits_from(settings)), self.sink, ledger)
         self.lock = asyncio.Lock()  # a rebuild never sees half a flush
         self.trimmer = HeapTrimmer()  # hands the pages a flushed batch (or slaves' batches) freed back
         self._task: asyncio.Task[None] | None = None

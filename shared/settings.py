@@ -52,6 +52,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return default
 
 
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    """A cap: zero, negative or unparsable means the default (a cap cannot be switched off)."""
+    value = _int(env, name, default)
+    return value if value > 0 else default
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         return float(env.get(name, "") or default)
@@ -95,6 +101,10 @@ class Settings:
     batch_update_enabled: bool = False
     batch_update_interval: int = 5
     relay_timeout: int = 0
+    # Caps on what an upstream answer may cost (ours, not One API's; see .env.example).
+    relay_idle_timeout: int = 600
+    relay_max_answer_bytes: int = 64 * 1024 * 1024
+    relay_max_conns_per_host: int = 1024
     relay_proxy: str = ""
     user_content_request_proxy: str = ""
     user_content_request_timeout: int = 30
@@ -234,6 +244,9 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         batch_update_enabled=env.get("BATCH_UPDATE_ENABLED", "") == "true",
         batch_update_interval=_int(env, "BATCH_UPDATE_INTERVAL", 5),
         relay_timeout=_int(env, "RELAY_TIMEOUT", 0),
+        relay_idle_timeout=_positive(env, "RELAY_IDLE_TIMEOUT", 600),
+        relay_max_answer_bytes=_positive(env, "RELAY_MAX_ANSWER_BYTES", 64 * 1024 * 1024),
+        relay_max_conns_per_host=_positive(env, "RELAY_MAX_CONNS_PER_HOST", 1024),
         relay_proxy=_str(env, "RELAY_PROXY"),
         user_content_request_proxy=_str(env, "USER_CONTENT_REQUEST_PROXY"),
         user_content_request_timeout=_int(env, "USER_CONTENT_REQUEST_TIMEOUT", 30),

@@ -21,7 +21,7 @@ from shared.logs import get_logger, setup_logging
 from shared.metrics import engine_state
 from shared.relay.engine import RelayEngine
 from shared.relay.ledger import Ledger
-from shared.relay.upstream import make_upstream
+from shared.relay.upstream import limits_from, make_upstream
 from shared.server import serve
 from shared.settings import Settings
 from shared.usercontent import UserContentClient
@@ -52,7 +52,7 @@ class SlaveNode:
 
             self.quota_redis = connect(settings.redis_conn_string)
             ledger = RedisLedger(self.quota_redis)
-        self.engine = RelayEngine(settings, make_upstream(settings.relay_http_client, settings.relay_timeout, settings.relay_proxy), self.shipper, ledger)
+        self.engine = RelayEngine(settings, make_upstream(settings.relay_http_client, proxy=settings.relay_proxy, limits=limits_from(settings)), self.shipper, ledger)
         self.replica = ConfigReplica(settings, self.keys, self.link, self.engine, self.shipper)
         self.app = SlaveApp(settings, self.engine, lambda: self.replica.ready)
         self.app.metrics.bind(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import time
 import zlib
 from typing import Awaitable, Callable
 
@@ -15,7 +16,12 @@ import pytest
 
 from shared.relay import h1client
 from shared.relay.types import UpstreamRequest
-from shared.relay.upstream import NativeUpstream, UpstreamUnavailable
+from shared.relay.upstream import (
+    Limits,
+    NativeUpstream,
+    UpstreamTooLarge,
+    UpstreamUnavailable,
+)
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -174,7 +180,16 @@ async def test_compressed_bodies_are_decoded(encoding, compress):
     assert b"Accept-Encoding: gzip, deflate" in script.requests[0]
 
 
-async def test_a_stale_keep_alive_connection_is_retried_once_on_a_new_one():
+async def wait_until(check: Callable[[], bool], tries: int = 2000) -> None:
+    """Yield to the loop until `check()` holds (bounded, so a bug fails instead of hanging)."""
+    for _ in range(tries):
+        if check():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not reached")
+
+
+async def test_a_kept_alive_connection_seen_closed_is_replaced_before_the_request_is_written():
     ref: list = []
 
     # One answer, then the kept-alive connection is closed, as a server's idle timeout does.
@@ -182,11 +197,36 @@ async def test_a_stale_keep_alive_connection_is_retried_once_on_a_new_one():
         ref.append(script)
         client = NativeUpstream()
         resp = await client.send(req(script.url + "/"), b"{}")
+        conn = resp._resp._conn
         assert await resp.read() == b"one"
+        await wait_until(lambda: conn.closed)
         resp = await client.send(req(script.url + "/"), b"{}")
         assert await resp.read() == b"one"
         await client.close()
-    assert script.connections == 2
+    assert script.connections == 2 and len(script.requests) == 2
+
+
+async def test_a_request_written_on_a_reused_connection_is_never_sent_twice():
+    """The upstream reads the second request and closes without answering: it may have run the
+    (paid) call, so the client reports the failure instead of sending the request again."""
+    ref: list = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await ref[0].read_request(reader)
+        writer.write(answer(b"one"))
+        await writer.drain()
+        await ref[0].read_request(reader)  # read, maybe processed, never answered
+
+    async with Script(handler) as script:
+        ref.append(script)
+        client = NativeUpstream()
+        resp = await client.send(req(script.url + "/"), b'{"n":1}')
+        assert await resp.read() == b"one"
+        with pytest.raises(UpstreamUnavailable):
+            await client.send(req(script.url + "/"), b'{"n":2}')
+        await client.close()
+    assert script.connections == 1
+    assert [r.endswith(b'{"n":2}') for r in script.requests] == [False, True]
 
 
 async def test_a_connection_closed_mid_body_is_an_error():
@@ -368,3 +408,231 @@ async def test_https_verifies_the_certificate_and_keeps_the_tls_connection(tmp_p
         untrusting.close()
     finally:
         server.close()
+
+
+def serve_once(reply_parts: list[bytes]) -> Handler:
+    """Read one request, write the answer in the given pieces, then wait for the client to close."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        for part in reply_parts:
+            writer.write(part)
+            await writer.drain()
+        await reader.read()
+
+    return handler
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+async def test_a_large_answer_is_read_whole(framing):
+    """An answer far past the read-pause mark completes through read() (it used to hang there)."""
+    body = bytes(range(256)) * (10 * 1024)  # 2.5 MiB
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    if framing == "length":
+        parts = [head + b"Content-Length: %d\r\n\r\n" % len(body), body]
+    elif framing == "chunked":
+        pieces = [body[i:i + 100_000] for i in range(0, len(body), 100_000)]
+        parts = [head + b"Transfer-Encoding: chunked\r\n\r\n", *(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces), b"0\r\n\r\n"]
+    else:
+        parts = [head + b"Connection: close\r\n\r\n", body]
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        for part in parts:
+            writer.write(part)
+            await writer.drain()
+        if framing == "close":
+            writer.close()
+
+    async with Script(handler) as script:
+        client = NativeUpstream()
+        resp = await client.send(req(script.url + "/"), b"{}")
+        assert await asyncio.wait_for(resp.read(), 60) == body
+        await client.close()
+
+
+async def test_over_the_cap_a_declared_length_is_refused_at_the_headers_and_a_chunked_body_at_the_cap():
+    async with Script(serve_once([b"HTTP/1.1 200 OK\r\nContent-Length: 1001\r\n\r\n"])) as script:
+        pool = h1client.Pool(max_answer=1000)
+        with pytest.raises(h1client.AnswerTooLarge, match="1001 bytes exceeds the 1000-byte cap"):
+            await pool.request("POST", script.url + "/", {}, b"{}")
+        pool.close()
+    chunk = b"z" * 600
+    reply = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"258\r\n" + chunk + b"\r\n", b"258\r\n" + chunk + b"\r\n"]
+    async with Script(serve_once(reply)) as script:
+        client = NativeUpstream(limits=Limits(max_answer=1000))
+        resp = await client.send(req(script.url + "/"), b"{}")
+        with pytest.raises(UpstreamTooLarge, match="exceeds the 1000-byte cap"):
+            await resp.read()
+        await client.close()
+
+
+@pytest.mark.parametrize("encoding,compress", [("gzip", gzip.compress), ("deflate", zlib.compress)])
+async def test_a_compression_bomb_stops_at_the_cap(encoding, compress):
+    bomb = compress(b"\0" * (200 * 1024 * 1024))  # 200 MiB of zeros in ~200 KB
+    reply = answer(bomb, b"Content-Encoding: " + encoding.encode() + b"\r\n")
+    async with Script(serve_once([reply])) as script:
+        pool = h1client.Pool(max_answer=1024 * 1024)
+        resp = await pool.request("POST", script.url + "/", {}, b"{}")
+        conn = resp._conn
+        with pytest.raises(h1client.AnswerTooLarge):
+            await resp.read()
+        assert conn.received == 1024 * 1024 + 1  # inflated one byte past the cap, never further
+        pool.close()
+
+
+async def test_a_truncated_or_corrupt_compressed_body_is_refused():
+    whole = gzip.compress(b'{"a":"' + b"q" * 4000 + b'"}')
+    for body in (whole[: len(whole) // 2], whole[:10] + b"\xff" * 40):
+        async with Script(serve_once([answer(body, b"Content-Encoding: gzip\r\n")])) as script:
+            client = NativeUpstream()
+            resp = await client.send(req(script.url + "/"), b"{}")
+            with pytest.raises(UpstreamUnavailable, match="bad compressed body"):
+                await resp.read()
+            await client.close()
+
+
+async def test_header_count_and_size_are_capped():
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(h1client.MAX_HEADERS + 1))
+    huge = b"X-Big: " + b"b" * h1client.MAX_HEAD_BYTES + b"\r\n"
+    for extra, match in ((many, "more than 128 headers"), (huge, "headers exceed 65536 bytes")):
+        async with Script(serve_once([answer(b"{}", extra)])) as script:
+            client = NativeUpstream()
+            with pytest.raises(UpstreamUnavailable, match=match):
+                await client.send(req(script.url + "/"), b"{}")
+            await client.close()
+
+
+async def test_trailers_are_not_headers_and_header_values_lose_surrounding_whitespace():
+    reply = b"HTTP/1.1 200 OK\r\nX-Pad:   padded \t\r\nTransfer-Encoding: chunked\r\n\r\n2;ext=1\r\nok\r\n0\r\nX-Trailer: t\r\n\r\n"
+    async with Script(serve_once([reply])) as script:
+        pool = h1client.Pool()
+        resp = await pool.request("POST", script.url + "/", {}, b"{}")
+        assert await resp.read() == b"ok"
+        assert resp.raw_headers == [(b"X-Pad", b"padded"), (b"Transfer-Encoding", b"chunked")]
+        pool.close()
+
+
+async def test_bytes_after_an_answer_end_the_connection():
+    ref: list = []
+
+    async def leftover_in_the_same_write(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await ref[0].read_request(reader)
+            writer.write(answer(b"hi") + b"HTTP/1.1 200 OK\r\n")
+            await writer.drain()
+
+    async def leftover_while_idle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await ref[0].read_request(reader)
+            writer.write(answer(b"hi"))
+            await writer.drain()
+            await ref[1].wait()  # the client has put the connection back in its pool
+            writer.write(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+            await writer.drain()
+
+    for handler in (leftover_in_the_same_write, leftover_while_idle):
+        ref[:] = []
+        released = asyncio.Event()
+        async with Script(handler) as script:
+            ref += [script, released]
+            pool = h1client.Pool()
+            resp = await pool.request("POST", script.url + "/", {}, b"{}")
+            conn = resp._conn
+            assert await resp.read() == b"hi"
+            released.set()
+            await wait_until(lambda: conn.closed)
+            resp = await pool.request("POST", script.url + "/", {}, b"{}")
+            assert await resp.read() == b"hi"
+            pool.close()
+        assert script.connections == 2, handler.__name__
+
+
+async def test_the_connections_per_host_are_capped_and_a_waiting_request_gets_a_freed_one():
+    gate = asyncio.Event()
+    busy = 0
+    most = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal busy, most
+        while True:
+            await reader.readuntil(b"\r\n\r\n")
+            await reader.readexactly(2)
+            busy += 1
+            most = max(most, busy)
+            await gate.wait()
+            busy -= 1
+            writer.write(answer(b"ok"))
+            await writer.drain()
+
+    async with Script(handler) as script:
+        pool = h1client.Pool(max_conns_per_host=2)
+
+        async def one() -> bytes:
+            resp = await pool.request("POST", script.url + "/", {}, b"{}")
+            return await resp.read()
+
+        tasks = [asyncio.ensure_future(one()) for _ in range(5)]
+        await wait_until(lambda: busy == 2)
+        assert pool.open_connections(script.url) == 2 and not any(t.done() for t in tasks)
+        gate.set()
+        assert await asyncio.gather(*tasks) == [b"ok"] * 5
+        assert most == 2 and script.connections == 2
+        pool.close()
+
+
+async def test_no_byte_for_the_idle_timeout_fails_the_exchange_even_without_a_whole_timeout():
+    async with Script(serve_once([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"])) as script:
+        pool = h1client.Pool(timeout=0, idle_timeout=0.2)
+        resp = await pool.request("POST", script.url + "/", {}, b"{}")
+        with pytest.raises(h1client.ClientError, match="no byte for 0.2 s"):
+            await resp.read()
+        pool.close()
+
+
+async def test_a_slow_reader_is_not_an_idle_upstream():
+    """The idle clock only runs while the socket is read: a paused socket (a slow client of the
+    relay) is not the upstream's silence. The pool's sweep is driven by hand, so no wall time passes."""
+    piece = b"y" * 65536
+    reply = [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(piece) * 40), *[piece] * 40]
+    async with Script(serve_once(reply)) as script:
+        pool = h1client.Pool(idle_timeout=600)
+        resp = await pool.request("POST", script.url + "/", {}, b"{}")
+        conn = resp._conn
+        await wait_until(lambda: conn.paused)
+        conn.check_time(time.monotonic())  # a sweep notes the bytes read so far
+        conn.last_read -= 10_000  # as if nothing had been read for hours
+        conn.check_time(time.monotonic())
+        assert conn.error is None
+        total = 0
+        async for chunk in resp.chunks():
+            total += len(chunk)
+        assert total == len(piece) * 40
+        pool.close()
+    async with Script(serve_once([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"])) as script:
+        pool = h1client.Pool(idle_timeout=600)
+        resp = await pool.request("POST", script.url + "/", {}, b"{}")
+        conn = resp._conn
+        conn.check_time(time.monotonic())
+        conn.last_read -= 10_000
+        conn.check_time(time.monotonic())  # not paused: the upstream has been silent too long
+        with pytest.raises(h1client.ClientError, match="no byte for 600 s"):
+            await resp.read()
+        pool.close()
+
+
+async def test_the_aiohttp_client_has_the_same_answer_cap():
+    from shared.relay.upstream_aiohttp import AiohttpUpstream
+
+    ref: list = []
+    async with Script(keep_answering(ref, answer(b"a" * 1500))) as script:
+        ref.append(script)
+        client = AiohttpUpstream(limits=Limits(max_answer=1000))
+        resp = await client.send(req(script.url + "/"), b"{}")
+        with pytest.raises(UpstreamTooLarge, match="1000-byte cap"):
+            await resp.read()
+        await client.close()
+        client = AiohttpUpstream(limits=Limits(max_answer=1500))
+        resp = await client.send(req(script.url + "/"), b"{}")
+        assert await resp.read() == b"a" * 1500
+        await client.close()

@@ -28,7 +28,7 @@ from shared.relay.prompt import PromptCounter
 from shared.relay.routing import Cooldowns, choose
 from shared.relay.sink import QuotaSink
 from shared.relay.types import Adaptor, RelayError, RelayMeta
-from shared.relay.upstream import UpstreamClient, UpstreamResponse, UpstreamUnavailable
+from shared.relay.upstream import UpstreamClient, UpstreamResponse, UpstreamTooLarge, UpstreamUnavailable, read_error
 from shared.settings import Settings
 from shared.snapshot import CHANNEL_ENABLED, ChannelEntry, Snapshot
 
@@ -203,6 +203,8 @@ class RelayEngine:
         raw = request.body if request.body is not None else call.body
         try:
             resp = await self.upstream.send(request, raw)
+        except UpstreamTooLarge as exc:  # refused at its headers (a declared length over the cap)
+            return Failure(read_error(exc))
         except UpstreamUnavailable as exc:
             return Failure(RelayError(500, f"do request failed: {exc}", code="do_request_failed"))
         if resp.status in (200, 201) and not (meta.is_stream and resp.content_type.startswith("application/json")):

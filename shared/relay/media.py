@@ -19,7 +19,7 @@ from shared.redact import redact_key
 from shared.relay.http import send_bytes
 from shared.relay.ledger import QuotaRefused, Reservation
 from shared.relay.types import RelayError, UpstreamRequest
-from shared.relay.upstream import UpstreamResponse, UpstreamUnavailable
+from shared.relay.upstream import UpstreamResponse, UpstreamTooLarge, UpstreamUnavailable, read_error
 from shared.snapshot import ChannelEntry
 
 AZURE = 3
@@ -55,6 +55,8 @@ async def copy_response(send: Send, resp: UpstreamResponse) -> bytes:
     """Status, headers (first value each) and body verbatim; returns the body."""
     try:
         body = await resp.read()
+    except UpstreamUnavailable as exc:
+        raise read_error(exc) from None
     finally:
         resp.close()
     headers = resp.copied_headers()
@@ -147,7 +149,7 @@ async def relay_audio(engine: RelayEngine, call: Call, send: Send, pinned: Chann
                     body = await result.read()
                 except UpstreamUnavailable as exc:
                     await settle(engine, call, reservation, 0)
-                    return Failure(RelayError(500, f"read response body failed: {exc}", code="read_response_body_failed"))
+                    return Failure(read_error(exc))
                 finally:
                     result.close()
                 text_or_error = transcript_text(body, str((call.form or {}).get("response_format") or "json"))
@@ -195,6 +197,8 @@ async def relay_proxy(engine: RelayEngine, call: Call, send: Send, channel: Chan
     request = UpstreamRequest(call.method, channel.base_url.rstrip("/") + call.path_qs, headers, None)
     try:
         resp = await engine.upstream.send(request, call.body)
+    except UpstreamTooLarge as exc:
+        raise read_error(exc) from None
     except UpstreamUnavailable as exc:
         raise RelayError(500, redact_key(f"do request failed: {exc}", channel.key), code="do_request_failed") from None
     body = await copy_response(send, resp)

@@ -27,7 +27,7 @@ from shared.relay.fields import check_field_types
 from shared.relay.http import ClientStream, send_bytes
 from shared.relay.ledger import QuotaRefused
 from shared.relay.types import RelayError, Usage
-from shared.relay.upstream import UpstreamUnavailable
+from shared.relay.upstream import UpstreamUnavailable, read_error
 from shared.snapshot import ChannelEntry
 
 log = get_logger(__name__)
@@ -236,7 +236,7 @@ async def _attempt(
         try:
             body_bytes = await resp.read()
         except UpstreamUnavailable as exc:
-            return Failure(RelayError(500, f"read response body failed: {exc}", code="read_response_body_failed"))
+            return Failure(read_error(exc))
         finally:
             resp.close()
         try:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import urllib.request
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import AsyncIterator, Iterable, Mapping, Protocol
 from urllib.parse import urlsplit
 
 from shared.relay import h1client
-from shared.relay.types import UpstreamRequest
-
+from shared.relay.types import RelayError, UpstreamRequest
+from shared.settings import Settings
 
 # Framing is the node's own; CORS headers are the node's own too (One API sets its own).
 # Hop-by-hop headers describe the upstream connection, not the answer (RFC 9110 §7.6.1), and an
@@ -47,6 +48,36 @@ def copyable_headers(pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, 
 
 class UpstreamUnavailable(Exception):
     """The upstream could not be reached or did not answer in time."""
+
+
+class UpstreamTooLarge(UpstreamUnavailable):
+    """The upstream's answer is larger than RELAY_MAX_ANSWER_BYTES (decoded)."""
+
+
+def unavailable(exc: h1client.ClientError) -> UpstreamUnavailable:
+    """The seam's error for a client error: too large, or any other failure."""
+    if isinstance(exc, h1client.AnswerTooLarge):
+        return UpstreamTooLarge(str(exc))
+    return UpstreamUnavailable(str(exc))
+
+
+def read_error(exc: UpstreamUnavailable) -> RelayError:
+    """The client's error for an answer whose body could not be read: 502 when it was too large
+    (the gateway refused it), else One API's 500 read_response_body_failed."""
+    if isinstance(exc, UpstreamTooLarge):
+        return RelayError(502, f"upstream answer too large: {exc}", "upstream_error", code="upstream_answer_too_large")
+    return RelayError(500, f"read response body failed: {exc}", code="read_response_body_failed")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an upstream answer may cost (settings RELAY_TIMEOUT, RELAY_IDLE_TIMEOUT,
+    RELAY_MAX_ANSWER_BYTES, RELAY_MAX_CONNS_PER_HOST)."""
+
+    timeout: int = 0  # the whole exchange, seconds; 0 = none
+    idle_timeout: float = h1client.IDLE_TIMEOUT  # seconds without a byte while an answer is awaited
+    max_answer: int = h1client.MAX_ANSWER  # decoded body bytes
+    max_conns_per_host: int = h1client.MAX_CONNS_PER_HOST
 
 
 class UpstreamResponse(ABC):
@@ -109,14 +140,14 @@ class NativeResponse(UpstreamResponse):
         try:
             return await self._resp.read()
         except h1client.ClientError as exc:
-            raise UpstreamUnavailable(str(exc)) from exc
+            raise unavailable(exc) from exc
 
     async def chunks(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._resp.chunks():
                 yield chunk
         except h1client.ClientError as exc:
-            raise UpstreamUnavailable(str(exc)) from exc
+            raise unavailable(exc) from exc
 
     def close(self) -> None:
         self._resp.close()
@@ -151,9 +182,17 @@ class ProxyChoice:
 class NativeUpstream:
     """The pooled HTTP/1.1 client for direct connections; proxied requests go through aiohttp."""
 
-    def __init__(self, timeout: int = 0, proxy: str = "") -> None:
-        self._pool = h1client.Pool(connect_timeout=min(timeout, 30) if timeout else 30, timeout=timeout)
-        self._timeout, self._proxy = timeout, proxy
+    def __init__(self, timeout: int = 0, proxy: str = "", limits: Limits | None = None) -> None:
+        limits = limits or Limits(timeout=timeout)
+        timeout = limits.timeout
+        self._pool = h1client.Pool(
+            connect_timeout=min(timeout, 30) if timeout else 30,
+            timeout=timeout,
+            idle_timeout=limits.idle_timeout,
+            max_answer=limits.max_answer,
+            max_conns_per_host=limits.max_conns_per_host,
+        )
+        self._limits, self._proxy = limits, proxy
         self.proxy_for = ProxyChoice(proxy)
         self._proxied: UpstreamClient | None = None  # aiohttp (~8 MB of RSS) only once a proxy is used
 
@@ -162,12 +201,12 @@ class NativeUpstream:
             if self._proxied is None:
                 from shared.relay.upstream_aiohttp import AiohttpUpstream
 
-                self._proxied = AiohttpUpstream(self._timeout, self._proxy)
+                self._proxied = AiohttpUpstream(proxy=self._proxy, limits=self._limits)
             return await self._proxied.send(request, body)
         try:
             resp = await self._pool.request(request.method, request.url, request.headers, body if body else None)
         except h1client.ClientError as exc:
-            raise UpstreamUnavailable(str(exc)) from exc
+            raise unavailable(exc) from exc
         return NativeResponse(resp)
 
     async def close(self) -> None:
@@ -176,10 +215,21 @@ class NativeUpstream:
             await self._proxied.close()
 
 
-def make_upstream(kind: str, timeout: int = 0, proxy: str = "") -> UpstreamClient:
+def make_upstream(kind: str, timeout: int = 0, proxy: str = "", limits: Limits | None = None) -> UpstreamClient:
     """The relay's client by RELAY_HTTP_CLIENT: `native` (default) or `aiohttp`."""
+    limits = limits or Limits(timeout=timeout)
     if kind == "aiohttp":
         from shared.relay.upstream_aiohttp import AiohttpUpstream
 
-        return AiohttpUpstream(timeout, proxy)
-    return NativeUpstream(timeout, proxy)
+        return AiohttpUpstream(proxy=proxy, limits=limits)
+    return NativeUpstream(proxy=proxy, limits=limits)
+
+
+def limits_from(settings: Settings) -> Limits:
+    """The client limits a node's settings ask for."""
+    return Limits(
+        timeout=settings.relay_timeout,
+        idle_timeout=settings.relay_idle_timeout,
+        max_answer=settings.relay_max_answer_bytes,
+        max_conns_per_host=settings.relay_max_conns_per_host,
+    )

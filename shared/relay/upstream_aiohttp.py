@@ -10,26 +10,39 @@ from typing import AsyncIterator
 import aiohttp
 
 from shared.relay.types import UpstreamRequest
-from shared.relay.upstream import ProxyChoice, UpstreamResponse, UpstreamUnavailable
+from shared.relay.upstream import (
+    Limits,
+    ProxyChoice,
+    UpstreamResponse,
+    UpstreamTooLarge,
+    UpstreamUnavailable,
+)
 
 
 class AiohttpResponse(UpstreamResponse):
-    def __init__(self, resp: aiohttp.ClientResponse) -> None:
+    def __init__(self, resp: aiohttp.ClientResponse, max_answer: int) -> None:
         self.status = resp.status
         self.headers = resp.headers
         self._resp = resp
+        self._max = max_answer
 
     async def read(self) -> bytes:
-        try:
-            return await self._resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
+        parts = [chunk async for chunk in self.chunks()]
+        self._resp.release()
+        return b"".join(parts)
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        """The decoded body as it arrives, refused past the answer cap (as h1client does)."""
+        received = 0
         try:
             async for chunk in self._resp.content.iter_any():
+                received += len(chunk)
+                if received > self._max:
+                    self._resp.close()
+                    raise UpstreamTooLarge(f"upstream answer exceeds the {self._max}-byte cap")
                 yield chunk
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            self._resp.close()
             raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
 
     def close(self) -> None:
@@ -37,16 +50,24 @@ class AiohttpResponse(UpstreamResponse):
 
 
 class AiohttpUpstream:
-    """Pooled aiohttp client; RELAY_TIMEOUT (0 = none) and RELAY_PROXY as One API reads them."""
+    """Pooled aiohttp client; RELAY_TIMEOUT (0 = none) and RELAY_PROXY as One API reads them, and
+    the answer caps of Limits (the idle timeout as aiohttp's time between reads)."""
 
-    def __init__(self, timeout: int = 0, proxy: str = "") -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout or None, connect=min(timeout, 30) if timeout else 30)
+    def __init__(self, timeout: int = 0, proxy: str = "", limits: Limits | None = None) -> None:
+        limits = limits or Limits(timeout=timeout)
+        timeout = limits.timeout
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeout or None, connect=min(timeout, 30) if timeout else 30, sock_read=limits.idle_timeout
+        )
+        self._limits = limits
         self.proxy_for = ProxyChoice(proxy)
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=60)
+            connector = aiohttp.TCPConnector(
+                limit=0, limit_per_host=self._limits.max_conns_per_host, ttl_dns_cache=300, keepalive_timeout=60
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self._timeout,
@@ -68,7 +89,7 @@ class AiohttpUpstream:
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
-        return AiohttpResponse(resp)
+        return AiohttpResponse(resp, self._limits.max_answer)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
@@ -224,7 +225,9 @@ def completions(call: Call) -> Response:
 def embeddings(call: Call) -> Response:
     raw = call.field("input", "")
     inputs = [raw] if isinstance(raw, str) else list(raw or [])
-    data = [{"object": "embedding", "index": i, "embedding": vector(str(text))} for i, text in enumerate(inputs)]
+    dimensions = call.field("dimensions")
+    size = dimensions if isinstance(dimensions, int) and 0 < dimensions <= 4096 else 8
+    data = [{"object": "embedding", "index": i, "embedding": vector(str(text), size)} for i, text in enumerate(inputs)]
     tokens = call.canned.embedding_tokens_per_input * len(inputs)
     usage = None if call.kind == "no_usage" else {"prompt_tokens": tokens, "total_tokens": tokens}
     answer: dict[str, Any] = {"object": "list", "data": data, "model": _model(call, "text-embedding-ada-002")}
@@ -250,7 +253,8 @@ def moderations(call: Call) -> Response:
 def images(call: Call) -> Response:
     n = call.field("n") or 1
     if call.field("response_format") == "b64_json":
-        data = [{"b64_json": "ZmFrZS1pbWFnZQ==", "revised_prompt": call.field("prompt", "")} for _ in range(n)]
+        image = base64.b64encode(b"fake-image" * (call.canned.image_bytes // 10)).decode() if call.canned.image_bytes else "ZmFrZS1pbWFnZQ=="
+        data = [{"b64_json": image, "revised_prompt": call.field("prompt", "")} for _ in range(n)]
     else:
         data = [
             {"url": f"https://fake-upstream.invalid/image-{i}.png", "revised_prompt": call.field("prompt", "")}

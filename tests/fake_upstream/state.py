@@ -52,6 +52,7 @@ class Canned:
     transcript: str = "The quick brown fox jumps over the lazy dog."
     # (name, value) pairs added to every normal answer, repeats allowed (e.g. two Set-Cookie).
     extra_headers: tuple[tuple[str, str], ...] = ()
+    image_bytes: int = 0  # b64_json images: 0 = a 10-byte image, else about this many bytes
 
     @property
     def words(self) -> list[str]:
