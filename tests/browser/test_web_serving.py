@@ -48,13 +48,14 @@ async def test_theme_and_configured_origins(sqlite_database, dist: Path) -> None
         for key, value in (
             ("Theme", "berry"), ("Logo", "https://cdn.example.com/logo.png"),
             ("HomePageContent", "https://home.example.org/welcome"), ("TurnstileSiteKey", "site"), ("TurnstileCheckEnabled", "true"),
+            ("ChatLink", "https://chat.example.net:8443/#/chat?x=1"),
         ):
             assert (await client.put("/api/option/", json={"key": key, "value": value})).json()["success"], key
         page = await client.get("/")
         assert 'data-theme="berry"' in page.text  # an administrator's choice wins
         csp = page.headers["content-security-policy"]
         assert "img-src 'self' data: https://cdn.example.com;" in csp
-        assert "frame-src 'self' https://challenges.cloudflare.com https://home.example.org;" in csp
+        assert "frame-src 'self' https://challenges.cloudflare.com https://chat.example.net:8443 https://home.example.org;" in csp
         assert "script-src 'self' https://challenges.cloudflare.com;" in csp
 
 
