@@ -48,23 +48,24 @@ def _is_http_url(value: Any) -> bool:
     )
 
 
-def endpoints_of(document: bytes) -> tuple[dict[str, str], str | None]:
-    """(the endpoints keyed by option name plus `issuer`, the first missing field or None)."""
+def endpoints_of(document: bytes) -> tuple[dict[str, str] | None, str]:
+    """(the endpoints keyed by option name, plus `issuer`; or None and the first field missing or
+    invalid, "" when the document is not a JSON object)."""
     try:
         doc = orjson.loads(document)
     except orjson.JSONDecodeError:
-        return {}, ""
+        return None, ""
     if not isinstance(doc, dict):
-        return {}, ""
+        return None, ""
     found: dict[str, str] = {}
     for field, option in FIELDS.items():
         value = doc.get(field)
         if not _is_http_url(value):
-            return {}, field
+            return None, field
         found[option] = value
     issuer = doc.get("issuer")
     found["issuer"] = issuer if isinstance(issuer, str) and len(issuer) <= MAX_URL_CHARS else ""
-    return found, None
+    return found, ""
 
 
 def _client(request: Request) -> UserContentClient:
@@ -89,8 +90,10 @@ async def discover(request: Request) -> Response:
     if status != 200:
         return fail(_text(request, "status") + str(status))
     found, missing = endpoints_of(body)
-    if missing is not None:
-        return fail(_text(request, "missing") + missing if missing else _text(request, "not_json"))
+    if found is None and missing:
+        return fail(_text(request, "missing") + missing)
+    if found is None:
+        return fail(_text(request, "not_json"))
     return ok(found)
 
 
