@@ -3,18 +3,37 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# `make run` needs the package alone; the test extras (Playwright, grpcio-tools, the deploy
+# checkers) are installed by `make test`, and a full install counts for a run too.
+RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: run test test-unit install clean protos protos-check cluster test-cluster deploy-tools
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
-	@touch $(STAMP)
+# $(call pip_install,SPEC): with uv when it can be had (it downloads and installs wheels in parallel,
+# several times faster than pip). The venv is made without pip (ensurepip alone takes seconds) and uv
+# is put in it by the system's pip, else by the venv's own; pip installs when uv is missing or fails.
+venv_pip = { $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip >/dev/null; }
+pip_install = test -x $(VENV)/bin/uv || $(PYTHON) -m pip --python $(PY) install -q uv 2>/dev/null || \
+	{ $(venv_pip) && $(PY) -m pip install -q uv; } || true; \
+	if test -x $(VENV)/bin/uv && $(VENV)/bin/uv pip install -q --python $(PY) -e '$(1)'; then :; \
+	else $(venv_pip) && $(PY) -m pip install -q -e '$(1)'; fi
+
+$(PY):
+	$(PYTHON) -m venv --without-pip $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(call pip_install,.[test])
+	@touch $@
+
+$(RUN_STAMP): pyproject.toml | $(PY)
+	@if test $(STAMP) -nt pyproject.toml; then :; else $(call pip_install,.); fi
+	@touch $@
 
 install: $(STAMP)
 
-run: $(STAMP) console
+# The Python install and the console build do not depend on each other: run them side by side.
+run:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(RUN_STAMP) console
 	$(VENV)/bin/one-api --port $${PORT:-3000}
 
 test: $(STAMP) protos-check deploy-tools console browser-tools

@@ -25,6 +25,7 @@ from master.options import Options
 from master.relay_host import RelayHost
 from shared.client_address import TrustedProxies
 from shared.relay.app import RelayApp
+from shared.relay.paths import is_relay_path
 from master.ratelimit import Limit, RateLimiter, RedisRateLimiter
 from shared.logs import get_logger
 from shared.metrics import Metrics, engine_state
@@ -96,7 +97,7 @@ class PrefixDispatch:
             await self.metrics(scope, receive, send)
         elif path.startswith("/api"):
             await self.api(scope, receive, send)
-        elif self.relay is not None and (path.startswith("/v1") or path.startswith("/dashboard")):
+        elif self.relay is not None and is_relay_path(path):
             await self.relay(scope, receive, send)
         else:
             await self.page(scope, receive, send)
@@ -123,7 +124,7 @@ async def build_context(settings: Settings) -> MasterContext:
 
 
 class MasterApp(Starlette):
-    """Starlette for everything but the relay: /v1 and /dashboard skip its middleware stack
+    """Starlette for everything but the relay: /v1 and /dashboard/billing skip its middleware stack
     (error and exception middleware, sessions, routing), since they are the hot path."""
 
     def __init__(self, **kwargs: object) -> None:
@@ -134,7 +135,7 @@ class MasterApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             self.proxies.resolve(scope)  # once per request: every later use reads scope["client"]
-            if scope["path"].startswith(("/v1", "/dashboard")):
+            if is_relay_path(scope["path"]):
                 scope["app"] = self
                 await self._relay(scope, receive, send)
                 return

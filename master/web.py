@@ -3,7 +3,7 @@
 Files under web/dist are served as they are (hashed assets cached for a year); any other path is a
 client-side route and gets index.html, with the theme written into <html data-theme>. Every answer
 carries a Content-Security-Policy that allows only this origin, plus the few outside origins the
-administrator configured on purpose (logo / QR code images, a home page URL, Turnstile).
+administrator configured on purpose (logo / QR code images, a home page URL, the chat page, Turnstile).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def content_security_policy(options: Options) -> str:
     for key in ("Logo", "WeChatAccountQRCodeImageURL"):
         if origin := _origin(options.get(key)):
             images.add(origin)
-    for key in ("HomePageContent", "About"):
+    for key in ("HomePageContent", "About", "ChatLink"):  # pages the console shows in a frame
         if origin := _origin(options.get(key)):
             frames.add(origin)
     if options.flag("TurnstileCheckEnabled"):

@@ -39,7 +39,7 @@ def route_class(path: str) -> str:
         return "metrics"
     if path.startswith("/api"):
         return "api"
-    if path.startswith("/dashboard") or path.startswith("/v1/dashboard"):
+    if path.startswith(("/dashboard/billing/", "/v1/dashboard/")):
         return "billing"
     if path.startswith("/v1/models"):
         return "models"

@@ -172,6 +172,11 @@ class UserContentClient:
         content_type, body, _, _ = await self._exchange("GET", url, max_bytes or self._max_bytes, truncate=False)
         return content_type, body
 
+    async def get(self, url: str, max_bytes: int | None = None) -> tuple[int, str, bytes]:
+        """GET the whole body with its status: (status, Content-Type, bytes). Over the cap is an error."""
+        content_type, body, status, _ = await self._exchange("GET", url, max_bytes or self._max_bytes, truncate=False)
+        return status, content_type, body
+
     async def peek(self, url: str, nbytes: int) -> tuple[str, bytes]:
         """GET at most the first `nbytes` bytes (e.g. an image header); never an error for size."""
         content_type, body, _, _ = await self._exchange("GET", url, min(nbytes, self._max_bytes), truncate=True)

@@ -15,6 +15,7 @@ from shared.logs import get_logger
 from shared.metrics import Metrics
 from shared.request_id import RequestIdMiddleware
 from shared.relay.app import RelayApp
+from shared.relay.paths import is_relay_path
 from shared.relay.engine import RelayEngine
 from shared.settings import VERSION, Settings
 from shared.snapshot import Snapshot
@@ -97,7 +98,7 @@ class SlaveApp:
         elif path == "/readyz":
             ready = self.is_ready() and not self.draining
             await send_json(send, 200 if ready else 503, {"status": "ok" if ready else "not ready", "version": self.engine.snapshot.version if self.engine.snapshot else None})
-        elif path.startswith("/v1") or path.startswith("/dashboard"):
+        elif is_relay_path(path):
             await self.relay(scope, receive, send)
         elif path == "/metrics":
             await self.metrics.endpoint(scope, receive, send)

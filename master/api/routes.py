@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from master.api import channel_ops, channels, logs, oauth, options_api, public, redemptions, tokens, users
+from master.api import channel_ops, channels, logs, oauth, oidc_discovery, options_api, public, redemptions, tokens, users
 
 
 def api_routes() -> list[BaseRoute]:
@@ -12,6 +12,7 @@ def api_routes() -> list[BaseRoute]:
         *public.routes,
         *users.routes,
         *oauth.routes,
+        *oidc_discovery.routes,
         *tokens.routes,
         *channel_ops.routes,
         *channels.routes,

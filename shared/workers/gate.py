@@ -7,7 +7,7 @@
   them without the secret, which exists only in the environment of this launch's processes.
 - /healthz is this worker's own (the process is serving); /metrics and /readyz speak for the node
   (shared.workers.fanin).
-- On a master's relay workers, everything but the relay (/v1, /dashboard) goes to worker 0.
+- On a master's relay workers, everything but the relay (/v1, /dashboard/billing) goes to worker 0.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.relay.paths import is_relay_path
 from shared.workers import fanin
 from shared.workers.forward import CLIENT_HEADER, SECRET_HEADER, Forwarder, loopback_client
 from shared.workers.slot import WorkerSlot
 
 PREFIX = b"x-oneapi-worker-"
-RELAY_PREFIXES = ("/v1", "/dashboard")
 
 
 class WorkerGate:
@@ -44,7 +44,7 @@ class WorkerGate:
             await fanin.metrics(send, self.client, self.slot)
         elif path == "/readyz":
             await fanin.ready(send, self.client, self.slot)
-        elif self.forward is not None and path != "/healthz" and not path.startswith(RELAY_PREFIXES):
+        elif self.forward is not None and path != "/healthz" and not is_relay_path(path):
             await self.forward(scope, receive, send)
         else:
             await self.app(scope, receive, send)

@@ -48,13 +48,14 @@ async def test_theme_and_configured_origins(sqlite_database, dist: Path) -> None
         for key, value in (
             ("Theme", "berry"), ("Logo", "https://cdn.example.com/logo.png"),
             ("HomePageContent", "https://home.example.org/welcome"), ("TurnstileSiteKey", "site"), ("TurnstileCheckEnabled", "true"),
+            ("ChatLink", "https://chat.example.net:8443/#/chat?x=1"),
         ):
             assert (await client.put("/api/option/", json={"key": key, "value": value})).json()["success"], key
         page = await client.get("/")
         assert 'data-theme="berry"' in page.text  # an administrator's choice wins
         csp = page.headers["content-security-policy"]
         assert "img-src 'self' data: https://cdn.example.com;" in csp
-        assert "frame-src 'self' https://challenges.cloudflare.com https://home.example.org;" in csp
+        assert "frame-src 'self' https://challenges.cloudflare.com https://chat.example.net:8443 https://home.example.org;" in csp
         assert "script-src 'self' https://challenges.cloudflare.com;" in csp
 
 
@@ -77,3 +78,14 @@ async def test_web_rate_limit_kept(sqlite_database, dist: Path) -> None:
     async with running_master({**sqlite_database.env(), "GLOBAL_WEB_RATE_LIMIT": "3"}) as (_, client):
         codes = [(await client.get("/")).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
+
+
+async def test_dashboard_is_a_console_page_and_only_billing_is_the_relay(sqlite_database, dist: Path) -> None:
+    """A bookmark or a reload of /dashboard gets the console; /dashboard/billing/* stays the relay's."""
+    async with running_master(sqlite_database.env()) as (_, client):
+        for path in ("/dashboard", "/dashboard/", "/dashboard?range=7"):
+            page = await client.get(path)
+            assert page.status_code == 200 and page.text.startswith("<!doctype html>"), path
+        for path in ("/dashboard/billing/subscription", "/v1/dashboard/billing/usage"):
+            billing = await client.get(path)  # no key: the relay's OpenAI-style 401
+            assert billing.status_code == 401 and billing.json()["error"]["type"], path

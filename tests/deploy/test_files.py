@@ -135,7 +135,7 @@ def test_compose_fleet_shape() -> None:
 
 def test_compose_load_balancer_splits_relay_and_console() -> None:
     cfg = (DEPLOY / "compose" / "haproxy.cfg").read_text()
-    assert re.search(r"acl relay path_beg /v1 /dashboard\s+use_backend slaves if relay\s+default_backend master", cfg)
+    assert re.search(r"acl relay path_beg /v1 /dashboard/billing/\s+use_backend slaves if relay\s+default_backend master", cfg)
     assert "server-template slave" in cfg and "deny" in cfg and "/metrics" in cfg
     assert "option forwardfor" in cfg  # the client's address reaches the nodes (TRUSTED_PROXIES)
     haproxy = shutil.which("haproxy")

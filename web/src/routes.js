@@ -1,4 +1,5 @@
 import { About } from './pages/About.jsx';
+import { Chat } from './pages/Chat.jsx';
 import { ChannelEdit } from './pages/channels/ChannelEdit.jsx';
 import { Channels } from './pages/channels/Channels.jsx';
 import { Dashboard } from './pages/Dashboard.jsx';
@@ -15,6 +16,7 @@ import { TokenEdit } from './pages/TokenEdit.jsx';
 import { Tokens } from './pages/Tokens.jsx';
 import { TopUp } from './pages/TopUp.jsx';
 import { UserEdit } from './pages/UserEdit.jsx';
+import { UserTopUp } from './pages/UserTopUp.jsx';
 import { Users } from './pages/Users.jsx';
 
 /** Client-side routes; `need` = least role (0 anyone, 1 user, 10 admin). */
@@ -36,8 +38,10 @@ export const ROUTES = [
   { path: '/dashboard', page: Dashboard, need: 1 },
   { path: '/topup', page: TopUp, need: 1 },
   { path: '/setting', page: Settings, need: 1 },
+  { path: '/chat', page: Chat, need: 1 },
   { path: '/user', page: Users, need: 10 },
   { path: '/user/add', page: UserEdit, need: 10 },
+  { path: '/user/topup', page: UserTopUp, need: 10 },
   { path: '/user/edit/:id', page: UserEdit, need: 10 },
   { path: '/redemption', page: Redemptions, need: 10 },
   { path: '/redemption/add', page: RedemptionAdd, need: 10 },

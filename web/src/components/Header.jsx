@@ -46,7 +46,7 @@ export function Header() {
         {NAV.filter((n) => role >= n.need).map((n) => (
           <Link key={n.href} href={n.href} class={active(n.href) ? 'active' : ''}>{t(n.key)}</Link>
         ))}
-        {me && st.chat_link && <a href={st.chat_link} target="_blank" rel="noopener noreferrer">{t('nav.chat')}</a>}
+        {me && st.chat_link && <Link href="/chat" class={active('/chat') ? 'active' : ''}>{t('nav.chat')}</Link>}
       </nav>
       <div class="topbar-tools">
         <select aria-label={t('header.language')} value={lang} onChange={(e) => setLanguage(e.currentTarget.value)}>

@@ -20,6 +20,11 @@ export function createStore(initial) {
 /** Re-render the calling component whenever the store changes. */
 export function useStore(store) {
   const [value, setValue] = useState(store.get());
-  useEffect(() => store.subscribe(setValue), [store]);
+  useEffect(() => {
+    // A change made after the first render but before this effect (a redirect queued while
+    // rendering, e.g. to /login from a bookmarked page) would otherwise never reach the component.
+    setValue(store.get());
+    return store.subscribe(setValue);
+  }, [store]);
   return value;
 }

@@ -60,6 +60,7 @@ export function Users() {
             ? <button onClick={() => manage(r, 'disable')}>{t('common.disable')}</button>
             : <button onClick={() => manage(r, 'enable')}>{t('common.enable')}</button>)}
           <Link class="button" href={`/user/edit/${r.id}`}>{t('common.edit')}</Link>
+          <Link class="button" href={`/user/topup?id=${r.id}`}>{t('admin_topup.action')}</Link>
           {r.role < ROLE.root && <button class="danger" onClick={() => manage(r, 'delete')}>{t('common.delete')}</button>}
         </div>
       ),
@@ -69,6 +70,7 @@ export function Users() {
   return (
     <Card title={t('nav.users')} actions={<>
       <button class="primary" onClick={() => navigate('/user/add')}>{t('user.add')}</button>
+      <button onClick={() => navigate('/user/topup')}>{t('admin_topup.title')}</button>
       <select aria-label={t('common.order')} value={order} onChange={(e) => { setOrder(e.currentTarget.value); load(0, e.currentTarget.value); }}>
         {ORDERS.map((o) => <option key={o} value={o}>{t(`user.order_${o || 'id'}`)}</option>)}
       </select>

@@ -18,12 +18,14 @@ export function ratioError(text) {
 /**
  * A card of options. Field kinds: text, number, textarea, secret (write-only), json (ratio map),
  * switch (saved at once), select (with `choices`). Other fields are saved by the card's button.
+ * `tools(draft, fill)` renders extra buttons beside it; `fill({key: value})` changes the draft.
  */
-export function OptionGroup({ title, fields, options, save, children }) {
+export function OptionGroup({ title, fields, options, save, tools, children }) {
   const pick = () => Object.fromEntries(fields.map((f) => [f.key, f.kind === 'secret' ? '' : options[f.key] ?? '']));
   const [draft, setDraft] = useState(pick);
   useEffect(() => setDraft(pick()), [options]);
   const set = (key, value) => setDraft({ ...draft, [key]: value });
+  const fill = (values) => setDraft((d) => ({ ...d, ...values }));
   const errors = Object.fromEntries(fields.filter((f) => f.kind === 'json').map((f) => [f.key, ratioError(draft[f.key])]));
   const invalid = Object.values(errors).some(Boolean);
   const editable = fields.filter((f) => f.kind !== 'switch');
@@ -77,6 +79,7 @@ export function OptionGroup({ title, fields, options, save, children }) {
         {fields.map(control)}
         {editable.length > 0 && (
           <div class="form-actions wide">
+            {tools && tools(draft, fill)}
             <button type="submit" class="primary" disabled={invalid}>{t('settings.save_group', { name: title })}</button>
           </div>
         )}

@@ -1,5 +1,29 @@
+import { useState } from 'preact/hooks';
+import { attempt, toast } from '../../components/toast.js';
+import { api } from '../../lib/api.js';
 import { t } from '../../lib/i18n.js';
 import { OptionGroup } from './OptionGroup.jsx';
+
+/** Fills the three OIDC endpoints from the well-known URL; the master fetches the document, since
+ * the console's CSP lets the browser reach this origin only. The admin reviews, then saves. */
+function OidcDiscover({ url, fill }) {
+  const [busy, setBusy] = useState(false);
+  const discover = async () => {
+    if (!url || !url.trim()) return toast.error(t('settings.oidc_well_known_missing'));
+    setBusy(true);
+    const found = await attempt(() => api('POST', '/api/oidc/discovery', { url: url.trim() }));
+    setBusy(false);
+    if (!found) return;
+    const { issuer, ...endpoints } = found;
+    fill(endpoints);
+    toast.success(t('settings.oidc_filled', { issuer: issuer || url.trim() }));
+  };
+  return <button type="button" onClick={discover} disabled={busy}>{t('settings.oidc_fill')}</button>;
+}
+
+const TOOLS = {
+  'settings.oidc': (draft, fill) => <OidcDiscover url={draft.OidcWellKnown} fill={fill} />,
+};
 
 const GROUPS = [
   ['settings.general', [{ key: 'ServerAddress', hint: 'settings.server_address_hint' }]],
@@ -33,7 +57,7 @@ const GROUPS = [
 export function System({ options, save }) {
   return (
     <div class="stack">
-      {GROUPS.map(([title, fields]) => <OptionGroup key={title} title={t(title)} fields={fields} options={options} save={save} />)}
+      {GROUPS.map(([title, fields]) => <OptionGroup key={title} title={t(title)} fields={fields} options={options} save={save} tools={TOOLS[title]} />)}
     </div>
   );
 }
