@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import inspect, insert, select
 
+from master.access_tokens import stored_form
 from master.db import migrate
 from master.db.engine import DSNError, create_engine, parse_dsn
 from master.db.schema import logs, main_metadata, users
@@ -84,15 +85,17 @@ async def test_migrations_keep_a_one_api_database(tmp_path: Path) -> None:
     try:
         async with store.main.connect() as conn:
             names = (await conn.execute(select(users.c.username))).scalars().all()
+            tokens = (await conn.execute(select(users.c.access_token))).scalars().all()
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert names == ["carried"]
-        assert {"alembic_version", "alembic_version_logs", "logs"} <= set(tables)
+        assert tokens == [stored_form("a" * 32)]  # One API's plaintext token, hashed in place
+        assert {"alembic_version", "alembic_version_logs", "logs", "sessions"} <= set(tables)
     finally:
         await store.close()
 
 
 def test_script_heads_are_read_without_alembic(tmp_path: Path) -> None:
-    assert migrate.script_heads("main") == {"m0001"} and migrate.script_heads("logs") == {"l0001"}
+    assert migrate.script_heads("main") == {"m0002_sessions"} and migrate.script_heads("logs") == {"l0001"}
     versions = tmp_path / "versions"
     versions.mkdir()
     (versions / "a.py").write_text('revision = "a"\ndown_revision = None\nbranch_labels = ("main",)\n')
