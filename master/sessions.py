@@ -38,14 +38,14 @@ async def start_session(ctx: MasterContext, user_id: int) -> str:
             await conn.execute(
                 select(sessions.c.id)
                 .where(sessions.c.user_id == user_id)
-                .order_by(sessions.c.created_at.desc(), sessions.c.id)
+                .order_by(sessions.c.id.desc())
                 .offset(MAX_SESSIONS_PER_USER - 1)
-                .limit(1000)
+                .limit(MAX_SESSIONS_PER_USER)  # more than one only if the cap was lowered
             )
         ).scalars().all()
         if older:
             await conn.execute(delete(sessions).where(sessions.c.id.in_(older)))
-        await conn.execute(insert(sessions).values(id=session_key(sid), user_id=user_id, created_at=now, expires_at=now + SESSION_MAX_AGE))
+        await conn.execute(insert(sessions).values(key=session_key(sid), user_id=user_id, created_at=now, expires_at=now + SESSION_MAX_AGE))
     if older:
         ctx.auth.forget_all_sessions()
     return sid
@@ -54,7 +54,7 @@ async def start_session(ctx: MasterContext, user_id: int) -> str:
 async def end_session(ctx: MasterContext, sid: str) -> None:
     key = session_key(sid)
     async with ctx.store.main.begin() as conn:
-        await conn.execute(delete(sessions).where(sessions.c.id == key))
+        await conn.execute(delete(sessions).where(sessions.c.key == key))
     ctx.auth.forget_session(key)
 
 
@@ -82,7 +82,7 @@ async def session_owner(ctx: MasterContext, sid: str) -> int | None:
     if owner is MISSING:
         generation = ctx.auth.generation
         async with ctx.store.main.connect() as conn:
-            row = (await conn.execute(select(sessions.c.user_id, sessions.c.expires_at).where(sessions.c.id == key))).first()
+            row = (await conn.execute(select(sessions.c.user_id, sessions.c.expires_at).where(sessions.c.key == key))).first()
         owner = SessionOwner(user_id=int(row.user_id), expires_at=int(row.expires_at)) if row else None
         ctx.auth.put_session(key, owner, generation)
     if owner is None or owner.expires_at <= time.time():  # type: ignore[union-attr]
