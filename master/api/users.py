@@ -49,9 +49,9 @@ WRONG_LOGIN = "用户名或密码错误，或用户已被封禁"
 
 
 async def setup_login(request: Request, user: dict) -> Response:
-    """Start a session (under a fresh id) and answer with a
-    User carrying only id, username, display name, role and status (every other field at its zero
-    value). The cookie holds no role or status: each request reads the user's current ones."""
+    """Start a session (under a fresh id) and answer with a User carrying only id, username,
+    display name, role and status (every other field at its zero value). The cookie holds no role
+    or status: each request reads the user's current ones."""
     await begin_session(request, int(user["id"]), user["username"])
     keep = {k: user[k] for k in ("id", "username", "display_name", "role", "status")}
     return ok(user_json(keep))
