@@ -150,8 +150,11 @@ def test_revocation_holds_on_every_worker_and_after_a_restart(tmp_path: Path) ->
             assert admin.post("/api/user/manage", json={"username": "dave", "action": "promote"}).json()["success"]
             cookies = {name: _logged_in(node.url, name) for name in ("bob", "carl", "dave", "erin")}
             with httpx.Client(base_url=node.url, cookies={"session": cookies["bob"]}, timeout=10) as bob:
-                bob_token = bob.get("/api/user/token").json()["data"]
-            assert _fresh(node.url, "/api/user/", cookies["dave"])["success"] is True
+                answer = bob.get("/api/user/token").json()
+                assert answer["success"], answer
+                bob_token = answer["data"]
+            dave_list = _fresh(node.url, "/api/user/", cookies["dave"])
+            assert dave_list["success"] is True, dave_list
             assert admin.post("/api/user/manage", json={"username": "bob", "action": "disable"}).json()["success"]
             assert admin.post("/api/user/manage", json={"username": "carl", "action": "delete"}).json()["success"]
             assert admin.post("/api/user/manage", json={"username": "dave", "action": "demote"}).json()["success"]
