@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import insert, select
+from sqlalchemy import insert, inspect, select, text
 
 from master.db.schema import main_metadata, users
 from tests.support.app import client_for, login, make_user, running_master
@@ -66,18 +67,25 @@ async def test_access_tokens_are_stored_hashed(master: tuple[object, httpx.Async
     assert (await client_for(app).get("/api/user/self", headers={"Authorization": newer})).json()["success"] is True
 
 
-async def test_a_one_api_database_keeps_its_plaintext_access_token_working(tmp_path: Path) -> None:
-    """One API stores access tokens in clear; the first start hashes them in place."""
+@pytest.mark.parametrize("history", ["one_api", "our_m0001"])
+async def test_a_one_api_database_keeps_its_plaintext_access_token_working(tmp_path: Path, history: str) -> None:
+    """One API stores access tokens in clear (and so did our first release, at migration m0001);
+    the first start hashes them in place."""
     path = tmp_path / "one-api.db"
     sync = create_sync_engine(f"sqlite:///{path}")
     main_metadata.create_all(sync, tables=[t for t in main_metadata.sorted_tables if t.name != "sessions"])
     plaintext = "0123456789abcdef0123456789abcdef"
     with sync.begin() as conn:
         conn.execute(insert(users).values(username="root", password="", role=100, status=1, access_token=plaintext, aff_code="abcd", quota=0))
+        if history == "our_m0001":
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+            conn.execute(text("INSERT INTO alembic_version VALUES ('m0001')"))
     sync.dispose()
     async with running_master({"SQLITE_PATH": str(path)}) as (app, client):
         me = await client.get("/api/user/self", headers={"Authorization": plaintext})
         assert me.json()["success"] is True and me.json()["data"]["username"] == "root"
         async with app.state.ctx.store.main.connect() as conn:  # type: ignore[attr-defined]
             stored = (await conn.execute(select(users.c.access_token))).scalar_one()
+            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert stored != plaintext
+        assert "sessions" in tables  # came with the upgrade
