@@ -7,11 +7,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import insert, inspect, select, text
 
+from master.db.engine import create_engine, parse_dsn
 from master.db.schema import main_metadata, users
+from shared.settings import build_settings
 from tests.support.app import client_for, login, make_user, running_master
+from tests.support.services import FreshDatabase
 
 
 async def _promote(root: httpx.AsyncClient, app: object, username: str) -> httpx.AsyncClient:
@@ -68,24 +70,31 @@ async def test_access_tokens_are_stored_hashed(master: tuple[object, httpx.Async
 
 
 @pytest.mark.parametrize("history", ["one_api", "our_m0001"])
-async def test_a_one_api_database_keeps_its_plaintext_access_token_working(tmp_path: Path, history: str) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "mysql"])
+async def test_a_one_api_database_keeps_its_plaintext_access_token_working(tmp_path: Path, backend: str, history: str) -> None:
     """One API stores access tokens in clear (and so did our first release, at migration m0001);
     the first start hashes them in place."""
-    path = tmp_path / "one-api.db"
-    sync = create_sync_engine(f"sqlite:///{path}")
-    main_metadata.create_all(sync, tables=[t for t in main_metadata.sorted_tables if t.name != "sessions"])
+    db = FreshDatabase(backend, tmp_path, from_template=False)
+    settings = build_settings(db.env())
+    engine = create_engine(parse_dsn(settings.sql_dsn, settings.sqlite_path), settings)
     plaintext = "0123456789abcdef0123456789abcdef"
-    with sync.begin() as conn:
-        conn.execute(insert(users).values(username="root", password="", role=100, status=1, access_token=plaintext, aff_code="abcd", quota=0))
-        if history == "our_m0001":
-            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
-            conn.execute(text("INSERT INTO alembic_version VALUES ('m0001')"))
-    sync.dispose()
-    async with running_master({"SQLITE_PATH": str(path)}) as (app, client):
-        me = await client.get("/api/user/self", headers={"Authorization": plaintext})
-        assert me.json()["success"] is True and me.json()["data"]["username"] == "root"
-        async with app.state.ctx.store.main.connect() as conn:  # type: ignore[attr-defined]
-            stored = (await conn.execute(select(users.c.access_token))).scalar_one()
-            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
-        assert stored != plaintext
-        assert "sessions" in tables  # came with the upgrade
+    try:  # One API's tables (no sessions), filled as One API leaves them
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: main_metadata.create_all(c, tables=[t for t in main_metadata.sorted_tables if t.name != "sessions"]))
+            await conn.execute(insert(users).values(username="root", password="", role=100, status=1, access_token=plaintext, aff_code="abcd", quota=0))
+            if history == "our_m0001":
+                await conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+                await conn.execute(text("INSERT INTO alembic_version VALUES ('m0001')"))
+    finally:
+        await engine.dispose()
+    try:
+        async with running_master(db.env()) as (app, client):
+            me = await client.get("/api/user/self", headers={"Authorization": plaintext})
+            assert me.json()["success"] is True and me.json()["data"]["username"] == "root"
+            async with app.state.ctx.store.main.connect() as conn:  # type: ignore[attr-defined]
+                stored = (await conn.execute(select(users.c.access_token))).scalar_one()
+                tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+            assert stored != plaintext
+            assert "sessions" in tables  # came with the upgrade
+    finally:
+        db.drop()
