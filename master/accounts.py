@@ -9,6 +9,7 @@ import bcrypt
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from master.access_tokens import stored_form
 from master.context import MasterContext
 from master.db.schema import tokens, users
 from master.logbook import LOG_SYSTEM, format_quota, record_log
@@ -64,7 +65,7 @@ async def create_user(
             "role": 1,
             "status": 1,
             "email": email,
-            "access_token": uuid_hex(),
+            "access_token": stored_form(uuid_hex()),  # nobody knows it: the user generates one
             "aff_code": random_alnum(4),
             "quota": quota_new,
             "group": "default",
@@ -125,7 +126,7 @@ async def ensure_root(ctx: MasterContext) -> None:
                     role=100,
                     status=1,
                     display_name="Root User",
-                    access_token=settings.initial_root_access_token or uuid_hex(),
+                    access_token=stored_form(settings.initial_root_access_token or uuid_hex()),
                     aff_code=random_alnum(4),
                     quota=ROOT_QUOTA,
                     group="default",

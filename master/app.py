@@ -23,6 +23,7 @@ from master.db.store import open_store
 from master.monitors import start_monitors
 from master.options import Options
 from master.relay_host import RelayHost
+from master.sessions import SESSION_MAX_AGE, prune_expired_sessions
 from shared.client_address import TrustedProxies
 from shared.relay.app import RelayApp
 from shared.relay.paths import is_relay_path
@@ -34,8 +35,6 @@ from shared.memory import freeze_startup_heap
 from shared.settings import Settings
 
 log = get_logger(__name__)
-
-SESSION_MAX_AGE = 30 * 24 * 3600
 
 
 def invalid_url(method: str, path: str) -> JSONResponse:
@@ -120,6 +119,7 @@ async def build_context(settings: Settings) -> MasterContext:
         limiter = RateLimiter(disabled=settings.debug)
     ctx = MasterContext(settings=settings, store=store, options=options, limiter=limiter)
     await ensure_root(ctx)
+    await prune_expired_sessions(ctx)
     return ctx
 
 
@@ -179,7 +179,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = MasterApp(lifespan=lifespan)
     app.proxies = TrustedProxies(settings.trusted_proxies)
-    metrics = app.state.metrics = Metrics("master")
+    metrics = app.state.metrics = Metrics("master", token=settings.metrics_token)
     app._relay = RequestIdMiddleware(_relay_of_app, metrics)  # the relay's own path, past the middleware stack
 
     api = SessionMiddleware(

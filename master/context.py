@@ -8,6 +8,7 @@ from typing import Awaitable, Callable
 
 from starlette.requests import Request
 
+from master.auth_cache import AuthCache
 from master.db.store import Store
 from master.options import Options
 from master.ratelimit import RateLimiter
@@ -26,8 +27,8 @@ class MasterContext:
     options: Options
     limiter: RateLimiter
     started_at: int = field(default_factory=lambda: int(time.time()))
-    # In-process ban list of user ids (reference §2.5); the DB status stays the source of truth.
-    blacklist: set[int] = field(default_factory=set)
+    # Sessions and users' current role and status, as /api checks them (master/sessions.py).
+    auth: AuthCache = field(default_factory=AuthCache)
     config_version: int = 0
     listeners: list[ChangeListener] = field(default_factory=list)
 

@@ -54,8 +54,9 @@ NOT_FOUND = "record not found"  # gorm's text, which One API passes through
 
 
 def _listed(row: object) -> dict:
-    """Listings omit only the password: the access token is shown to admins."""
-    return user_json(dict(row._mapping))  # type: ignore[attr-defined]
+    """Listings carry no credentials: the password hash and the access token are "" (One API showed
+    every user's access token to any admin, root's included)."""
+    return user_json(dict(row._mapping), omit=("password", "access_token"))  # type: ignore[attr-defined]
 
 
 @admin_auth

@@ -12,6 +12,7 @@ from master.accounts import create_user, hash_password_async
 from master.api.limit_fields import limit_json
 from master.context import MasterContext
 from master.db.schema import users
+from master.sessions import end_user_sessions
 from shared.keys import uuid_hex
 
 USER_DISABLED, USER_ENABLED, USER_DELETED = 2, 1, 3
@@ -129,21 +130,20 @@ async def insert_user(ctx: MasterContext, username: str, password: str, display_
 
 
 async def update_nonzero(ctx: MasterContext, user_id: int, fields: Mapping[str, Any], hash_new_password: bool) -> str:
-    """gorm `Updates(struct)`: write only the non-zero stored fields; a status of 2 bans the user in
-    this node's blacklist and 1 lifts it. Returns "" or the database's error text."""
+    """gorm `Updates(struct)`: write only the non-zero stored fields. A new password, a new role or
+    a status of 2 (disabled) ends every session of the user. Returns "" or the database's error text."""
     values = {k: v for k, v in fields.items() if k in STORED_FIELDS and k != "id" and v not in (0, "", None)}
     if hash_new_password and values.get("password"):
         values["password"] = await hash_password_async(values["password"])
     else:
         values.pop("password", None)
-    status = fields.get("status")
-    if status == USER_DISABLED:
-        ctx.blacklist.add(user_id)
-    elif status == USER_ENABLED:
-        ctx.blacklist.discard(user_id)
+    revoke = "password" in values or values.get("status") == USER_DISABLED
     if values:
         try:
             async with ctx.store.main.begin() as conn:
+                if "role" in values and not revoke:
+                    old_role = (await conn.execute(select(users.c.role).where(users.c.id == user_id))).scalar()
+                    revoke = old_role is not None and old_role != values["role"]
                 await conn.execute(users.update().where(users.c.id == user_id).values(**values))
         except IntegrityError as exc:
             if "username" in values and await username_taken(ctx, values["username"]):
@@ -151,15 +151,20 @@ async def update_nonzero(ctx: MasterContext, user_id: int, fields: Mapping[str, 
             return str(exc.orig)
         except DBAPIError as exc:  # e.g. a role beyond the column's range: the database's text, as One API
             return str(exc.orig)
+        finally:
+            ctx.auth.forget_user(user_id)
+    if revoke:
+        await end_user_sessions(ctx, [user_id])
     await ctx.changed("user")
     return ""
 
 
 async def soft_delete(ctx: MasterContext, user_id: int) -> None:
-    """One API never removes a user row: it is renamed `deleted_<uuid hex>`, set to status 3 and banned."""
-    ctx.blacklist.add(user_id)
+    """One API never removes a user row: it is renamed `deleted_<uuid hex>` and set to status 3;
+    its sessions end with it."""
     async with ctx.store.main.begin() as conn:
         await conn.execute(
             users.update().where(users.c.id == user_id).values(username=f"deleted_{uuid_hex()}", status=USER_DELETED)
         )
+    await end_user_sessions(ctx, [user_id])
     await ctx.changed("user")

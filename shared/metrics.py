@@ -9,11 +9,13 @@ node's state (config version, sync age, spool depth, channel status) are read at
 
 from __future__ import annotations
 
+import hmac
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -50,6 +52,24 @@ def route_class(path: str) -> str:
 
 def status_class(status: int) -> str:
     return f"{status // 100}xx" if 100 <= status < 600 else "none"
+
+
+def scrape_allowed(scope: Scope, token: str) -> bool:
+    """True when no token is configured or the request carries `Authorization: Bearer <token>`."""
+    if not token:
+        return True
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, given = value.partition(b" ")
+            return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), token.encode())
+    return False
+
+
+async def refuse_scrape(send: Send) -> None:
+    body = orjson.dumps({"error": {"message": "metrics need Authorization: Bearer <METRICS_TOKEN>", "type": "unauthorized", "param": "", "code": "metrics_token_required"}})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"www-authenticate", b"Bearer")]
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class LabelCap:
@@ -122,7 +142,8 @@ class _StateCollector(Collector):
 class Metrics:
     """The metrics of one node (one app)."""
 
-    def __init__(self, node_type: str, max_models: int = MAX_MODELS, max_channels: int = MAX_CHANNELS) -> None:
+    def __init__(self, node_type: str, max_models: int = MAX_MODELS, max_channels: int = MAX_CHANNELS, token: str = "") -> None:
+        self.token = token  # METRICS_TOKEN: a scrape must present it as a bearer token
         self.registry = CollectorRegistry()
         r = self.registry
         self.model_label = LabelCap(max_models)
@@ -190,6 +211,9 @@ class Metrics:
 
     async def endpoint(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET /metrics in Prometheus' text format."""
+        if not scrape_allowed(scope, self.token):
+            await refuse_scrape(send)
+            return
         body = self.render()
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", CONTENT_TYPE_LATEST.encode()), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -28,7 +28,7 @@ def serve(app: Any, settings: Settings) -> int:
     if settings.worker is not None:
         from shared.workers.gate import WorkerGate
 
-        app = WorkerGate(app, settings.worker)
+        app = WorkerGate(app, settings.worker, settings.metrics_token)
         sockets = settings.worker.sockets()
     if settings.http_server == "hypercorn":
         from hypercorn.asyncio import serve as hyper_serve

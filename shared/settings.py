@@ -118,6 +118,7 @@ class Settings:
     metric_success_rate_threshold: float = 0.8
     metric_success_chan_size: int = 1024
     metric_fail_chan_size: int = 128
+    metrics_token: str = ""  # bearer token /metrics requires; empty = open
     initial_root_token: str = ""
     initial_root_access_token: str = ""
     only_one_log_file: bool = False
@@ -260,6 +261,7 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         metric_success_rate_threshold=_float(env, "METRIC_SUCCESS_RATE_THRESHOLD", 0.8),
         metric_success_chan_size=_int(env, "METRIC_SUCCESS_CHAN_SIZE", 1024),
         metric_fail_chan_size=_int(env, "METRIC_FAIL_CHAN_SIZE", 128),
+        metrics_token=env.get("METRICS_TOKEN", ""),
         initial_root_token=env.get("INITIAL_ROOT_TOKEN", ""),
         initial_root_access_token=env.get("INITIAL_ROOT_ACCESS_TOKEN", ""),
         only_one_log_file=_bool(env, "ONLY_ONE_LOG_FILE"),

@@ -76,7 +76,7 @@ def status_body(snapshot: Snapshot, started_at: int) -> dict[str, Any]:
 class SlaveApp:
     def __init__(self, settings: Settings, engine: RelayEngine, is_ready: Callable[[], bool], metrics: Metrics | None = None) -> None:
         self.settings, self.engine, self.is_ready = settings, engine, is_ready
-        self.metrics = metrics or Metrics("slave")
+        self.metrics = metrics or Metrics("slave", token=settings.metrics_token)
         engine.metrics = self.metrics
         self.relay = RelayApp(engine)
         self.started_at = int(time.time())

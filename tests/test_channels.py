@@ -11,17 +11,13 @@ from sqlalchemy import select
 
 from master.abilities import set_channel_status
 from master.accounts import create_user
-from master.db.schema import abilities, channels, users
+from master.db.schema import abilities, channels
 from shared.catalog import model_catalogue
+from tests.support.access import access_token
 from tests.support.app import client_for
 
 NO_PERMISSION = {"success": False, "message": "无权进行此操作，权限不足"}
 NOT_LOGGED_IN = {"success": False, "message": "无权进行此操作，未登录且未提供 access token"}
-
-
-async def _access_token(app: Any, username: str) -> str:
-    async with app.state.ctx.store.main.connect() as conn:
-        return (await conn.execute(select(users.c.access_token).where(users.c.username == username))).scalar_one()
 
 
 @pytest.fixture
@@ -29,7 +25,7 @@ async def admin(master: tuple[Any, httpx.AsyncClient]) -> httpx.AsyncClient:
     """A root client authenticated by root's access token (independent of the login route)."""
     app = master[0]
     client = client_for(app)
-    client.headers["Authorization"] = await _access_token(app, "root")
+    client.headers["Authorization"] = await access_token(app, "root")
     yield client
     await client.aclose()
 
@@ -39,7 +35,7 @@ async def common_user(master: tuple[Any, httpx.AsyncClient]) -> httpx.AsyncClien
     app = master[0]
     await create_user(app.state.ctx, "alice", "password123")
     client = client_for(app)
-    client.headers["Authorization"] = f"Bearer {await _access_token(app, 'alice')}"
+    client.headers["Authorization"] = f"Bearer {await access_token(app, 'alice')}"
     yield client
     await client.aclose()
 

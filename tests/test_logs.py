@@ -136,6 +136,24 @@ async def test_self_logs_and_pagination(master: tuple[object, httpx.AsyncClient]
     assert len(own_first) == 8 and own_second == []
 
 
+async def test_self_stat_sums_by_user_id_not_username(master: tuple[object, httpx.AsyncClient]) -> None:
+    """A deleted user's name is freed and can be taken again; the newcomer's stat must not include
+    the old account's spending (nor miss its own after a rename)."""
+    app = master[0]
+    old_id = await add_user(app, "old")
+    newcomer_id = await add_user(app, "carol")
+    await add_logs(app, [
+        row(user_id=old_id, username="carol", type=2, quota=500, content="the old carol"),
+        row(user_id=newcomer_id, username="carol", type=2, quota=7, content="the new carol"),
+        row(user_id=newcomer_id, username="carol-before-rename", type=2, quota=3, content="renamed since"),
+    ])
+    carol = await client_as(app, "carol")
+    try:
+        assert await data(carol, "/api/log/self/stat") == {"quota": 10}
+    finally:
+        await carol.aclose()
+
+
 async def test_quota_stats_and_delete(master: tuple[object, httpx.AsyncClient], people: dict[str, Any]) -> None:
     boss, alice, bob = people["boss"], people["alice"], people["bob"]
     assert await data(boss, "/api/log/stat") == {"quota": 70}  # type-2 rows only

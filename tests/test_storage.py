@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import inspect, insert, select, text
 
+from master.access_tokens import stored_form
 from master.db import columns, migrate
 from master.db.columns import upgrade_columns
 from master.db.engine import DSNError, create_engine, parse_dsn
@@ -87,9 +88,11 @@ async def test_migrations_keep_a_one_api_database(tmp_path: Path) -> None:
     try:
         async with store.main.connect() as conn:
             names = (await conn.execute(select(users.c.username))).scalars().all()
+            tokens = (await conn.execute(select(users.c.access_token))).scalars().all()
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert names == ["carried"]
-        assert {"alembic_version", "alembic_version_logs", "logs"} <= set(tables)
+        assert tokens == [stored_form("a" * 32)]  # One API's plaintext token, hashed in place
+        assert {"alembic_version", "alembic_version_logs", "logs", "sessions"} <= set(tables)
     finally:
         await store.close()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from master.api.common import JSONResponse, admin_auth, fail, ok, route
+from master.api.common import JSONResponse, admin_auth, fail, ok, route, same_origin_only
 from master.context import get_ctx
 from master.gobind import atoi
 from master.monitors import Monitors
@@ -27,6 +27,7 @@ def _channel_id(request: Request) -> int:
     return atoi(request.path_params["id"])
 
 
+@same_origin_only
 @admin_auth
 async def test_channel(request: Request) -> Response:
     """Synchronous test of one channel: `{success, message, time, modelName}`."""
@@ -50,6 +51,7 @@ async def test_channel(request: Request) -> Response:
     )
 
 
+@same_origin_only
 @admin_auth
 async def test_all_channels(request: Request) -> Response:
     """Start a background run over `scope` (all | disabled); one run at a time."""
@@ -59,6 +61,7 @@ async def test_all_channels(request: Request) -> Response:
     return ok()
 
 
+@same_origin_only
 @admin_auth
 async def update_channel_balance(request: Request) -> Response:
     try:
@@ -76,6 +79,7 @@ async def update_channel_balance(request: Request) -> Response:
     return JSONResponse({"success": True, "message": "", "balance": balance})
 
 
+@same_origin_only
 @admin_auth
 async def update_all_balances(request: Request) -> Response:
     """Refresh every enabled channel's balance in the background; answers at once."""

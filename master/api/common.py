@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 import orjson
@@ -14,6 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
+from master import sessions
+from master.access_tokens import stored_form
+from master.auth_cache import CurrentUser
 from master.context import MasterContext, get_ctx
 from master.db.schema import users
 from master.ratelimit import CRITICAL
@@ -93,42 +95,57 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-@dataclass(frozen=True)
-class CurrentUser:
-    id: int
-    username: str
-    role: int
-    status: int
+BANNED = "用户已被封禁"
+
+
+async def session_user(request: Request) -> CurrentUser | None:
+    """The current state of the user whose live session the cookie names; None without one."""
+    session = request.session
+    sid, user_id = session.get("sid"), session.get("id")
+    if not isinstance(sid, str) or not sid or not isinstance(user_id, int):
+        return None
+    ctx = get_ctx(request)
+    if await sessions.session_owner(ctx, sid) != user_id:
+        return None
+    return await sessions.user_state(ctx, user_id)
+
+
+async def _access_token_user(request: Request, header: str) -> CurrentUser | None:
+    token = header.replace("Bearer ", "", 1)
+    if not token:
+        return None
+    async with get_ctx(request).store.main.connect() as conn:
+        row = (
+            await conn.execute(
+                select(users.c.id, users.c.username, users.c.role, users.c.status).where(users.c.access_token == stored_form(token))
+            )
+        ).first()
+    return CurrentUser(id=row.id, username=row.username or "", role=int(row.role or 0), status=int(row.status or 0)) if row else None
 
 
 async def authenticate(request: Request, level: int) -> CurrentUser | Response:
-    """Session first, then the access token in Authorization; answers exactly as One API does."""
-    ctx = get_ctx(request)
+    """Session first, then the access token in Authorization; answers as One API does, but from the
+    user's current row (role and status), never from what the cookie held at login."""
     session = request.session
-    if session.get("username"):
-        user = CurrentUser(
-            id=int(session.get("id", 0)),
-            username=str(session["username"]),
-            role=int(session.get("role", 0)),
-            status=int(session.get("status", 0)),
-        )
-    else:
+    user = None
+    if session.get("sid") or session.get("username"):
+        user = await session_user(request)
+        if user is None:  # ended, expired, or a cookie from before sessions were revocable
+            gone_id = session.get("id")
+            session.clear()
+            owner = await sessions.user_state(get_ctx(request), gone_id) if isinstance(gone_id, int) else None
+            if owner is not None and owner.status != USER_ENABLED:
+                return fail(BANNED)
+    if user is None:
         header = request.headers.get("authorization", "")
         if not header:
             return fail("无权进行此操作，未登录且未提供 access token", status=401)
-        token = header.replace("Bearer ", "", 1)
-        async with ctx.store.main.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(users.c.id, users.c.username, users.c.role, users.c.status).where(users.c.access_token == token)
-                )
-            ).first() if token else None
-        if row is None:
+        user = await _access_token_user(request, header)
+        if user is None:
             return fail("无权进行此操作，access token 无效")
-        user = CurrentUser(id=row.id, username=row.username, role=row.role, status=row.status)
-    if user.status == USER_DISABLED or user.id in ctx.blacklist:
+    if user.status != USER_ENABLED:  # disabled, and deleted too (One API let deleted users through)
         session.clear()
-        return fail("用户已被封禁")
+        return fail(BANNED)
     if user.role < level:
         return fail("无权进行此操作，权限不足")
     return user
@@ -170,6 +187,50 @@ def critical_rate_limit(handler: Handler) -> Handler:
         return await handler(request)
 
     return limited
+
+
+CROSS_SITE = "跨站请求被拒绝 (cross-site request refused)"
+_SAME_ORIGIN_FETCH = frozenset({"same-origin", "none"})  # `none`: typed in the address bar, a bookmark
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _host_port(host: str, scheme: str) -> str:
+    """`example.com` and `example.com:443` (for https) name the same origin host."""
+    host = host.strip().lower()
+    default = _DEFAULT_PORTS.get(scheme)
+    if default and host.endswith(":" + default):
+        return host[: -len(default) - 1]
+    return host
+
+
+def cross_site(request: Request) -> bool:
+    """True when a browser says another site started this request: `Sec-Fetch-Site` (every current
+    browser sends it), else an `Origin` naming another host. A request with neither (curl, a
+    script with an access token, an old browser's navigation) is not treated as cross-site."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site.strip().lower() not in _SAME_ORIGIN_FETCH
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    scheme, sep, rest = origin.strip().partition("://")
+    if not sep or not rest:  # `null` (sandboxed frames, privacy redirects) or garbage
+        return True
+    scheme = scheme.lower()
+    return _host_port(rest, scheme) != _host_port(request.headers.get("host", ""), scheme)
+
+
+def same_origin_only(handler: Handler) -> Handler:
+    """For GET routes that change state (a new access token, a paid channel test): a cookie rides
+    along on a cross-site navigation (SameSite=Lax allows top-level GETs), so refuse those with 403."""
+
+    @functools.wraps(handler)
+    async def guarded(request: Request) -> Response:
+        if cross_site(request):
+            return fail(CROSS_SITE, status=403)
+        return await handler(request)
+
+    return guarded
 
 
 def current(request: Request) -> CurrentUser:

@@ -119,7 +119,8 @@ async def logs_stat(request: Request) -> Response:
 @answer_db_errors
 async def self_logs_stat(request: Request) -> Response:
     conditions = _filters(request, ("model_name", "token_name", "channel"))
-    return await _quota_sum(request, [*conditions, logs.c.username == current(request).username])
+    # By id: a username can be renamed or reused by another account, an id cannot.
+    return await _quota_sum(request, [*conditions, logs.c.user_id == current(request).id])
 
 
 @admin_auth

@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from master.accounts import hash_password_async
-from master.api.common import BadBody, critical_rate_limit, current, fail, msg, ok, read_json, route, user_auth
+from master.api.common import BadBody, critical_rate_limit, current, fail, msg, ok, read_json, route, session_user, user_auth
 from master.api.users import setup_login
 from master.context import get_ctx
 from master.db.schema import users
+from master.sessions import end_user_sessions
 from master.users_model import USER_ENABLED, BodyTypeError, insert_user, string_field, update_nonzero
 from master.users_oauth import ExternalUser, OAuthError, github_user, lark_user, oidc_user, wechat_id
 from master.users_verify import (
@@ -106,7 +107,9 @@ async def reset_password(request: Request) -> Response:
     ctx = get_ctx(request)
     hashed = await hash_password_async(password)
     async with ctx.store.main.begin() as conn:
+        owners = (await conn.execute(select(users.c.id).where(users.c.email == email))).scalars().all()
         await conn.execute(users.update().where(users.c.email == email).values(password=hashed))
+    await end_user_sessions(ctx, owners)  # a reset password ends the sessions the old one opened
     store.delete(email, PASSWORD_RESET)
     await ctx.changed("user")
     return ok(password)
@@ -139,7 +142,7 @@ async def _login_or_register(request: Request, column: str, external: ExternalUs
             row = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
     if row is None or row["status"] != USER_ENABLED:
         return fail("用户已被封禁")
-    return setup_login(request, dict(row))
+    return await setup_login(request, dict(row))
 
 
 async def _bind(request: Request, user_id: int, column: str, external_id: str, taken: str, done: str) -> Response:
@@ -172,9 +175,10 @@ def _provider(fetch: Fetch, column: str, prefix: str, enable_flag: str, disabled
             external = await fetch(request, request.query_params.get("code", ""))
         except OAuthError as exc:
             return fail(str(exc))
-        if request.session.get("username"):
-            # Binding reads the session's id: an access token alone cannot bind (One API's rule).
-            return await _bind(request, int(request.session.get("id", 0)), column, external.id, taken, "bind")
+        me = await session_user(request)
+        if me is not None and me.status == USER_ENABLED:
+            # Binding needs a live session: an access token alone cannot bind (One API's rule).
+            return await _bind(request, me.id, column, external.id, taken, "bind")
         return await _login_or_register(request, column, external, prefix)
 
     handler.__name__ = f"{prefix}_oauth"

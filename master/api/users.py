@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from master import users_admin
+from master.access_tokens import stored_form
 from master.accounts import verify_password
 from master.api.common import (
     ROLE_ROOT,
@@ -20,10 +21,12 @@ from master.api.common import (
     ok,
     read_json,
     route,
+    same_origin_only,
     user_auth,
 )
 from master.context import get_ctx
 from master.db.schema import users
+from master.sessions import end_session, start_session
 from master.users_model import (
     USER_ENABLED,
     BodyTypeError,
@@ -45,15 +48,27 @@ _PLACEHOLDER_PASSWORD = "$I_LOVE_U"
 WRONG_LOGIN = "用户名或密码错误，或用户已被封禁"
 
 
-def setup_login(request: Request, user: dict) -> Response:
-    """Snapshot id/username/role/status into the session; answer with a User carrying only those
-    and the display name (every other field at its zero value)."""
-    request.session["id"] = int(user["id"])
-    request.session["username"] = user["username"]
-    request.session["role"] = int(user["role"] or 0)
-    request.session["status"] = int(user["status"] or 0)
+async def setup_login(request: Request, user: dict) -> Response:
+    """Start a session (under a fresh id) and answer with a User carrying only id, username,
+    display name, role and status (every other field at its zero value). The cookie holds no role
+    or status: each request reads the user's current ones."""
+    await begin_session(request, int(user["id"]), user["username"])
     keep = {k: user[k] for k in ("id", "username", "display_name", "role", "status")}
     return ok(user_json(keep))
+
+
+async def begin_session(request: Request, user_id: int, username: str) -> None:
+    """A new session id in the cookie (other keys, like a pending OAuth state, stay); the session
+    the cookie named before, if any, ends."""
+    ctx = get_ctx(request)
+    previous = request.session.pop("sid", None)
+    if isinstance(previous, str) and previous:
+        await end_session(ctx, previous)
+    for stale in ("role", "status"):  # One API kept these in the cookie; nothing reads them now
+        request.session.pop(stale, None)
+    request.session["id"] = user_id
+    request.session["username"] = username
+    request.session["sid"] = await start_session(ctx, user_id)
 
 
 @critical_rate_limit
@@ -77,11 +92,15 @@ async def login(request: Request) -> Response:
         return fail(WRONG_LOGIN)
     if row["status"] != USER_ENABLED:
         return fail(WRONG_LOGIN)
-    return setup_login(request, dict(row))
+    return await setup_login(request, dict(row))
 
 
 async def logout(request: Request) -> Response:
+    """Ends the session itself, so every copy of the cookie stops working, not only this one."""
+    sid = request.session.get("sid")
     request.session.clear()
+    if isinstance(sid, str) and sid:
+        await end_session(get_ctx(request), sid)
     return ok()
 
 
@@ -138,8 +157,15 @@ async def update_self(request: Request) -> Response:
     if problems:
         return fail("输入不合法 " + problems)
     fields = {"username": user["username"], "password": user["password"], "display_name": user["display_name"]}
-    error = await update_nonzero(get_ctx(request), current(request).id, fields, hash_new_password=bool(user["password"]))
-    return fail(error) if error else ok()
+    me = current(request)
+    error = await update_nonzero(get_ctx(request), me.id, fields, hash_new_password=bool(user["password"]))
+    if error:
+        return fail(error)
+    if user["password"] and request.session.get("sid"):
+        # The change ended every session of the user, copies of this cookie included; the caller
+        # proved the session, so it continues under a new id.
+        await begin_session(request, me.id, user["username"] or me.username)
+    return ok()
 
 
 @user_auth
@@ -151,14 +177,16 @@ async def delete_self(request: Request) -> Response:
     return ok()
 
 
+@same_origin_only
 @user_auth
 async def generate_access_token(request: Request) -> Response:
     ctx = get_ctx(request)
     token = uuid_hex()
+    stored = stored_form(token)  # the answer is the only place the plaintext ever appears
     async with ctx.store.main.connect() as conn:
-        if (await conn.execute(select(exists().where(users.c.access_token == token)))).scalar():
+        if (await conn.execute(select(exists().where(users.c.access_token == stored)))).scalar():
             return fail("请重试，系统生成的 UUID 竟然重复了！")
-    error = await update_nonzero(ctx, current(request).id, {"access_token": token}, hash_new_password=False)
+    error = await update_nonzero(ctx, current(request).id, {"access_token": stored}, hash_new_password=False)
     return fail(error) if error else ok(token)
 
 

@@ -158,6 +158,19 @@ applied_batches = Table(
     Column("applied_at", BigInteger),
 )
 
+# Login sessions (issue 12): the signed cookie names a row here, so a session ends for every copy
+# of its cookie when the row goes (logout, password or role change, disable, delete). `key` is the
+# SHA-256 of the cookie's session id; `id` orders sessions by age.
+sessions = Table(
+    "sessions",
+    main_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
 logs = Table(
     "logs",
     log_metadata,

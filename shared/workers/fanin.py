@@ -24,8 +24,10 @@ METRICS_TIMEOUT = 3.0
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 
-async def _ask_all(client: httpx.AsyncClient, slot: WorkerSlot, path: str, timeout: float) -> list[httpx.Response | None]:
+async def _ask_all(client: httpx.AsyncClient, slot: WorkerSlot, path: str, timeout: float, token: str = "") -> list[httpx.Response | None]:
     headers = {SECRET_HEADER.decode(): slot.secret}
+    if token:  # each worker checks METRICS_TOKEN itself too
+        headers["authorization"] = f"Bearer {token}"
 
     async def one(index: int) -> httpx.Response | None:
         try:
@@ -62,8 +64,9 @@ def merge_metrics(texts: list[tuple[int, str]]) -> str:
     return "\n".join(out) + "\n"
 
 
-async def metrics(send: Send, client: httpx.AsyncClient, slot: WorkerSlot) -> None:
-    answers = await _ask_all(client, slot, "/metrics", METRICS_TIMEOUT)
+async def metrics(send: Send, client: httpx.AsyncClient, slot: WorkerSlot, token: str = "") -> None:
+    """The node's metrics; the caller checked the scrape's METRICS_TOKEN."""
+    answers = await _ask_all(client, slot, "/metrics", METRICS_TIMEOUT, token)
     texts = [(i, a.text) for i, a in enumerate(answers) if a is not None and a.status_code == 200]
     body = merge_metrics(texts).encode()
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", CONTENT_TYPE), (b"content-length", str(len(body)).encode())]})

@@ -7,6 +7,7 @@ signed by the launch's secret, tell worker 0 who the client really is (see share
 
 from __future__ import annotations
 
+from http.cookiejar import Cookie, CookieJar
 from typing import Any, AsyncIterator
 
 import httpx
@@ -32,10 +33,24 @@ class ClientGone(Exception):
     """The client disconnected while its request body was being passed on."""
 
 
+class _NoCookies(CookieJar):
+    """This client is shared by every client of the worker: a Set-Cookie it passes on belongs to
+    that one browser, and kept here it would be sent with other people's requests (one login
+    through a relay worker made every cookieless /api request through it that user's)."""
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
 def loopback_client() -> httpx.AsyncClient:
     """A client that adds nothing of its own: no default Accept-Encoding (worker 0 would gzip for a
-    client that never asked), no User-Agent, no limit on concurrent requests to worker 0."""
-    client = httpx.AsyncClient(timeout=TIMEOUT, limits=httpx.Limits(max_connections=None, max_keepalive_connections=64), trust_env=False)
+    client that never asked), no User-Agent, no cookie jar, no limit on concurrent requests to worker 0."""
+    client = httpx.AsyncClient(
+        timeout=TIMEOUT, limits=httpx.Limits(max_connections=None, max_keepalive_connections=64), trust_env=False, cookies=_NoCookies()
+    )
     for name in list(client.headers):
         del client.headers[name]
     return client

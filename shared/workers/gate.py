@@ -18,6 +18,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.relay.paths import is_relay_path
+from shared.metrics import refuse_scrape, scrape_allowed
 from shared.workers import fanin
 from shared.workers.forward import CLIENT_HEADER, SECRET_HEADER, Forwarder, loopback_client
 from shared.workers.slot import WorkerSlot
@@ -26,8 +27,8 @@ PREFIX = b"x-oneapi-worker-"
 
 
 class WorkerGate:
-    def __init__(self, app: ASGIApp, slot: WorkerSlot) -> None:
-        self.app, self.slot = app, slot
+    def __init__(self, app: ASGIApp, slot: WorkerSlot, metrics_token: str = "") -> None:
+        self.app, self.slot, self.metrics_token = app, slot, metrics_token
         self.secret = slot.secret.encode()
         self.client = loopback_client()
         self.forward = Forwarder(slot.peer_url(0), slot.secret, self.client) if slot.forward else None
@@ -41,7 +42,10 @@ class WorkerGate:
             return
         path: str = scope["path"]
         if path == "/metrics":
-            await fanin.metrics(send, self.client, self.slot)
+            if not scrape_allowed(scope, self.metrics_token):
+                await refuse_scrape(send)
+                return
+            await fanin.metrics(send, self.client, self.slot, self.metrics_token)
         elif path == "/readyz":
             await fanin.ready(send, self.client, self.slot)
         elif self.forward is not None and path != "/healthz" and not is_relay_path(path):

@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, Column, inspect
 from shared.limits import LIMIT_FIELDS
 
 revision = "m0003_rate_limits"
-down_revision = "m0001"
+down_revision = "m0002_sessions"
 branch_labels = None
 
 TABLES = ("tokens", "users")
