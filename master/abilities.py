@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from master.context import MasterContext
 from master.db.schema import abilities, channels
+from master.db.rows import Record
 
 CHANNEL_ENABLED = 1
 
@@ -36,7 +37,7 @@ async def delete_abilities(conn: AsyncConnection, channel_id: int) -> None:
     await conn.execute(abilities.delete().where(abilities.c.channel_id == channel_id))
 
 
-async def rebuild_abilities(conn: AsyncConnection, channel: Mapping[str, Any]) -> None:
+async def rebuild_abilities(conn: AsyncConnection, channel: Record) -> None:
     """Replace a channel's ability rows with those of its current row (call inside a transaction)."""
     await delete_abilities(conn, channel["id"])
     rows = ability_rows(channel)

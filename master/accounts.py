@@ -13,6 +13,7 @@ from master.access_tokens import stored_form
 from master.context import MasterContext
 from master.db.schema import tokens, users
 from master.logbook import LOG_SYSTEM, format_quota, record_log
+from master.db.rows import inserted_id
 from shared.keys import generate_token_key, random_alnum, uuid_hex
 from shared.logs import get_logger
 
@@ -72,7 +73,7 @@ async def create_user(
             "inviter_id": inviter_id,
             **(extra or {}),
         }
-        user_id = (await conn.execute(insert(users).values(**values))).inserted_primary_key[0]
+        user_id = inserted_id(await conn.execute(insert(users).values(**values)))
     if quota_new > 0:
         await record_log(ctx, user_id, LOG_SYSTEM, f"新用户注册赠送 {format_quota(ctx, quota_new)}")
     if inviter_id:
@@ -118,7 +119,7 @@ async def ensure_root(ctx: MasterContext) -> None:
             await _warn_default_password(conn)
             return
         now = int(time.time())
-        root_id = (
+        root_id = inserted_id(
             await conn.execute(
                 insert(users).values(
                     username="root",
@@ -133,7 +134,7 @@ async def ensure_root(ctx: MasterContext) -> None:
                     inviter_id=0,
                 )
             )
-        ).inserted_primary_key[0]
+        )
         if settings.initial_root_token:
             await conn.execute(
                 insert(tokens).values(

@@ -10,8 +10,12 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.logs import get_logger
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = get_logger(__name__)
 
@@ -66,7 +70,7 @@ class RateLimiter:
 class RedisRateLimiter(RateLimiter):
     """The same sliding log kept in Redis lists `rateLimit:<mark><ip>`, shared by every node."""
 
-    def __init__(self, redis: object, disabled: bool = False) -> None:
+    def __init__(self, redis: Redis, disabled: bool = False) -> None:
         super().__init__(disabled)
         self.redis = redis
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -80,7 +80,7 @@ async def search_users(request: Request) -> Response:
     ctx = get_ctx(request)
     keyword = request.query_params.get("keyword", "")
     # LIKE wildcards in the keyword stay wildcards, as in One API.
-    clauses = [users.c.username.like(keyword + "%"), users.c.email.like(keyword + "%"), users.c.display_name.like(keyword + "%")]
+    clauses: list[ColumnElement[bool]] = [users.c.username.like(keyword + "%"), users.c.email.like(keyword + "%"), users.c.display_name.like(keyword + "%")]
     if ctx.store.dialect != "postgresql" and _GO_INT.match(keyword) and abs(int(keyword)) <= INT32_MAX:
         clauses.append(users.c.id == int(keyword))  # One API drops `id =` on PostgreSQL
     async with ctx.store.main.connect() as conn:

@@ -16,6 +16,7 @@ from collections import deque
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
+from typing import Any, BinaryIO, cast
 
 import orjson
 import structlog
@@ -166,15 +167,16 @@ def setup_logging(log_dir: str = "", only_one_file: bool = False, debug: bool = 
     for noisy in ("aiosqlite", "asyncio", "hpack", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     tee = _Tee(path)  # an earlier one keeps writing for loggers that cached it
-    structlog.configure(
-        processors=[
+    processors: list[Any] = [  # structlog's Processor type wants MutableMapping; ours take dicts
             _add_request_id,
             structlog.processors.add_log_level,
             _Timestamp(),
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(serializer=_dumps),
-        ],
-        logger_factory=structlog.BytesLoggerFactory(tee),
+    ]
+    structlog.configure(
+        processors=processors,
+        logger_factory=structlog.BytesLoggerFactory(cast(BinaryIO, tee)),  # _Tee has the write/flush it uses
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if debug else logging.INFO),
         cache_logger_on_first_use=True,
     )

@@ -4,7 +4,7 @@ of the request carries it), in `scope["state"]`, echoed as X-Oneapi-Request-Id, 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, MutableMapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -34,7 +34,7 @@ class RequestIdMiddleware:
         first = 0.0
         header = (_HEADER, rid.encode())
 
-        async def send_with_id(message: dict[str, Any]) -> None:
+        async def send_with_id(message: MutableMapping[str, Any]) -> None:
             nonlocal status, first
             if message["type"] == "http.response.start":
                 status = message["status"]

@@ -280,7 +280,7 @@ class UserContentClient:
             return False
         if self._explicit_proxy:
             return True
-        return bool(self._env_proxies.get(scheme)) and not urllib.request.proxy_bypass_environment(host, self._env_proxies)
+        return bool(self._env_proxies.get(scheme)) and not urllib.request.proxy_bypass_environment(host, self._env_proxies)  # type: ignore[attr-defined]  # in the module, not in typeshed
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ async def test_the_node_client_refuses_loopback(root, provider: LocalServer) -> 
     _, client = root
     body = await discover(client, provider.url(WELL_KNOWN), lang="zh-CN")
     assert body["success"] is False and body["message"].startswith("无法获取 Well-Known 文档：")
-    assert "forbidden address" in body["message"] and provider.requests == []
+    assert "not resolve to a public address" in body["message"] and provider.requests == []
 
 
 @pytest.mark.parametrize("url", [None, "", 42, ["http://x"], "ftp://id.example.com/x", "file:///etc/passwd", "http://a b/", "https://x/" + "a" * 3000])

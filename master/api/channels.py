@@ -35,7 +35,9 @@ from master.context import get_ctx
 from master.dberrors import answer_db_errors
 from master.gobind import int32_eq, lenient_int
 from master.db.schema import channels
+from master.db.rows import inserted_id
 from shared.catalog import model_catalogue, models_by_channel_type
+from master.db.rows import Record
 
 STATUS_ENABLED, STATUS_MANUALLY_DISABLED, STATUS_AUTO_DISABLED = 1, 2, 3
 
@@ -103,7 +105,8 @@ def _decode_field(name: str, value: Any) -> Any:
         raise wrong
     if kind == "float":
         return float(value)
-    if not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+    low, high = bounds or (-(2**63), 2**63 - 1)
+    if not isinstance(value, int) or not low <= value <= high:
         raise wrong
     return value
 
@@ -140,7 +143,7 @@ def decode_channel(body: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def channel_json(row: Mapping[str, Any], with_key: bool) -> dict[str, Any]:
+def channel_json(row: Record, with_key: bool) -> dict[str, Any]:
     """A channel as One API serialises it: every field, NULL as the Go zero value except in
     pointer fields (which stay null); `key` is "" unless asked for."""
     out: dict[str, Any] = {}
@@ -251,7 +254,7 @@ async def add_channels(request: Request) -> Response:
     async with ctx.store.main.begin() as conn:
         for key in keys:
             values = insert_values(fields, key, now)
-            new_id = (await conn.execute(channels.insert().values(**values))).inserted_primary_key[0]
+            new_id = inserted_id(await conn.execute(channels.insert().values(**values)))
             await rebuild_abilities(conn, {**values, "id": new_id})
     await ctx.changed("channel")
     return ok()

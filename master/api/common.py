@@ -12,6 +12,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from master import sessions
 from master.access_tokens import stored_form
@@ -241,7 +242,7 @@ class ApiRoute(Route):
     """A route that does not claim a path for other methods: One API answers an unknown method
     on a known path with its 404, not 405."""
 
-    def matches(self, scope: Any) -> tuple[Match, dict]:
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child = super().matches(scope)
         return (Match.NONE, {}) if match == Match.PARTIAL else (match, child)
 

@@ -13,13 +13,14 @@ from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.limits import LIMIT_FIELDS, limit_value_error
+from master.db.rows import Record
 
 
 class LimitFieldError(ValueError):
     """A limit field that is not an integer in range; the message says which."""
 
 
-def limit_json(row: Mapping[str, Any]) -> dict[str, int]:
+def limit_json(row: Record) -> dict[str, int]:
     """The three fields of a row for the JSON answer (a missing column reads as 0)."""
     return {name: int(row.get(name) or 0) for name in LIMIT_FIELDS}
 

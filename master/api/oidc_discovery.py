@@ -8,7 +8,7 @@ cap, and answers only the three endpoints the OIDC login needs (and the issuer, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 from starlette.requests import Request
@@ -39,7 +39,7 @@ def _text(request: Request, key: str) -> str:
     return MESSAGES[key][language(request)]
 
 
-def _is_http_url(value: Any) -> bool:
+def _is_http_url(value: Any) -> TypeGuard[str]:
     return (
         isinstance(value, str)
         and len(value) <= MAX_URL_CHARS

@@ -19,6 +19,7 @@ from master.context import get_ctx
 from master.db.schema import tokens
 from master.dberrors import answer_db_errors
 from master.gobind import BindError, Kind, bind, int32_eq, lenient_int, path_id
+from master.db.rows import inserted_id
 from shared.keys import generate_token_key
 
 TOKEN_ENABLED, TOKEN_DISABLED, TOKEN_EXPIRED, TOKEN_EXHAUSTED = 1, 2, 3, 4
@@ -210,7 +211,7 @@ async def create_token(request: Request) -> Response:
     }
     ctx = get_ctx(request)
     async with ctx.store.main.begin() as conn:
-        token_id = (await conn.execute(insert(tokens).values(**values))).inserted_primary_key[0]
+        token_id = inserted_id(await conn.execute(insert(tokens).values(**values)))
         row = (await conn.execute(select(*COLUMNS).where(tokens.c.id == token_id))).one()
     await ctx.changed("token")
     return ok(token_json(row))

@@ -45,6 +45,13 @@ def _config(target: str, connection: object) -> Config:
     return cfg
 
 
+def _names(value: object) -> tuple[str, ...]:
+    """A migration's `down_revision` / `branch_labels`: None, one name, or a sequence of names."""
+    if isinstance(value, str):
+        return (value,)
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, (tuple, list)) else ()
+
+
 def script_heads(target: str, folder: Path = MIGRATIONS / "versions") -> set[str] | None:
     """The head revisions of `target`'s branch as the scripts declare them, or None when a script
     cannot be read without running it (then Alembic decides)."""
@@ -64,9 +71,9 @@ def script_heads(target: str, folder: Path = MIGRATIONS / "versions") -> set[str
             if not isinstance(revision, str):
                 return None
             down = fields.get("down_revision")
-            parents[revision] = (down,) if isinstance(down, str) else tuple(down or ())
+            parents[revision] = _names(down)
             branch = fields.get("branch_labels")
-            labels[revision] = (branch,) if isinstance(branch, str) else tuple(branch or ())
+            labels[revision] = _names(branch)
     except (OSError, SyntaxError, ValueError):
         return None
 

@@ -66,8 +66,8 @@ class Monitors:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        self.host.engine.on_result = None  # type: ignore[attr-defined]
-        self.host.on_channel_disabled = None  # type: ignore[attr-defined]
+        self.host.engine.on_result = None
+        self.host.on_channel_disabled = None
 
 
 async def start_monitors(ctx: "MasterContext", host: "RelayHost") -> Monitors:
@@ -75,9 +75,9 @@ async def start_monitors(ctx: "MasterContext", host: "RelayHost") -> Monitors:
     CHANNEL_TEST_FREQUENCY and CHANNEL_UPDATE_FREQUENCY loops (minutes; 0 = off). Only the master
     (worker 0 of a supervised master) runs this, so each loop runs once per cluster."""
     monitors = Monitors(ctx, host)
-    host.on_channel_disabled = monitors.relay_disabled  # type: ignore[attr-defined]
+    host.on_channel_disabled = monitors.relay_disabled
     if monitors.metric is not None:
-        host.engine.on_result = monitors.metric.record  # type: ignore[attr-defined]
+        host.engine.on_result = monitors.metric.record
     if ctx.settings.channel_test_frequency > 0:
         monitors.spawn(monitors.tester.periodic(ctx.settings.channel_test_frequency * 60), "channel-test-loop")
     if ctx.settings.channel_update_frequency > 0:

@@ -25,6 +25,7 @@ from master.monitors.status import STATUS_ENABLED, disable_channel
 from shared.catalog.channel_types import default_base_url
 from shared.redact import redact_key
 from shared.logs import get_logger
+from master.db.rows import Record
 
 if TYPE_CHECKING:
     import httpx
@@ -231,7 +232,7 @@ class BalanceUpdater:
         finally:
             self.running = False
 
-    async def _one(self, http: httpx.AsyncClient, row: Mapping[str, Any]) -> None:
+    async def _one(self, http: httpx.AsyncClient, row: Record) -> None:
         ctype = int(row.get("type") or 0)
         if ctype not in (OPENAI, CUSTOM, *FIXED_HOSTS, CLOSEAI):
             return

@@ -27,6 +27,7 @@ from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.types import RelayError, RelayMeta
 from shared.relay.upstream import UpstreamUnavailable
 from shared.snapshot import ChannelEntry, channel_entry
+from master.db.rows import Record
 
 if TYPE_CHECKING:
     from master.context import MasterContext
@@ -166,7 +167,7 @@ async def write_response_time(ctx: "MasterContext", channel_id: int, ms: int) ->
         )
 
 
-async def load_channel(ctx: "MasterContext", channel_id: int) -> Mapping[str, Any] | None:
+async def load_channel(ctx: "MasterContext", channel_id: int) -> Record | None:
     async with ctx.store.main.connect() as conn:
         row = (await conn.execute(select(channels).where(channels.c.id == channel_id))).first()
     return row._mapping if row else None
@@ -224,7 +225,7 @@ class ChannelTester:
                 await asyncio.sleep(interval)
         log.info("channel test run finished", scope=scope, channels=len(rows))
 
-    async def _test_in_batch(self, row: Mapping[str, Any]) -> None:
+    async def _test_in_batch(self, row: Record) -> None:
         ctx = self.ctx
         channel_id, name = int(row["id"]), row.get("name") or ""
         was_enabled = row.get("status") == STATUS_ENABLED

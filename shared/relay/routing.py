@@ -37,6 +37,9 @@ class Cooldowns:
         return True
 
 
+_RNG = random.Random()
+
+
 def _weighted(candidates: Sequence[ChannelEntry], rng: random.Random) -> ChannelEntry:
     if len(candidates) == 1:
         return candidates[0]
@@ -51,7 +54,7 @@ def choose(
     rng: random.Random | None = None,
 ) -> ChannelEntry | None:
     """Pick from the best tier that still has an untried channel (sorted by priority, high first)."""
-    rng = rng or random
+    pick = rng if rng is not None else _RNG
     excluded = set(exclude)
     disabled = cooldowns.disabled if cooldowns else set()
     usable = [c for c in channels if c.id not in excluded and c.id not in disabled]
@@ -61,4 +64,4 @@ def choose(
     pool = rested or usable
     top = pool[0].priority
     tier = [c for c in pool if c.priority == top]
-    return _weighted(tier, rng)  # type: ignore[arg-type]
+    return _weighted(tier, pick)

@@ -174,7 +174,7 @@ class ProxyChoice:
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "")
         if key not in self._for:
-            bypass = urllib.request.proxy_bypass_environment(key[1], self._env_proxies)
+            bypass = urllib.request.proxy_bypass_environment(key[1], self._env_proxies)  # type: ignore[attr-defined]  # in the module, not in typeshed
             self._for[key] = None if bypass else self._env_proxies.get(parts.scheme)
         return self._for[key]
 

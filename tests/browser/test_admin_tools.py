@@ -146,6 +146,6 @@ def test_oidc_endpoints_filled_from_the_well_known_url(browser, proxied_master: 
 
         card.locator("input[name=OidcWellKnown]").fill("http://127.0.0.1:9/.well-known/openid-configuration")
         fill.click()  # loopback is refused by the master, whatever the proxy
-        expect(toast(page).filter(has_text="forbidden address")).to_be_visible()
+        expect(toast(page).filter(has_text="not resolve to a public address")).to_be_visible()
     finally:
         b.close()

@@ -25,6 +25,12 @@ def sse_data(line: bytes) -> bytes | None:
     return None
 
 
+def member(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    """`doc[key]` when it is a JSON object, else an empty one (upstream JSON is never trusted to have a shape)."""
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def now() -> int:
     return int(time.time())
 

@@ -54,7 +54,7 @@ def _remote_image_parts(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def has_remote_images(body: dict[str, Any] | None) -> bool:
-    return bool(body) and bool(_remote_image_parts(body))
+    return body is not None and bool(_remote_image_parts(body))
 
 
 async def inline_images(body: dict[str, Any], fetch: ImageFetcher) -> None:
@@ -87,7 +87,8 @@ async def inline_images(body: dict[str, Any], fetch: ImageFetcher) -> None:
 
 def _url(part: dict[str, Any]) -> str:
     value = part.get("image_url")
-    return value.get("url") if isinstance(value, dict) else value
+    url = value.get("url") if isinstance(value, dict) else value
+    return url if isinstance(url, str) else ""
 
 
 async def prepare_images(body: dict[str, Any], user_content: Any) -> None:

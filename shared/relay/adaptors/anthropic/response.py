@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from shared.relay.adaptors.common import now
+from shared.relay.adaptors.common import member, now
 from shared.relay.adaptors.errors import error_from_object
 from shared.relay.types import ConvertedResponse, RelayError, Usage
 
@@ -58,7 +58,7 @@ def convert(status: int, body: bytes) -> ConvertedResponse:
     message: dict[str, Any] = {"role": "assistant", "content": text}
     if tool_calls:
         message["tool_calls"] = tool_calls
-    raw_usage = doc.get("usage") if isinstance(doc.get("usage"), dict) else {}
+    raw_usage = member(doc, "usage")
     usage = usage_of(_count(raw_usage.get("input_tokens")), _count(raw_usage.get("output_tokens")))
     answer = {
         "id": f"chatcmpl-{doc.get('id', '')}",

@@ -8,7 +8,7 @@ import orjson
 
 from shared.redact import redact_error
 from shared.relay.adaptors.anthropic.response import finish_reason, usage_of
-from shared.relay.adaptors.common import now, sse_data
+from shared.relay.adaptors.common import member, now, sse_data
 from shared.relay.types import RelayMeta, Usage
 
 
@@ -58,7 +58,7 @@ class AnthropicStream:
             return ()
         kind = event.get("type")
         if kind == "message_start":
-            message = event.get("message") if isinstance(event.get("message"), dict) else {}
+            message = member(event, "message")
             self._id = f"chatcmpl-{message.get('id', '')}"
             self._model = message.get("model") or self._model
             self._set_usage(message.get("usage"))
@@ -69,14 +69,14 @@ class AnthropicStream:
             return self._block_delta(event)
         if kind == "message_delta":
             self._set_usage(event.get("usage"))
-            delta = event.get("delta") if isinstance(event.get("delta"), dict) else {}
+            delta = member(event, "delta")
             return (self._chunk({}, finish_reason(delta.get("stop_reason")) or "stop"),)
         if kind == "error":
             return (orjson.dumps({"error": redact_error(event.get("error"), self._key)}),)
         return ()  # ping, content_block_stop, message_stop
 
     def _block_start(self, event: dict[str, Any]) -> Iterable[bytes]:
-        block = event.get("content_block") if isinstance(event.get("content_block"), dict) else {}
+        block = member(event, "content_block")
         if block.get("type") == "tool_use":
             index = len(self._tool_index)
             self._tool_index[event.get("index", index)] = index
@@ -94,7 +94,7 @@ class AnthropicStream:
         return ()
 
     def _block_delta(self, event: dict[str, Any]) -> Iterable[bytes]:
-        delta = event.get("delta") if isinstance(event.get("delta"), dict) else {}
+        delta = member(event, "delta")
         if delta.get("type") == "text_delta":
             text = str(delta.get("text") or "")
             self.text_parts.append(text)
