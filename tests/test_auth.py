@@ -19,6 +19,7 @@ USER_FIELDS = [
     "id", "username", "password", "display_name", "role", "status", "email", "github_id", "wechat_id",
     "lark_id", "oidc_id", "verification_code", "access_token", "quota", "used_quota", "request_count",
     "group", "aff_code", "inviter_id",
+    "rpm_limit", "tpm_limit", "max_parallel_requests",  # ours, after One API's fields (its console ignores them)
 ]
 NO_LOGIN = {"success": False, "message": "无权进行此操作，未登录且未提供 access token"}
 NO_RIGHT = {"success": False, "message": "无权进行此操作，权限不足"}

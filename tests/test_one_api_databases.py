@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, text
 
+from master.access_tokens import stored_form
 from master.db.engine import create_engine, parse_dsn
 from master.db.schema import log_metadata, main_metadata
 from shared.settings import build_settings
@@ -113,8 +114,15 @@ async def test_one_api_database_opens_whole(release: str, database: FreshDatabas
 
     async with running_master(db.env()) as (app, root):
         opened = await raw_tables(db)
+        # The one intended change to existing values: access tokens are stored hashed (README,
+        # "Security model"; docs/one-api-compat.md §3.1 – 3.7). Everything else is as it was.
+        users_before = before["users"]["rows"]
+        hashed = {row["id"]: {"access_token"} for row in users_before}
         for table in before:
-            assert_kept(before, opened, table)
+            assert_kept(before, opened, table, hashed if table == "users" else None)
+        for old, new in zip(users_before, opened["users"]["rows"], strict=False):
+            if old["access_token"]:
+                assert new["access_token"] == stored_form(old["access_token"].rstrip(" "))
         # Our schema's columns are all there now; the ones the release lacked read their defaults.
         for metadata in (main_metadata, log_metadata):
             for table in metadata.sorted_tables:
@@ -163,7 +171,7 @@ async def test_one_api_database_opens_whole(release: str, database: FreshDatabas
         assert after[table] == before[table] | {"columns": after[table]["columns"]}, table
     assert_kept(before, after, "channels", {1: {"used_quota"}})
     assert_kept(before, after, "tokens", {1: {"accessed_time", "remain_quota", "used_quota"}, 2: {"accessed_time", "remain_quota", "used_quota"}})
-    assert_kept(before, after, "users", {1: {"quota", "used_quota", "request_count"}, 2: {"quota", "used_quota", "request_count"}})
+    assert_kept(before, after, "users", {1: {"quota", "used_quota", "request_count", "access_token"}, 2: {"quota", "used_quota", "request_count", "access_token"}})
     assert_kept(before, after, "redemptions", {1: {"status", "redeemed_time"}})
     assert_kept(before, after, "logs")
     assert len(after["logs"]["rows"]) == len(before["logs"]["rows"]) + 3  # two consume logs and the top-up
