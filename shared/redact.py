@@ -17,6 +17,10 @@ REDACTED = "[REDACTED]"
 FRAGMENT = 8  # the shortest run of a key's characters that counts as a leak
 SHORT_PIECE = 6  # a piece shorter than FRAGMENT is matched whole from this length
 MAX_KEY_CHARS = 8192  # a longer key is matched on its first MAX_KEY_CHARS characters
+# Upstream error text is cut to this before it is scanned: a client needs no more, and the scan runs
+# on the event loop (a megabyte of text against a long key would hold it for a visible time).
+MAX_TEXT_CHARS = 16 * 1024
+CUT = "… [cut]"
 
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+")
 _SK = re.compile(r"\bsk-[A-Za-z0-9_\-*]{4,}")
@@ -47,6 +51,8 @@ def redact_key(text: str, key: str) -> str:
     """`text` with `key` (and fragments of it), Bearer values and sk- tokens replaced by REDACTED."""
     if not text:
         return text
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS] + CUT
     text = _SK.sub(REDACTED, _BEARER.sub(rf"\1 {REDACTED}", text))
     fragments = _fragments(key) if key else frozenset()
     spans: list[tuple[int, int]] = []

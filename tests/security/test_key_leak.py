@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from shared.redact import REDACTED, redact_key
+from shared.redact import CUT, MAX_TEXT_CHARS, REDACTED, redact_key
 from tests.support.relay_kit import CHAT, bearer, error_of, relay_world
 
 # (channel type, key, extra channel fields): OpenAI, Azure, Anthropic, Gemini.
@@ -124,3 +124,11 @@ async def test_a_balance_error_echoing_the_key_is_redacted(sqlite_database) -> N
             channel_id = await add_channel(client, provider.url, name="sf", type=44, key=key)
             body = (await client.get(f"/api/channel/update_balance/{channel_id}")).json()
     assert body == {"success": False, "message": f"code: 40001, message: api key {REDACTED} is invalid"}
+
+
+def test_a_huge_error_text_is_cut_before_it_is_scanned() -> None:
+    key = "k3y-ABCDEFGHIJKLMNOP"
+    text = f"leak {key} " + "x" * (1 << 20) + f" and again {key}"
+    out = redact_key(text, key)
+    assert out.startswith(f"leak {REDACTED} ") and out.endswith(CUT) and len(out) <= MAX_TEXT_CHARS + len(CUT)
+    assert "ABCDEFGH" not in out
