@@ -1,0 +1,1 @@
+"""360 ZhiNao (type 19): an OpenAI-protocol upstream."""

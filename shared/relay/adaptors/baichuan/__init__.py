@@ -1,0 +1,1 @@
+"""Baichuan (type 26): an OpenAI-protocol upstream."""

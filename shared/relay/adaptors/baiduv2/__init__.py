@@ -1,0 +1,1 @@
+"""Baidu Qianfan V2 (type 47): OpenAI-protocol chat on /v2."""

@@ -1,0 +1,1 @@
+"""DeepSeek (type 36): an OpenAI-protocol upstream."""

@@ -1,0 +1,1 @@
+"""Knowledge base: FastGPT (type 22): an OpenAI-protocol upstream."""

@@ -1,0 +1,1 @@
+"""Groq (type 29): an OpenAI-protocol upstream."""

@@ -1,0 +1,1 @@
+"""01.AI (type 31): an OpenAI-protocol upstream."""

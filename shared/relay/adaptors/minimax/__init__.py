@@ -1,0 +1,1 @@
+"""MiniMax (type 27): chat only, on its own path."""

@@ -1,0 +1,1 @@
+"""Mistral AI (type 28): an OpenAI-protocol upstream."""

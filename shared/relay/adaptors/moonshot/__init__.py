@@ -1,0 +1,1 @@
+"""Moonshot AI (type 25): an OpenAI-protocol upstream."""

@@ -1,0 +1,1 @@
+"""SiliconFlow (type 44): an OpenAI-protocol upstream."""

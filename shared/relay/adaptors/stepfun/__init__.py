@@ -1,0 +1,1 @@
+"""StepFun (type 32): an OpenAI-protocol upstream."""

@@ -1,0 +1,1 @@
+"""together.ai (type 39): an OpenAI-protocol upstream."""

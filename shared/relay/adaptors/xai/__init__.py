@@ -1,0 +1,1 @@
+"""xAI (type 45): an OpenAI-protocol upstream."""
