@@ -1,1 +1,1 @@
-"""360 ZhiNao (type 19): an OpenAI-protocol upstream."""
+"""The ai360 provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""AI Proxy's knowledge base (type 21): /api/library/ask with a library id; it offers the OpenAI list. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The aiproxylibrary provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Alibaba DashScope (type 17): the native text-generation API. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The ali provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Alibaba Cloud Bailian (type 49): DashScope's OpenAI-compatible mode, chat and embeddings."""
+"""The alibailian provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Azure OpenAI (type 3): deployment URLs with an api-version, and the `api-key` header."""
+"""The azure provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

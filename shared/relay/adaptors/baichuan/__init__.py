@@ -1,1 +1,1 @@
-"""Baichuan (type 26): an OpenAI-protocol upstream."""
+"""The baichuan provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

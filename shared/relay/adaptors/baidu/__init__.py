@@ -1,1 +1,1 @@
-"""Baidu ERNIE (type 15): an OAuth access token from `client_id|client_secret`. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The baidu provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Baidu Qianfan V2 (type 47): OpenAI-protocol chat on /v2."""
+"""The baiduv2 provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Cloudflare Workers AI (type 37): account-scoped URLs. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The cloudflare provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""DeepL (type 38): /v2/translate, the target language from the model suffix. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The deepl provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

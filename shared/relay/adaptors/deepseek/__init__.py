@@ -1,1 +1,1 @@
-"""DeepSeek (type 36): an OpenAI-protocol upstream."""
+"""The deepseek provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""ByteDance Volcengine Ark / Doubao (type 40): chat and embeddings on /api/v3, bot applications on their own path."""
+"""The doubao provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

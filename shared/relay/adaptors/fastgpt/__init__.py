@@ -1,1 +1,1 @@
-"""Knowledge base: FastGPT (type 22): an OpenAI-protocol upstream."""
+"""The fastgpt provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

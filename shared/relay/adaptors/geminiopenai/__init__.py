@@ -1,1 +1,1 @@
-"""Gemini's OpenAI-compatible endpoint (type 51): the native Gemini model list, the client's /v1 dropped."""
+"""The geminiopenai provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Groq (type 29): an OpenAI-protocol upstream."""
+"""The groq provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""01.AI (type 31): an OpenAI-protocol upstream."""
+"""The lingyiwanwu provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""MiniMax (type 27): chat only, on its own path."""
+"""The minimax provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Mistral AI (type 28): an OpenAI-protocol upstream."""
+"""The mistral provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

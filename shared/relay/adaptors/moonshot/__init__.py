@@ -1,1 +1,1 @@
-"""Moonshot AI (type 25): an OpenAI-protocol upstream."""
+"""The moonshot provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Novita (type 41): chat only; its base URL already ends in the API version."""
+"""The novita provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Ollama (type 30): the native /api/chat and /api/embed. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The ollama provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

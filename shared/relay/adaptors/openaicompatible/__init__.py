@@ -1,1 +1,1 @@
-"""Any OpenAI-compatible server (type 50): its base URL is used as typed, and the client's /v1 is dropped"""
+"""The openaicompatible provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""OpenRouter (type 20): One API's attribution headers on every request; its list is not catalogued."""
+"""The openrouter provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Google PaLM 2 (type 11): generateMessage. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The palm provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

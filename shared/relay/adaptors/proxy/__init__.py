@@ -1,1 +1,1 @@
-"""Proxy (type 43) as a channel type; /v1/oneapi/proxy is a route of its own. It has no model list. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The proxy provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Replicate (type 46): the prediction API. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The replicate provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

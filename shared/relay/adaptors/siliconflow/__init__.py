@@ -1,1 +1,1 @@
-"""SiliconFlow (type 44): an OpenAI-protocol upstream."""
+"""The siliconflow provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

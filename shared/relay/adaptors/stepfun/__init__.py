@@ -1,1 +1,1 @@
-"""StepFun (type 32): an OpenAI-protocol upstream."""
+"""The stepfun provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

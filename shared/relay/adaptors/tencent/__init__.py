@@ -1,1 +1,1 @@
-"""Tencent Hunyuan (type 23): TC3-HMAC-SHA256 signed calls from `appid|secret_id|secret_key`. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The tencent provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

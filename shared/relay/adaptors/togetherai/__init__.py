@@ -1,1 +1,1 @@
-"""together.ai (type 39): an OpenAI-protocol upstream."""
+"""The togetherai provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

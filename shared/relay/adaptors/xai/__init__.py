@@ -1,1 +1,1 @@
-"""xAI (type 45): an OpenAI-protocol upstream."""
+"""The xai provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

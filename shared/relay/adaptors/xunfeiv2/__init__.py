@@ -1,1 +1,1 @@
-"""iFlytek Spark V2 (type 48): an OpenAI-protocol upstream."""
+"""The xunfeiv2 provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

@@ -1,1 +1,1 @@
-"""Zhipu ChatGLM (type 16): a JWT signed from the `id.secret` key. Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""The zhipu provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""
