@@ -14,13 +14,12 @@ import orjson
 from shared import option_values
 from shared.keys import key_hash
 from shared.limits import Limits, limits_of
+from shared.relay.adaptors.registry import other_fallback
 
 TOKEN_ENABLED, TOKEN_DISABLED, TOKEN_EXPIRED, TOKEN_EXHAUSTED = 1, 2, 3, 4
 CHANNEL_ENABLED = 1
 USER_ENABLED = 1
 
-# Channel config keys that fall back to the deprecated `other` column, per channel type.
-_OTHER_FALLBACK = {3: "api_version", 18: "api_version", 24: "api_version", 21: "library_id", 17: "plugin"}
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -128,7 +127,7 @@ def channel_config(channel_type: int, config_text: str | None, other: str | None
     except orjson.JSONDecodeError:
         data = {}
     config = {str(k): str(v) for k, v in data.items() if v not in (None, "")} if isinstance(data, dict) else {}
-    fallback = _OTHER_FALLBACK.get(channel_type)
+    fallback = other_fallback(channel_type)  # the config key the deprecated `other` column stands in for
     if fallback and other and not config.get(fallback):
         config[fallback] = other
     return config

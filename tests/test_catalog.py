@@ -18,7 +18,8 @@ from shared.catalog import (
     models_by_channel_type,
 )
 from shared.catalog import channel_types as ct
-from shared.catalog import model_lists
+from shared.relay.adaptors.anthropic.spec import MODELS as ANTHROPIC_MODELS
+from shared.relay.adaptors.openai.spec import MODELS as OPENAI_MODELS
 
 PERMISSION = {
     "id": "modelperm-LwHkVFn8AcMItP432fKKDIKJ",
@@ -95,15 +96,15 @@ def test_models_by_channel_type_covers_1_to_51() -> None:
     by_type = models_by_channel_type()
     assert list(by_type) == [str(i) for i in range(1, 52)]
     assert by_type["43"] is None  # Proxy
-    assert by_type["1"] == by_type["3"] == by_type["8"] == by_type["50"] == model_lists.OPENAI
-    assert by_type["21"] == model_lists.OPENAI  # AI Proxy library
-    assert by_type["14"] == model_lists.ANTHROPIC
+    assert by_type["1"] == by_type["3"] == by_type["8"] == by_type["50"] == OPENAI_MODELS
+    assert by_type["21"] == OPENAI_MODELS  # AI Proxy library
+    assert by_type["14"] == ANTHROPIC_MODELS
     assert "deepseek-reasoner" in by_type["36"]
     assert "openrouter/auto" in by_type["20"]
     assert "gemini-2.0-flash" in by_type["51"] and "gemini-2.0-flash" in by_type["24"]
     assert "claude-3-5-sonnet-20241022" in by_type["33"]
     assert by_type["38"] == ("deepl-zh", "deepl-en", "deepl-ja")
-    assert channel_models(999) == model_lists.OPENAI  # unknown types fall back to OpenAI's adaptor
+    assert channel_models(999) == OPENAI_MODELS  # unknown types fall back to OpenAI's adaptor
 
 
 def test_channel_type_table() -> None:

@@ -38,6 +38,7 @@ from master.db.schema import channels
 from master.db.rows import inserted_id
 from shared.catalog import model_catalogue, models_by_channel_type
 from master.db.rows import Record
+from shared.relay.adaptors.registry import console_types
 
 STATUS_ENABLED, STATUS_MANUALLY_DISABLED, STATUS_AUTO_DISABLED = 1, 2, 3
 
@@ -316,6 +317,13 @@ async def models_by_type(request: Request) -> Response:
     return ok(dict(models_by_channel_type()))
 
 
+@admin_auth
+async def channel_types(request: Request) -> Response:
+    """The console's channel type list and per-type form fields, from the provider registry (not in
+    One API: its console hard-codes them)."""
+    return ok(console_types())
+
+
 # Static paths first: the item routes only take numeric ids, so other modules' single-segment
 # paths under /api/channel/ (test, update_balance) never fall into them.
 routes = [
@@ -324,6 +332,7 @@ routes = [
     route("/api/channel/", update_channel, ["PUT"]),
     route("/api/channel/search", search_channels, ["GET"]),
     route("/api/channel/models", list_catalogue, ["GET"]),
+    route("/api/channel/types", channel_types, ["GET"]),
     route("/api/channel/disabled", delete_disabled_channels, ["DELETE"]),
     route("/api/channel/{id:int}", get_channel, ["GET"]),
     route("/api/channel/{id:int}", delete_channel, ["DELETE"]),

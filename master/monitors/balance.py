@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from master.db.schema import channels
 from master.monitors.status import STATUS_ENABLED, disable_channel
-from shared.catalog.channel_types import default_base_url
+from shared.relay.adaptors.registry import spec_for
 from shared.redact import redact_key
 from shared.logs import get_logger
 from master.db.rows import Record
@@ -35,32 +35,27 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-OPENAI, CLOSEAI, OPENAI_SB, CUSTOM, AIPROXY, API2GPT, AIGC2D, OPENROUTER, DEEPSEEK, SILICONFLOW = (
-    1, 4, 5, 8, 10, 12, 13, 20, 36, 44,
-)
-# Providers whose balance lives on a fixed host in One API.
-FIXED_HOSTS = {
-    OPENAI_SB: "https://api.openai-sb.com",
-    AIPROXY: "https://aiproxy.io",
-    API2GPT: "https://api.api2gpt.com",
-    AIGC2D: "https://api.aigc2d.com",
-    SILICONFLOW: "https://api.siliconflow.cn",
-    DEEPSEEK: "https://api.deepseek.com",
-    OPENROUTER: "https://openrouter.ai/api",
-}
 NOT_IMPLEMENTED = "尚未实现"
+# The balance answers this module reads; a channel spec's `balance` names one of them.
+READERS = frozenset({"openai", "credit_grants", "credit_remaining", "openai_sb", "aiproxy", "siliconflow", "deepseek", "openrouter"})
 
 
 class BalanceError(Exception):
     """The balance could not be read; the text is the route's message."""
 
 
+def balance_reader(ctype: int) -> str:
+    """The reader a channel type's spec names for its balance ("" = One API has none)."""
+    spec = spec_for(ctype)
+    return spec.balance if spec else ""
+
+
 def _base(row: Mapping[str, Any]) -> str:
-    ctype = int(row.get("type") or 0)
     own = (row.get("base_url") or "").rstrip("/")
     if own:
         return own
-    return FIXED_HOSTS.get(ctype) or default_base_url(ctype).rstrip("/")
+    spec = spec_for(int(row.get("type") or 0))
+    return (spec.balance_host or spec.base_url).rstrip("/") if spec else ""
 
 
 def _number(value: Any, what: str) -> float:
@@ -110,41 +105,41 @@ async def _openai(http: httpx.AsyncClient, base: str, auth: Mapping[str, str]) -
 
 async def fetch_balance(http: httpx.AsyncClient, row: Mapping[str, Any]) -> float:
     """Ask the provider of this channel for its balance; raises BalanceError."""
-    ctype = int(row.get("type") or 0)
+    reader = balance_reader(int(row.get("type") or 0))
     key = row.get("key") or ""
     base = _base(row)
     auth = {"Authorization": f"Bearer {key}"}
-    if ctype in (OPENAI, CUSTOM):
+    if reader == "openai":
         return await _openai(http, base, auth)
-    if ctype in (CLOSEAI, AIGC2D):
+    if reader == "credit_grants":
         doc = await _get_json(http, f"{base}/dashboard/billing/credit_grants", auth)
         return _number(_field(doc, "total_available"), "total_available")
-    if ctype == API2GPT:
+    if reader == "credit_remaining":
         doc = await _get_json(http, f"{base}/dashboard/billing/credit_grants", auth)
         return _number(_field(doc, "total_remaining"), "total_remaining")
-    if ctype == OPENAI_SB:
+    if reader == "openai_sb":
         doc = await _get_json(http, f"{base}/sb-api/user/status?api_key={quote(key)}", auth)
         data = _field(doc, "data")
         if not isinstance(data, dict):
             raise BalanceError(str(_field(doc, "msg") or "no data in the answer"))
         return _number(data.get("credit"), "credit")
-    if ctype == AIPROXY:
+    if reader == "aiproxy":
         doc = await _get_json(http, f"{base}/api/report/getUserOverview", {"Api-Key": key})
         if _field(doc, "success") is not True:
             raise BalanceError(f"code: {_field(doc, 'errorCode') or 0}, message: {_field(doc, 'message') or ''}")
         return _number(_field(doc, "data", "totalPoints"), "totalPoints")
-    if ctype == SILICONFLOW:
+    if reader == "siliconflow":
         doc = await _get_json(http, f"{base}/v1/user/info", auth)
         if _field(doc, "code") != 20000:
             raise BalanceError(f"code: {_field(doc, 'code')}, message: {_field(doc, 'message') or ''}")
         return _number(_field(doc, "data", "totalBalance"), "totalBalance")
-    if ctype == DEEPSEEK:
+    if reader == "deepseek":
         doc = await _get_json(http, f"{base}/user/balance", auth)
         for info in _field(doc, "balance_infos") or []:
             if isinstance(info, dict) and info.get("currency") == "CNY":
                 return _number(info.get("total_balance"), "total_balance")
         raise BalanceError("currency CNY not found")
-    if ctype == OPENROUTER:
+    if reader == "openrouter":
         doc = await _get_json(http, f"{base}/v1/credits", auth)
         total = _number(_field(doc, "data", "total_credits"), "total_credits")
         return total - _number(_field(doc, "data", "total_usage"), "total_usage")
@@ -233,15 +228,16 @@ class BalanceUpdater:
             self.running = False
 
     async def _one(self, http: httpx.AsyncClient, row: Record) -> None:
-        ctype = int(row.get("type") or 0)
-        if ctype not in (OPENAI, CUSTOM, *FIXED_HOSTS, CLOSEAI):
+        reader = balance_reader(int(row.get("type") or 0))
+        if not reader:
             return
         try:
             balance = await update_balance(self.ctx, row, http)
         except BalanceError as exc:
             log.warning("balance update failed", channel_id=row["id"], error=str(exc))
             return
-        if ctype in (OPENAI, CUSTOM) and balance <= 0 and self.ctx.options.flag("AutomaticDisableChannelEnabled"):
+        # One API's dormant loop disables only OpenAI-billed channels (OpenAI, Custom) at a zero balance.
+        if reader == "openai" and balance <= 0 and self.ctx.options.flag("AutomaticDisableChannelEnabled"):
             await disable_channel(self.ctx, int(row["id"]), row.get("name") or "", "余额不足")
         if self.ctx.settings.polling_interval > 0:
             await asyncio.sleep(self.ctx.settings.polling_interval)

@@ -19,11 +19,11 @@ from sqlalchemy import select
 from master.db.schema import channels
 from master.logbook import record_test_log
 from master.monitors.status import STATUS_ENABLED, disable_channel, enable_channel
-from shared.catalog.channel_types import OPENAI_COMPATIBLE, default_base_url
 from shared.logs import get_logger
 from shared.relay import modes
 from shared.redact import redact_key
 from shared.relay.adaptors.errors import should_disable_channel, upstream_error
+from shared.relay.adaptors.registry import channel_base_url
 from shared.relay.types import RelayError, RelayMeta
 from shared.relay.upstream import UpstreamUnavailable
 from shared.snapshot import ChannelEntry, channel_entry
@@ -72,12 +72,11 @@ class _Failed(Exception):
 
 
 def _meta(channel: ChannelEntry, model: str, engine: "RelayEngine") -> RelayMeta:
-    base = channel.base_url or default_base_url(channel.type)
     return RelayMeta(
         mode=modes.CHAT,
         channel_type=channel.type,
         channel_id=channel.id,
-        base_url=base if channel.type == OPENAI_COMPATIBLE else base.rstrip("/"),  # as RelayEngine.meta
+        base_url=channel_base_url(channel.type, channel.base_url),
         api_key=channel.key,
         config=channel.config,
         origin_model=model,

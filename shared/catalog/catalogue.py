@@ -10,10 +10,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from shared.catalog import compatible_lists as compat
-from shared.catalog import model_lists as native
-from shared.catalog import channel_types as ct
-from shared.catalog.openrouter_models import OPENROUTER
+from shared.relay.adaptors import registry
 
 CREATED = 1626777600
 PERMISSION_ID = "modelperm-LwHkVFn8AcMItP432fKKDIKJ"
@@ -68,100 +65,24 @@ def custom_model(model_id: str) -> OpenAIModel:
     return OpenAIModel(model_id, "model", CREATED, "custom", None, model_id)
 
 
-# Native adaptors in API-type order 0..18 (AIProxyLibrary skipped), with their channel names.
-_NATIVE: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("openai", native.OPENAI),
-    ("anthropic", native.ANTHROPIC),
-    ("google palm", native.PALM),
-    ("baidu", native.BAIDU),
-    ("zhipu", native.ZHIPU),
-    ("ali", native.ALI),
-    ("xunfei", native.XUNFEI),
-    ("tencent", native.TENCENT),
-    ("google gemini", native.GEMINI),
-    ("ollama", native.OLLAMA),
-    ("aws", native.AWS),
-    ("coze", native.COZE),
-    ("Cohere", native.COHERE),
-    ("cloudflare", native.CLOUDFLARE),
-    ("deepl", native.DEEPL),
-    ("vertexai", native.VERTEXAI),
-    ("proxy", ()),
-    ("replicate", native.REPLICATE),
-)
-
-# OpenAI-protocol channel types with their own list: type -> (owned_by, models).
-_COMPATIBLE: Mapping[int, tuple[str, tuple[str, ...]]] = MappingProxyType({
-    19: ("360", compat.AI360),
-    25: ("moonshot", compat.MOONSHOT),
-    26: ("baichuan", compat.BAICHUAN),
-    27: ("minimax", compat.MINIMAX),
-    40: ("doubao", compat.DOUBAO),
-    28: ("mistralai", compat.MISTRAL),
-    29: ("groq", compat.GROQ),
-    31: ("lingyiwanwu", compat.LINGYIWANWU),
-    32: ("stepfun", compat.STEPFUN),
-    36: ("deepseek", compat.DEEPSEEK),
-    39: ("together.ai", compat.TOGETHERAI),
-    41: ("novita", compat.NOVITA),
-    44: ("siliconflow", compat.SILICONFLOW),
-    45: ("xai", compat.XAI),
-    47: ("baiduv2", compat.BAIDUV2),
-    48: ("xunfeiv2", compat.XUNFEIV2),
-    # Listed for /api/models but left out of the catalogue, as in One API.
-    ct.OPENROUTER: ("openrouter", OPENROUTER),
-    ct.ALI_BAILIAN: ("alibailian", compat.ALIBAILIAN),
-    ct.GEMINI_OPENAI_COMPATIBLE: ("geminiv2", compat.GEMINI_OPENAI),
-})
-
-# The compatible types that enter the catalogue, in One API's order (Azure is skipped there).
-_CATALOGUE_COMPATIBLE = (19, 25, 26, 27, 40, 28, 29, 31, 32, 36, 39, 41, 44, 45, 47, 48)
-
-_NATIVE_BY_API_TYPE: Mapping[int, tuple[str, ...] | None] = MappingProxyType({
-    ct.API_ANTHROPIC: native.ANTHROPIC,
-    ct.API_PALM: native.PALM,
-    ct.API_BAIDU: native.BAIDU,
-    ct.API_ZHIPU: native.ZHIPU,
-    ct.API_ALI: native.ALI,
-    ct.API_XUNFEI: native.XUNFEI,
-    ct.API_AIPROXY_LIBRARY: native.AIPROXY_LIBRARY,
-    ct.API_TENCENT: native.TENCENT,
-    ct.API_GEMINI: native.GEMINI,
-    ct.API_OLLAMA: native.OLLAMA,
-    ct.API_AWS_CLAUDE: native.AWS,
-    ct.API_COZE: native.COZE,
-    ct.API_COHERE: native.COHERE,
-    ct.API_CLOUDFLARE: native.CLOUDFLARE,
-    ct.API_DEEPL: native.DEEPL,
-    ct.API_VERTEXAI: native.VERTEXAI,
-    ct.API_PROXY: None,
-    ct.API_REPLICATE: native.REPLICATE,
-})
-
-
 def channel_models(type_id: int) -> tuple[str, ...] | None:
-    """The static model list One API offers for a channel type (None for Proxy)."""
-    api = ct.api_type(type_id)
-    if api == ct.API_OPENAI:
-        entry = _COMPATIBLE.get(type_id)
-        return entry[1] if entry else native.OPENAI
-    return _NATIVE_BY_API_TYPE.get(api, native.OPENAI)
+    """The static model list One API offers for a channel type (None for Proxy); an unknown type
+    offers OpenAI's, since it relays with the OpenAI adaptor."""
+    return registry.relay_spec(type_id).models
 
 
 @cache
 def models_by_channel_type() -> Mapping[str, tuple[str, ...] | None]:
     """`/api/models` data: "1".."51" -> that type's model list (Proxy -> None)."""
-    return MappingProxyType({str(i): channel_models(i) for i in range(1, ct.DUMMY)})
+    return MappingProxyType({str(i): channel_models(i) for i in range(1, registry.DUMMY)})
 
 
 @cache
 def model_catalogue() -> tuple[OpenAIModel, ...]:
-    """Every catalogue entry in One API's order, duplicates kept."""
-    entries = [catalogue_model(m, owner) for owner, models in _NATIVE for m in models]
-    for type_id in _CATALOGUE_COMPATIBLE:
-        owner, models = _COMPATIBLE[type_id]
-        entries.extend(catalogue_model(m, owner) for m in models)
-    return tuple(entries)
+    """Every catalogue entry in One API's order (the registry's), duplicates kept."""
+    return tuple(
+        catalogue_model(model, spec.owner) for spec in registry.SPECS if spec.catalogued for model in spec.models or ()
+    )
 
 
 @cache

@@ -15,11 +15,11 @@ from typing import Any, Awaitable, Callable
 from urllib.parse import quote
 
 from shared.billing.ratios import Ratios
-from shared.catalog.channel_types import api_type, default_base_url
 from shared.logs import get_logger
 from shared.metrics import Metrics
 from shared.redact import redact_key
-from shared.relay.adaptors import adaptor_for_api_type
+from shared.relay.adaptors import adaptor_for
+from shared.relay.adaptors.registry import channel_base_url
 from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.auth import Caller, auth_error
 from shared.relay.ledger import Ledger
@@ -218,7 +218,7 @@ class RelayEngine:
         return Failure(upstream_error(resp.status, error_body))
 
     def adaptor(self, channel: ChannelEntry) -> Adaptor:
-        adaptor = adaptor_for_api_type(api_type(channel.type))
+        adaptor = adaptor_for(channel.type)
         if adaptor is None:
             raise RelayError(
                 501,
@@ -232,7 +232,7 @@ class RelayEngine:
             mode=call.mode,
             channel_type=channel.type,
             channel_id=channel.id,
-            base_url=(channel.base_url or default_base_url(channel.type)).rstrip("/") if channel.type != 50 else (channel.base_url or ""),
+            base_url=channel_base_url(channel.type, channel.base_url),
             api_key=channel.key,
             config=channel.config,
             origin_model=call.model,

@@ -13,9 +13,10 @@ class OpenAIAdaptor:
     name = "openai"  # no `prepare`: OpenAI-compatible upstreams fetch image URLs themselves
 
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
-        url = request.request_url(meta)
+        route = request.route_of(meta.channel_type)
+        url = request.request_url(meta, route)
         payload = None if body is None else request.request_body(meta, body)
-        headers = request.request_headers(meta, converted=payload is not None)
+        headers = request.request_headers(meta, converted=payload is not None, route=route)
         return UpstreamRequest("POST", url, headers, payload)
 
     def convert_response(

@@ -7,85 +7,44 @@ from typing import Any
 import orjson
 
 from shared.relay import modes
-from shared.relay.adaptors import channel_types as ct
-from shared.relay.adaptors.common import path_segment, unsupported_mode
+from shared.relay.adaptors.common import unsupported_mode
+from shared.relay.adaptors.spec import Route
 from shared.relay.types import RelayMeta
 
 CLOUDFLARE_GATEWAY = "https://gateway.ai.cloudflare.com"
-OPENROUTER_HEADERS = {"HTTP-Referer": "https://github.com/songquanpeng/one-api", "X-Title": "One API"}
 
 
-def full_url(base_url: str, path: str, channel_type: int) -> str:
-    """Base URL + path, with the OpenAI-compatible and Cloudflare AI Gateway prefix rules."""
-    if channel_type in (ct.OPENAI_COMPATIBLE, ct.GEMINI_OPENAI_COMPATIBLE):
-        return base_url.removesuffix("/") + path.removeprefix("/v1")
-    if base_url.startswith(CLOUDFLARE_GATEWAY):
-        if channel_type == ct.OPENAI:
-            return base_url + path.removeprefix("/v1")
-        if channel_type == ct.AZURE:
-            return base_url + path.removeprefix("/openai/deployments")
+def route_of(channel_type: int) -> Route:
+    """The URL and header rules of a channel type, from its spec in the provider registry."""
+    # Read at call time: the registry imports this adaptor (every OpenAI-protocol spec names it).
+    from shared.relay.adaptors.registry import relay_spec
+
+    return relay_spec(channel_type).route
+
+
+def full_url(base_url: str, path: str, route: Route) -> str:
+    """Base URL + path, with the type's prefix rules (OpenAI-compatible types, Cloudflare AI Gateway)."""
+    if route.drop_prefix:
+        return base_url.removesuffix("/") + path.removeprefix(route.drop_prefix)
+    if route.gateway_drop_prefix and base_url.startswith(CLOUDFLARE_GATEWAY):
+        return base_url + path.removeprefix(route.gateway_drop_prefix)
     return base_url + path
 
 
-def _azure_url(meta: RelayMeta) -> str:
-    version = path_segment(meta.config.get("api_version", ""))
-    base = meta.base_url
-    model = path_segment(meta.actual_model)
-    if meta.mode == modes.IMAGES:
-        return f"{base}/openai/deployments/{model}/images/generations?api-version={version}"
-    # Audio keeps the mapped model as the deployment name; translations use the generic path.
-    if meta.mode == modes.TRANSCRIPTION:
-        return f"{base}/openai/deployments/{model}/audio/transcriptions?api-version={version}"
-    if meta.mode == modes.SPEECH:
-        return f"{base}/openai/deployments/{model}/audio/speech?api-version={version}"
-    if meta.mode == modes.TRANSLATION:
-        return full_url(base, meta.request_path, meta.channel_type)
-    task = meta.request_path.split("?", 1)[0].removeprefix("/v1/")
-    # Azure deployment names cannot contain dots: gpt-3.5-turbo is deployed as gpt-35-turbo.
-    deployment = path_segment(meta.actual_model.replace(".", ""))
-    return full_url(base, f"/openai/deployments/{deployment}/{task}?api-version={version}", meta.channel_type)
+def request_url(meta: RelayMeta, route: Route | None = None) -> str:
+    route = route or route_of(meta.channel_type)
+    if route.url is not None:
+        return route.url(meta)
+    if route.paths is not None:
+        path = route.paths.get(meta.mode)
+        if path is None:
+            raise unsupported_mode(meta.mode)
+        return meta.base_url + path
+    return full_url(meta.base_url, meta.request_path, route)
 
 
-def _special_url(meta: RelayMeta) -> str | None:
-    """Types with their own fixed chat/embedding paths; None for types without such rules."""
-    base, mode, kind = meta.base_url, meta.mode, meta.channel_type
-    if kind == ct.MINIMAX:
-        if mode == modes.CHAT:
-            return f"{base}/v1/text/chatcompletion_v2"
-    elif kind == ct.DOUBAO:
-        if mode == modes.CHAT:
-            # Volcengine Ark "bot" applications have their own endpoint.
-            if meta.actual_model.startswith("bot"):
-                return f"{base}/api/v3/bots/chat/completions"
-            return f"{base}/api/v3/chat/completions"
-        if mode == modes.EMBEDDINGS:
-            return f"{base}/api/v3/embeddings"
-    elif kind == ct.NOVITA:
-        if mode == modes.CHAT:
-            return f"{base}/chat/completions"
-    elif kind == ct.BAIDU_V2:
-        if mode == modes.CHAT:
-            return f"{base}/v2/chat/completions"
-    elif kind == ct.ALI_BAILIAN:
-        if mode == modes.CHAT:
-            return f"{base}/compatible-mode/v1/chat/completions"
-        if mode == modes.EMBEDDINGS:
-            return f"{base}/compatible-mode/v1/embeddings"
-    else:
-        return None
-    raise unsupported_mode(mode)
-
-
-def request_url(meta: RelayMeta) -> str:
-    if meta.channel_type == ct.AZURE:
-        return _azure_url(meta)
-    special = _special_url(meta)
-    if special is not None:
-        return special
-    return full_url(meta.base_url, meta.request_path, meta.channel_type)
-
-
-def request_headers(meta: RelayMeta, converted: bool) -> dict[str, str]:
+def request_headers(meta: RelayMeta, converted: bool, route: Route | None = None) -> dict[str, str]:
+    route = route or route_of(meta.channel_type)
     headers: dict[str, str] = {}
     content_type = meta.client_headers.get("content-type")
     if converted:
@@ -97,12 +56,8 @@ def request_headers(meta: RelayMeta, converted: bool) -> dict[str, str]:
         headers["Accept"] = accept
     elif meta.is_stream:
         headers["Accept"] = "text/event-stream"
-    if meta.channel_type == ct.AZURE:
-        headers["api-key"] = meta.api_key
-    else:
-        headers["Authorization"] = f"Bearer {meta.api_key}"
-    if meta.channel_type == ct.OPENROUTER:
-        headers.update(OPENROUTER_HEADERS)
+    headers[route.auth_header] = route.auth_scheme + meta.api_key
+    headers.update(route.headers)
     return headers
 
 

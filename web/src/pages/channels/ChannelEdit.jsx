@@ -3,12 +3,12 @@ import { ListPicker } from '../../components/ListPicker.jsx';
 import { attempt, toast } from '../../components/toast.js';
 import { Card, Field, Loading, Switch } from '../../components/ui.jsx';
 import { api, get } from '../../lib/api.js';
-import { BASE_URL_REQUIRED, CHANNEL_TYPES, DEFAULT_BASE_URL, TYPE_FIELDS } from '../../lib/channelTypes.js';
+import { composedKey, localText, useChannelTypes } from '../../lib/channelTypes.js';
 import { splitList } from '../../lib/format.js';
-import { language, t } from '../../lib/i18n.js';
+import { t } from '../../lib/i18n.js';
 import { navigate } from '../../lib/router.js';
 import { TypeFields } from './TypeFields.jsx';
-import { composedKey, mappingError } from './mapping.js';
+import { mappingError } from './mapping.js';
 
 const EMPTY = { name: '', type: 1, key: '', base_url: '', other: '', model_mapping: '', system_prompt: '', models: [], groups: ['default'] };
 const MAPPING_EXAMPLE = '{\n  "gpt-3.5-turbo-0301": "gpt-3.5-turbo"\n}';
@@ -22,6 +22,7 @@ export function ChannelEdit({ params }) {
   const [allModels, setAllModels] = useState([]);
   const [groups, setGroups] = useState([]);
   const [saving, setSaving] = useState(false);
+  const types = useChannelTypes();
 
   useEffect(() => {
     attempt(() => get('/api/models').then((m) => {
@@ -46,10 +47,10 @@ export function ChannelEdit({ params }) {
     }
   }, []);
 
-  if (!form) return <Loading />;
+  if (!form || !types) return <Loading />;
   const set = (k, v) => setForm({ ...form, [k]: v });
   const modelsOf = (type) => typeModels[String(type)] || [];
-  const spec = TYPE_FIELDS[form.type] || {};
+  const spec = types.find((x) => x.id === form.type) || { fields: [], key_from_fields: [] };
   const mapErr = mappingError(form.model_mapping);
 
   const changeType = (type) => {
@@ -60,18 +61,24 @@ export function ChannelEdit({ params }) {
 
   const submit = async (e) => {
     e.preventDefault();
-    const key = form.key.trim() || composedKey(form.type, config);
+    const key = form.key.trim() || composedKey(spec, config);
     if (!form.name.trim()) return toast.error(t('channel.name_missing'));
     if (!editing && !key) return toast.error(t('channel.key_missing'));
-    if (BASE_URL_REQUIRED.has(form.type) && !form.base_url.trim()) return toast.error(t('channel.base_url_missing'));
+    if (spec.base_url_required && !form.base_url.trim()) return toast.error(t('channel.base_url_missing'));
     if (form.models.length === 0) return toast.error(t('channel.models_missing'));
     if (mapErr) return toast.error(mapErr);
-    const cleanConfig = Object.fromEntries(Object.entries(config).filter(([, v]) => v));
+    // A field left empty stores its declared default (Azure's api-version).
+    const defaults = Object.fromEntries(spec.fields.filter((f) => f.default).map((f) => [f.name, f.default]));
+    const withDefaults = { ...config };
+    for (const [name, value] of Object.entries(defaults)) {
+      if (name.startsWith('config.') && !withDefaults[name.slice(7)]) withDefaults[name.slice(7)] = value;
+    }
+    const cleanConfig = Object.fromEntries(Object.entries(withDefaults).filter(([, v]) => v));
     const body = {
       name: form.name.trim(),
       type: form.type,
       base_url: form.base_url.trim().replace(/\/+$/, ''),
-      other: form.type === 3 && !form.other ? '2024-03-01-preview' : form.other,
+      other: form.other || defaults.other || '',
       model_mapping: form.model_mapping.trim(),
       system_prompt: form.system_prompt,
       models: form.models.join(','),
@@ -89,25 +96,24 @@ export function ChannelEdit({ params }) {
     }
   };
 
-  const zh = language.get() === 'zh';
   return (
     <Card title={editing ? t('channel.edit') : t('channel.add')}>
       <form class="form grid" onSubmit={submit}>
         <Field label={t('channel.type')}>
           <select name="type" value={form.type} onChange={(e) => changeType(Number(e.currentTarget.value))}>
-            {CHANNEL_TYPES.map((ct) => <option key={ct.id} value={ct.id}>{zh ? ct.zh : ct.en}</option>)}
+            {types.map((ct) => <option key={ct.id} value={ct.id}>{localText(ct.label)}</option>)}
           </select>
         </Field>
         <Field label={t('common.name')}>
           <input name="name" value={form.name} onInput={(e) => set('name', e.currentTarget.value)} />
         </Field>
-        <Field label={t('channel.base_url')} hint={BASE_URL_REQUIRED.has(form.type) ? t('channel.base_url_required') : t('channel.base_url_hint')} wide>
-          <input name="base_url" value={form.base_url} placeholder={DEFAULT_BASE_URL[form.type] || ''}
+        <Field label={t('channel.base_url')} hint={spec.base_url_required ? t('channel.base_url_required') : t('channel.base_url_hint')} wide>
+          <input name="base_url" value={form.base_url} placeholder={spec.base_url || ''}
             onInput={(e) => set('base_url', e.currentTarget.value)} />
         </Field>
         <TypeFields spec={spec} form={form} config={config} setForm={set} setConfig={setConfig} />
         <Field label={t('channel.key')} wide
-          hint={editing ? t('channel.key_keep') : batch ? t('channel.batch_hint') : t(spec.key || 'channel.key_hint_default')}>
+          hint={editing ? t('channel.key_keep') : batch ? t('channel.batch_hint') : localText(spec.key_format) || t('channel.key_hint_default')}>
           {batch
             ? <textarea name="key" rows={5} value={form.key} onInput={(e) => set('key', e.currentTarget.value)} />
             : <input name="key" type="password" autoComplete="off" value={form.key} onInput={(e) => set('key', e.currentTarget.value)} />}
@@ -117,7 +123,7 @@ export function ChannelEdit({ params }) {
           <ListPicker label="groups" value={form.groups} onChange={(v) => set('groups', v)} suggestions={groups}
             placeholder={t('channel.group_placeholder')} />
         </Field>
-        <Field label={t('channel.models')} wide hint={spec.models ? t(spec.models) : t('channel.models_hint')}>
+        <Field label={t('channel.models')} wide hint={spec.models_hint ? localText(spec.models_hint) : t('channel.models_hint')}>
           <ListPicker label="models" value={form.models} onChange={(v) => set('models', v)} suggestions={allModels}
             placeholder={t('channel.model_placeholder')} />
           <div class="row">

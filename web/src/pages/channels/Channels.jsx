@@ -5,7 +5,7 @@ import { attempt, toast } from '../../components/toast.js';
 import { Card, Pager, SearchBar, Table, Tag } from '../../components/ui.jsx';
 import { api, query, request } from '../../lib/api.js';
 import { usePagedList } from '../../lib/pagedList.js';
-import { typeLabel } from '../../lib/channelTypes.js';
+import { typeLabel, useChannelTypes } from '../../lib/channelTypes.js';
 import { renderQuota, renderTime } from '../../lib/format.js';
 import { t } from '../../lib/i18n.js';
 import { navigate } from '../../lib/router.js';
@@ -26,6 +26,7 @@ function responseTag(ms) {
 
 export function Channels() {
   const [busy, setBusy] = useState({});
+  const types = useChannelTypes();
 
   const { rows, setRows, page, keyword, setKeyword, searching, load, search, reload } = usePagedList('/api/channel/');
   const patchRow = (id, patch) => setRows((list) => list.map((r) => (r.id === id ? { ...r, ...patch } : r)));
@@ -83,7 +84,7 @@ export function Channels() {
     { title: t('common.id'), key: 'id' },
     { title: t('common.name'), render: (r) => <span title={r.base_url || ''}>{r.name}</span> },
     { title: t('channel.group'), render: (r) => (r.group || '').split(',').map((g) => <Tag key={g}>{g}</Tag>) },
-    { title: t('channel.type'), render: (r) => typeLabel(r.type) },
+    { title: t('channel.type'), render: (r) => typeLabel(types, r.type) },
     { title: t('common.status'), render: (r) => statusTag(r.status) },
     {
       title: t('channel.response_time'),

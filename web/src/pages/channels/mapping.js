@@ -13,12 +13,3 @@ export function mappingError(text) {
   const bad = Object.entries(parsed).find(([, v]) => typeof v !== 'string');
   return bad ? t('channel.mapping_not_string', { key: bad[0] }) : '';
 }
-
-/** The key a type without a plain key is stored with, built from its config fields. */
-export function composedKey(type, config) {
-  if (type === 33 && config.ak && config.sk && config.region) return `${config.ak}|${config.sk}|${config.region}`;
-  if (type === 42 && config.region && config.vertex_ai_project_id && config.vertex_ai_adc) {
-    return `${config.region}|${config.vertex_ai_project_id}|${config.vertex_ai_adc}`;
-  }
-  return '';
-}

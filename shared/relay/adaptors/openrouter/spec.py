@@ -1,8 +1,11 @@
-"""OpenRouter's model list as One API ships it (relay/adaptor/openrouter/constants.go). Pure data."""
+"""OpenRouter (type 20): One API's attribution headers on every request; its list is not catalogued."""
 
 from __future__ import annotations
 
-OPENROUTER = (
+from shared.relay.adaptors.openai.spec import ADAPTOR
+from shared.relay.adaptors.spec import API_OPENAI, ChannelSpec, Route, Text
+
+MODELS = (
     "01-ai/yi-large",
     "aetherwiing/mn-starcannon-12b",
     "ai21/jamba-1-5-large",
@@ -234,4 +237,20 @@ OPENROUTER = (
     "x-ai/grok-beta",
     "x-ai/grok-vision-beta",
     "xwin-lm/xwin-lm-70b",
+)
+
+SPECS = (
+    ChannelSpec(
+        id=20,
+        name="OpenRouter",
+        label=Text("OpenRouter", "OpenRouter"),
+        api_type=API_OPENAI,
+        adaptor=ADAPTOR,
+        base_url="https://openrouter.ai/api",
+        models=MODELS,
+        owner="openrouter",
+        route=Route(headers={"HTTP-Referer": "https://github.com/songquanpeng/one-api", "X-Title": "One API"}),
+        balance="openrouter",
+        balance_host="https://openrouter.ai/api",
+    ),
 )

@@ -1,0 +1,1 @@
+"""The ai360 provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

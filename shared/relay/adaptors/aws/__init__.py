@@ -1,0 +1,1 @@
+"""The aws provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

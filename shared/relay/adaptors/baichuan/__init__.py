@@ -1,0 +1,1 @@
+"""The baichuan provider folder: its channel types are declared in spec.py (listed in ../registry.py)."""

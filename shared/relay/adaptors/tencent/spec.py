@@ -1,0 +1,30 @@
+"""Tencent Hunyuan (type 23): TC3-HMAC-SHA256 signed calls from `appid|secret_id|secret_key`.
+Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+
+from __future__ import annotations
+
+from shared.relay.adaptors.spec import API_TENCENT, ChannelSpec, Text
+
+MODELS = (
+    "hunyuan-lite",
+    "hunyuan-standard",
+    "hunyuan-standard-256K",
+    "hunyuan-pro",
+    "hunyuan-vision",
+    "hunyuan-embedding",
+)
+
+SPECS = (
+    ChannelSpec(
+        id=23,
+        name="Tencent",
+        label=Text("Tencent Hunyuan", "腾讯混元"),
+        api_type=API_TENCENT,
+        adaptor=None,
+        base_url="https://hunyuan.tencentcloudapi.com",
+        models=MODELS,
+        owner="tencent",
+        catalogued=True,
+        key_format=Text("Format: AppId|SecretId|SecretKey", "格式：AppId|SecretId|SecretKey"),
+    ),
+)
