@@ -1,0 +1,148 @@
+"""The official google-genai SDK against a running master (in-process ASGI): Gemini's native API
+served through an OpenAI channel (converted both ways) and through a Gemini channel."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+import pytest
+from google import genai
+from google.genai import errors, types
+
+from tests.fake_upstream.common import TOOL_ARGUMENTS
+from tests.fake_upstream.state import Canned
+from tests.support.relay_kit import World, relay_world
+
+REPLY = Canned().reply_text
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+MODELS = ("gpt-4o-mini", "gemini-1.5-flash")  # an OpenAI channel (converted), a Gemini channel
+WEATHER = types.FunctionDeclaration(
+    name="lookup",
+    description="Look something up.",
+    parameters=types.Schema(type=types.Type.OBJECT, properties={"query": types.Schema(type=types.Type.STRING)}),
+)
+
+
+async def _world_channels(w: World) -> None:
+    await w.channel(name="openai", models="gpt-4o-mini,text-embedding-3-small")
+    await w.channel(name="gemini", type=24, key="gemini-key", models="gemini-1.5-flash,text-embedding-004")
+
+
+def sdk(w: World, key: str, http: httpx.AsyncClient) -> genai.Client:
+    options = types.HttpOptions(base_url="http://testserver", api_version="v1beta", httpx_async_client=http)
+    return genai.Client(api_key=key, http_options=options)
+
+
+def _http(w: World) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=w.app, client=("127.0.0.1", 40005))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def test_text_stream_tools_image_count_embed(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await _world_channels(w)
+        token = await w.token()
+        async with _http(w) as http:
+            client = sdk(w, f"sk-{token['key']}", http).aio
+            for model in MODELS:
+                answer = await client.models.generate_content(model=model, contents="Hello from google-genai")
+                assert answer.text == REPLY, model
+                assert answer.candidates[0].finish_reason == types.FinishReason.STOP
+
+                text = ""
+                last: Any = None
+                async for chunk in await client.models.generate_content_stream(model=model, contents="Stream, please"):
+                    text += chunk.text or ""
+                    last = chunk
+                assert text == REPLY, model
+                assert last.candidates[0].finish_reason == types.FinishReason.STOP
+
+                config = types.GenerateContentConfig(
+                    tools=[types.Tool(function_declarations=[WEATHER])], system_instruction="Use tools."
+                )
+                first = await client.models.generate_content(model=model, contents="Look up fake", config=config)
+                calls = first.function_calls
+                assert calls and calls[0].name == "lookup" and calls[0].args == TOOL_ARGUMENTS, model
+                history = [
+                    types.Content(role="user", parts=[types.Part(text="Look up fake")]),
+                    first.candidates[0].content,
+                    types.Content(
+                        role="user",
+                        parts=[types.Part.from_function_response(name="lookup", response={"result": "found"})],
+                    ),
+                ]
+                second = await client.models.generate_content(model=model, contents=history, config=config)
+                assert second.text == REPLY, model
+                sent = fake_upstream.requests[-1].json()
+                if model.startswith("gpt"):
+                    tool_turn = sent["messages"][-1]
+                    assert tool_turn["role"] == "tool" and tool_turn["tool_call_id"] == sent["messages"][-2]["tool_calls"][0]["id"]
+                else:
+                    assert sent["contents"][-1]["parts"][0]["functionResponse"]["name"] == "lookup"
+
+                streamed_calls = []
+                async for chunk in await client.models.generate_content_stream(model=model, contents="Look up fake", config=config):
+                    streamed_calls += chunk.function_calls or []
+                assert [c.name for c in streamed_calls] == ["lookup"] and streamed_calls[0].args == TOOL_ARGUMENTS
+
+                image = await client.models.generate_content(
+                    model=model,
+                    contents=[types.Part.from_bytes(data=PIXEL, mime_type="image/png"), "What is this?"],
+                )
+                assert image.text == REPLY
+                sent = fake_upstream.requests[-1].json()
+                if model.startswith("gpt"):
+                    assert sent["messages"][-1]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+                else:
+                    assert sent["contents"][-1]["parts"][0]["inlineData"]["mimeType"] == "image/png"
+
+                counted = await client.models.count_tokens(model=model, contents="How many tokens is this?")
+                assert counted.total_tokens and counted.total_tokens > 5
+
+            for model in ("text-embedding-3-small", "text-embedding-004"):
+                one = await client.models.embed_content(model=model, contents="one")
+                assert one.embeddings and len(one.embeddings[0].values) == 8
+                many = await client.models.embed_content(model=model, contents=["one", "two", "three"])
+                assert len(many.embeddings) == 3
+                assert many.embeddings[0].values == one.embeddings[0].values
+
+
+async def test_errors_in_google_shape(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await _world_channels(w)
+        token = await w.token()
+        limited = await w.token(name="limited", models="gpt-4o-mini")
+        async with _http(w) as http:
+            with pytest.raises(errors.ClientError) as bad_key:
+                await sdk(w, "sk-not-a-token", http).aio.models.generate_content(model="gpt-4o-mini", contents="hi")
+            assert bad_key.value.code == 401 and bad_key.value.status == "UNAUTHENTICATED"
+
+            with pytest.raises(errors.ClientError) as denied:
+                await sdk(w, f"sk-{limited['key']}", http).aio.models.generate_content(model="gemini-1.5-flash", contents="hi")
+            assert denied.value.code == 403 and denied.value.status == "PERMISSION_DENIED"
+            assert "gemini-1.5-flash" in (denied.value.message or "")
+
+            client = sdk(w, f"sk-{token['key']}", http).aio
+            with pytest.raises(errors.ServerError) as no_channel:
+                await client.models.generate_content(model="no-such-model", contents="hi")
+            assert no_channel.value.code == 503 and no_channel.value.status == "UNAVAILABLE"
+
+            fake_upstream.fail_next("/v1/chat/completions", "400")
+            with pytest.raises(errors.ClientError) as upstream:
+                await client.models.generate_content(model="gpt-4o-mini", contents="hi")
+            assert upstream.value.code == 400 and upstream.value.status == "INVALID_ARGUMENT"
+
+            resp = await http.post(
+                "/v1beta/models/gpt-4o-mini:generateContent", headers={"x-goog-api-key": token["key"]}, content=b"{not json"
+            )
+            assert resp.status_code == 400 and set(resp.json()["error"]) == {"code", "message", "status"}
+            resp = await http.post(
+                "/v1beta/models/gpt-4o-mini:generateContent", headers={"x-goog-api-key": token["key"]}, json={"contents": "x"}
+            )
+            assert resp.status_code == 400 and resp.json()["error"]["status"] == "INVALID_ARGUMENT"
+            resp = await http.post("/v1beta/models/gpt-4o-mini:predict", headers={"x-goog-api-key": token["key"]}, json={})
+            assert resp.status_code == 404 and resp.json()["error"]["status"] == "NOT_FOUND"
