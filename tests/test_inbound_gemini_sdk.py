@@ -3,6 +3,7 @@ served through an OpenAI channel (converted both ways) and through a Gemini chan
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -146,3 +147,72 @@ async def test_errors_in_google_shape(sqlite_database, fake_upstream) -> None:
             assert resp.status_code == 400 and resp.json()["error"]["status"] == "INVALID_ARGUMENT"
             resp = await http.post("/v1beta/models/gpt-4o-mini:predict", headers={"x-goog-api-key": token["key"]}, json={})
             assert resp.status_code == 404 and resp.json()["error"]["status"] == "NOT_FOUND"
+
+
+LOG_FIELDS = ("model_name", "channel_id", "quota", "prompt_tokens", "completion_tokens", "is_stream", "content")
+
+
+async def test_billing_and_logs_equal_chat_completions(sqlite_database, fake_upstream) -> None:
+    """The same conversation through /v1beta and through /v1/chat/completions: equal log rows."""
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await _world_channels(w)
+        token = await w.token()
+        chat_headers = {"Authorization": f"Bearer sk-{token['key']}"}
+        async with _http(w) as http:
+            client = sdk(w, f"sk-{token['key']}", http).aio
+            config = types.GenerateContentConfig(system_instruction="Be brief.", max_output_tokens=50, temperature=0.5)
+            messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Count the tokens of this turn"}]
+            for model in MODELS:
+                await client.models.generate_content(model=model, contents="Count the tokens of this turn", config=config)
+                chat = {"model": model, "messages": messages, "max_tokens": 50, "temperature": 0.5}
+                assert (await http.post("/v1/chat/completions", headers=chat_headers, json=chat)).status_code == 200
+                async for _ in await client.models.generate_content_stream(
+                    model=model, contents="Count the tokens of this turn", config=config
+                ):
+                    pass
+                streamed = {**chat, "stream": True, "stream_options": {"include_usage": True}}
+                assert (await http.post("/v1/chat/completions", headers=chat_headers, json=streamed)).status_code == 200
+        logs = await w.wait_for(lambda: _rows(w, 8))
+        for gemini_row, chat_row in zip(logs[0::2], logs[1::2], strict=True):
+            assert gemini_row["quota"] > 0
+            assert {f: gemini_row[f] for f in LOG_FIELDS} == {f: chat_row[f] for f in LOG_FIELDS}
+        total = sum(r["quota"] for r in logs)
+
+        async def user_used() -> bool:
+            return (await w.user_row(1))["used_quota"] == total
+
+        assert await w.wait_for(user_used)
+
+
+async def _rows(w: World, count: int) -> list[dict[str, Any]] | None:
+    logs = await w.consume_logs()
+    return logs if len(logs) == count else None
+
+
+async def test_query_key_auth_is_never_logged(sqlite_database, fake_upstream, capfd) -> None:
+    """`?key=` authenticates like x-goog-api-key, and neither the access line nor any other line,
+    nor the upstream request, carries it."""
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await _world_channels(w)
+        token = await w.token()
+        secret = token["key"]
+        async with _http(w) as http:
+            body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+            ok = await http.post(f"/v1beta/models/gpt-4o-mini:generateContent?key=sk-{secret}&alt=json", json=body)
+            assert ok.status_code == 200 and ok.json()["candidates"][0]["content"]["parts"][0]["text"] == REPLY
+            bad = await http.post(f"/v1beta/models/gpt-4o-mini:generateContent?key=sk-{secret}x", json=body)
+            assert bad.status_code == 401 and bad.json()["error"]["status"] == "UNAUTHENTICATED"
+            streamed = await http.post(f"/v1beta/models/gemini-1.5-flash:streamGenerateContent?alt=sse&key={secret}", json=body)
+            assert streamed.status_code == 200 and REPLY.split()[0] in streamed.text
+        await w.flush()
+        upstream = fake_upstream.requests
+        assert all(secret not in r.path and secret not in r.query and secret not in str(r.headers) for r in upstream)
+        written = ""
+        for _ in range(200):  # the log writer thread drains its queue every 0.2 s (shared.logs)
+            captured = capfd.readouterr()
+            written += captured.err + captured.out
+            if written.count('"path":"/v1beta/models/') >= 3:
+                break
+            await asyncio.sleep(0.05)
+        assert written.count('"path":"/v1beta/models/') >= 3  # the three access lines were written
+        assert secret not in written
