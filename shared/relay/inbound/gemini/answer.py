@@ -30,6 +30,10 @@ RPC_STATUS = {
 }
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def rpc_status(status: int) -> str:
     if status in RPC_STATUS:
         return RPC_STATUS[status]
@@ -86,7 +90,7 @@ def generate_answer(answer: Any, model: str) -> dict[str, Any]:
         return {"candidates": [], "modelVersion": model}
     candidates = []
     for index, choice in enumerate(c for c in answer.get("choices") or [] if isinstance(c, dict)):
-        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        message = as_dict(choice.get("message"))
         parts: list[dict[str, Any]] = []
         text = message.get("content")
         if isinstance(text, str) and text:

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from shared.relay.adaptors.common import DONE, sse_data
-from shared.relay.inbound.gemini.answer import finish_reason, function_call, google_error, usage_metadata
+from shared.relay.inbound.gemini.answer import as_dict, finish_reason, function_call, google_error, usage_metadata
 
 MAX_LINE = 8 * 1024 * 1024  # a partial SSE line held between writes; the relay never writes one this long
 MAX_CALLS = 128  # tool calls collected from one answer
@@ -80,7 +80,7 @@ class GeminiStreamWriter:
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue  # candidateCount > 1 streams only the first candidate
-            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            delta = as_dict(choice.get("delta"))
             if isinstance(delta.get("content"), str) and delta["content"]:
                 texts.append(delta["content"])
             for call in delta.get("tool_calls") or []:
@@ -95,7 +95,8 @@ class GeminiStreamWriter:
         return _event({"candidates": [candidate], "modelVersion": self.model})
 
     def _collect(self, call: dict[str, Any]) -> None:
-        index = call.get("index") if isinstance(call.get("index"), int) else len(self._calls)
+        given = call.get("index")
+        index = given if isinstance(given, int) else len(self._calls)
         if index not in self._calls:
             if len(self._calls) >= MAX_CALLS:
                 return
@@ -103,7 +104,7 @@ class GeminiStreamWriter:
         entry = self._calls[index]
         if isinstance(call.get("id"), str) and call["id"]:
             entry["id"] = call["id"]
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        function = as_dict(call.get("function"))
         if isinstance(function.get("name"), str) and function["name"]:
             entry["function"]["name"] = function["name"]
         if isinstance(function.get("arguments"), str):
