@@ -104,6 +104,13 @@ async def test_text_stream_tools_image_count_embed(sqlite_database, fake_upstrea
                 counted = await client.models.count_tokens(model=model, contents="How many tokens is this?")
                 assert counted.total_tokens and counted.total_tokens > 5
 
+            # Without api_version, google-genai given a base_url speaks /v1/models/{model}:generateContent.
+            stable = genai.Client(
+                api_key=f"sk-{token['key']}", http_options=types.HttpOptions(base_url="http://testserver", httpx_async_client=http)
+            ).aio
+            assert (await stable.models.generate_content(model="gpt-4o-mini", contents="Hi on v1")).text == REPLY
+            assert (await http.get("/v1/models/gpt-4o-mini", headers={"Authorization": f"Bearer sk-{token['key']}"})).json()["id"] == "gpt-4o-mini"
+
             for model in ("text-embedding-3-small", "text-embedding-004"):
                 one = await client.models.embed_content(model=model, contents="one")
                 assert one.embeddings and len(one.embeddings[0].values) == 8

@@ -1,4 +1,6 @@
-"""The Gemini-native routes: `/v1beta/models/{model}:{action}`, served by the chat pipeline.
+"""The Gemini-native routes: `/v1beta/models/{model}:{action}`, served by the chat pipeline; the same
+under `/v1` (Gemini's stable version, which google-genai uses when given a base_url), where a POST
+with a `:` action never collides with OpenAI's `GET /v1/models/{model}`.
 
 Auth takes our token from `x-goog-api-key`, `?key=` or `Authorization: Bearer` (in that order). The
 `key` query parameter never travels on: it is cut from the query the request keeps, and the access
@@ -24,7 +26,7 @@ from shared.relay.ratelimit import Admission
 from shared.relay.text import relay_text
 from shared.relay.types import RelayError
 
-PATH = re.compile(r"^/v1beta/models/([^/:]+):([A-Za-z]+)$")
+PATH = re.compile(r"^/v1(?:beta)?/models/([^/:]+):([A-Za-z]+)$")
 ACTIONS = ("generateContent", "streamGenerateContent", "countTokens", "embedContent", "batchEmbedContents")
 SECRET_HEADERS = ("x-goog-api-key", "authorization")
 
