@@ -62,6 +62,8 @@ class GeminiReply:
             payload = None
         if status >= 400 or (isinstance(payload, dict) and "error" in payload and self.kind != AS_IS):
             converted: Any = google_error(status if status >= 400 else 500, payload)
+        elif self.kind == GENERATE and isinstance(payload, dict) and "candidates" in payload:
+            converted = None  # a Gemini channel's own answer (shared.relay.inbound.gemini.passthrough)
         elif self.kind == GENERATE:
             converted = generate_answer(payload, self.model)
         elif self.kind in (EMBED, BATCH_EMBED):

@@ -21,6 +21,7 @@ from shared.relay.auth import authenticate, check_model_allowed
 from shared.relay.engine import Call, RelayEngine
 from shared.relay.http import header, headers_dict, read_body, send_json
 from shared.relay.inbound.gemini import request as convert
+from shared.relay.inbound.gemini.passthrough import GeminiInbound
 from shared.relay.inbound.gemini.reply import BATCH_EMBED, EMBED, GENERATE, GeminiReply
 from shared.relay.ratelimit import Admission
 from shared.relay.text import relay_text
@@ -108,6 +109,8 @@ async def relay_gemini(
         receive=receive,
         admission=admission,
     )
+    if mode == modes.CHAT:
+        call.inbound = GeminiInbound(request, action)
     pinned = engine.pinned_channel(caller.channel_hint) if caller.channel_hint else None
     await relay_text(engine, call, reply, pinned)
 

@@ -26,6 +26,7 @@ class GeminiStreamWriter:
         self._finish: str | None = None
         self._usage: dict[str, int] | None = None
         self._done = False
+        self._native = False
 
     def feed(self, data: bytes) -> bytes:
         """Bytes the relay wrote -> the Gemini events to write now."""
@@ -41,7 +42,7 @@ class GeminiStreamWriter:
         """The finishing chunk, once, when the relay's stream ended (with or without [DONE])."""
         tail = self._line(self._buffer) if self._buffer else b""
         self._buffer = b""
-        if self._done:
+        if self._done or (self._native and self._finish is None):
             return tail
         self._done = True
         parts = [function_call(c) for c in self._calls.values()]
@@ -67,6 +68,9 @@ class GeminiStreamWriter:
             return b""
         if not isinstance(chunk, dict):
             return b""
+        if "candidates" in chunk or "usageMetadata" in chunk:
+            self._native = True  # a Gemini channel's own event (shared.relay.inbound.gemini.passthrough)
+            return b"data: " + payload + b"\r\n\r\n"
         if "error" in chunk:
             error = chunk.get("error")
             code = error.get("code") if isinstance(error, dict) else None
