@@ -9,7 +9,8 @@ is served by conversion, so that its prompt is applied.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import orjson
 
@@ -19,7 +20,7 @@ from shared.relay.adaptors.channel_types import API_GEMINI
 from shared.relay.adaptors.common import path_segment, sse_data
 from shared.relay.adaptors.gemini import request as gemini_request
 from shared.relay.adaptors.gemini import response as gemini_response
-from shared.relay.types import Adaptor, ConvertedResponse, RelayMeta, UpstreamRequest
+from shared.relay.types import Adaptor, ConvertedResponse, RelayMeta, UpstreamRequest, Usage
 from shared.snapshot import ChannelEntry
 
 
@@ -64,7 +65,7 @@ class GeminiPassthrough:
         )
         return ConvertedResponse(status=status, body=body, usage=None, text=text)
 
-    def stream_converter(self, meta: RelayMeta) -> "PassthroughStream":
+    def stream_converter(self, meta: RelayMeta) -> PassthroughStream:
         return PassthroughStream(meta.api_key)
 
 
@@ -72,7 +73,7 @@ class PassthroughStream:
     """Gemini SSE events relayed as they come; their text is kept for the completion count."""
 
     def __init__(self, key: str) -> None:
-        self.usage = None
+        self.usage: Usage | None = None
         self.text_parts: list[str] = []
         self.saw_done = True  # Gemini streams have no [DONE]; none is added
         self._key = key
