@@ -122,6 +122,11 @@ async def test_text_stream_tools_image_count_embed(sqlite_database, fake_upstrea
             assert (await stable.models.generate_content(model="gpt-4o-mini", contents="Hi on v1")).text == REPLY
             assert (await http.get("/v1/models/gpt-4o-mini", headers={"Authorization": f"Bearer sk-{token['key']}"})).json()["id"] == "gpt-4o-mini"
 
+            listed = {m.name: m for m in [m async for m in await client.models.list()]}
+            assert set(listed) == {f"models/{m}" for m in ("gpt-4o-mini", "text-embedding-3-small", "gemini-1.5-flash", "text-embedding-004")}
+            assert "generateContent" in listed["models/gpt-4o-mini"].supported_actions
+            assert (await client.models.get(model="gemini-1.5-flash")).name == "models/gemini-1.5-flash"
+
             for model in ("text-embedding-3-small", "text-embedding-004"):
                 one = await client.models.embed_content(model=model, contents="one")
                 assert one.embeddings and len(one.embeddings[0].values) == 8
@@ -144,6 +149,10 @@ async def test_errors_in_google_shape(sqlite_database, fake_upstream) -> None:
                 await sdk(w, f"sk-{limited['key']}", http).aio.models.generate_content(model="gemini-1.5-flash", contents="hi")
             assert denied.value.code == 403 and denied.value.status == "PERMISSION_DENIED"
             assert "gemini-1.5-flash" in (denied.value.message or "")
+
+            with pytest.raises(errors.ClientError) as hidden:
+                await sdk(w, f"sk-{limited['key']}", http).aio.models.get(model="gemini-1.5-flash")
+            assert hidden.value.code == 404 and hidden.value.status == "NOT_FOUND"
 
             client = sdk(w, f"sk-{token['key']}", http).aio
             with pytest.raises(errors.ServerError) as no_channel:

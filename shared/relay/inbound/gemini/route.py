@@ -20,6 +20,7 @@ from shared.relay import modes, prompt
 from shared.relay.auth import authenticate, check_model_allowed
 from shared.relay.engine import Call, RelayEngine
 from shared.relay.http import header, headers_dict, read_body, send_json
+from shared.relay.inbound.gemini import models
 from shared.relay.inbound.gemini import request as convert
 from shared.relay.inbound.gemini.passthrough import GeminiInbound
 from shared.relay.inbound.gemini.reply import BATCH_EMBED, EMBED, GENERATE, GeminiReply
@@ -28,12 +29,19 @@ from shared.relay.text import relay_text
 from shared.relay.types import RelayError
 
 PATH = re.compile(r"^/v1(?:beta)?/models/([^/:]+):([A-Za-z]+)$")
+LISTING = re.compile(r"^/v1beta/models(?:/([^/:]+))?$")  # GET only: /v1/models is OpenAI's
 ACTIONS = ("generateContent", "streamGenerateContent", "countTokens", "embedContent", "batchEmbedContents")
 SECRET_HEADERS = ("x-goog-api-key", "authorization")
 
 
 def match(method: str, path: str) -> tuple[str, str] | None:
-    """(model, action) for a Gemini route, else None; an unknown action is a 404 of Google's shape."""
+    """(model, action) for a Gemini route, else None; an unknown action is a 404 of Google's shape.
+    The listing is the action "list" (model "") or "get"."""
+    if method == "GET":
+        listing = LISTING.match(path)
+        if listing is None:
+            return None
+        return (listing.group(1), "get") if listing.group(1) else ("", "list")
     found = PATH.match(path)
     if found is None or method != "POST":
         return None
@@ -70,6 +78,9 @@ async def relay_gemini(
     admission: Admission,
 ) -> None:
     model, action = route
+    if action in ("list", "get"):
+        await _listing(engine, scope, reply, model, ip)
+        return
     if action not in ACTIONS:
         raise RelayError(404, f"method {action} is not served for models/{model}", code="not_found")
     snapshot = engine.snapshot
@@ -113,6 +124,16 @@ async def relay_gemini(
         call.inbound = GeminiInbound(request, action)
     pinned = engine.pinned_channel(caller.channel_hint) if caller.channel_hint else None
     await relay_text(engine, call, reply, pinned)
+
+
+async def _listing(engine: RelayEngine, scope: Scope, reply: GeminiReply, model: str, ip: str) -> None:
+    assert engine.snapshot is not None
+    query_key, _ = query_without_key(scope)
+    caller = authenticate(engine.snapshot, engine.ledger, engine.sink, authorization(scope, query_key), ip)
+    if model:
+        await send_json(reply, 200, models.get_answer(engine.snapshot, caller, model))
+    else:
+        await send_json(reply, 200, models.list_answer(engine.snapshot, caller))
 
 
 async def count_tokens(engine: RelayEngine, model: str, request: Any) -> int:
