@@ -243,3 +243,26 @@ async def test_query_key_auth_is_never_logged(sqlite_database, fake_upstream, ca
             await asyncio.sleep(0.05)
         assert written.count('"path":"/v1beta/models/') >= 3  # the three access lines were written
         assert secret not in written
+
+
+async def test_quota_strict_caps_a_passed_through_request(sqlite_database, fake_upstream) -> None:
+    """QUOTA_STRICT's max_tokens cap reaches a Gemini channel as maxOutputTokens, the client's other
+    generationConfig fields kept; the converted path sends the same cap as max_tokens."""
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await w.channel(name="openai", models="gpt-4o-mini")
+        await w.channel(name="gemini", type=24, key="gemini-key", models="gemini-1.5-flash")
+        await w.ratio("ModelRatio", "gemini-1.5-flash", 0.075)
+        await w.ratio("ModelRatio", "gpt-4o-mini", 0.075)
+        await w.ratio("CompletionRatio", "gemini-1.5-flash", 4)
+        await w.ratio("CompletionRatio", "gpt-4o-mini", 4)
+        client_http, _ = await w.user("strict", quota=1_000_000)
+        token = await w.token(client_http, name="small", unlimited_quota=False, remain_quota=500)
+        async with _http(w) as http:
+            client = sdk(w, f"sk-{token['key']}", http).aio
+            config = types.GenerateContentConfig(top_k=3)
+            assert (await client.models.generate_content(model="gemini-1.5-flash", contents="Cap me", config=config)).text == REPLY
+            sent = fake_upstream.requests[-1].json()["generationConfig"]
+            assert sent["topK"] == 3 and isinstance(sent["maxOutputTokens"], int) and 0 < sent["maxOutputTokens"] < 4096
+            assert (await client.models.generate_content(model="gpt-4o-mini", contents="Cap me", config=config)).text == REPLY
+            converted = fake_upstream.requests[-1].json()
+            assert 0 < converted["max_tokens"] <= sent["maxOutputTokens"]
