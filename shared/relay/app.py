@@ -21,6 +21,8 @@ from shared.relay.auth import authenticate, check_model_allowed, request_model
 from shared.relay.billing_routes import subscription, usage
 from shared.relay.engine import Call, RelayEngine
 from shared.relay.http import BadGzip, BodyTooLarge, header, headers_dict, read_body, send_bytes, send_error, send_json
+from shared.relay.inbound.gemini import route as gemini
+from shared.relay.inbound.gemini.reply import GeminiReply
 from shared.relay.media import relay_audio, relay_image, relay_proxy
 from shared.relay.models_routes import list_models, retrieve_model
 from shared.relay.ratelimit import Admission
@@ -128,7 +130,14 @@ class RelayApp:
         request_id = request_id_var.get() or scope.get("state", {}).get("request_id", "")
         admission = Admission()  # every answer after admission carries its x-ratelimit-* headers
         send = self.engine.limits.wrap(admission, send)
+        gemini_route = gemini.match(method, path)
+        if gemini_route is not None or path.startswith("/v1beta/"):
+            send = GeminiReply(send)  # every answer, errors included, in Google's shapes
         try:
+            if gemini_route is not None and self.engine.snapshot is not None:
+                assert isinstance(send, GeminiReply)
+                await gemini.relay_gemini(self.engine, scope, receive, send, gemini_route, client_ip(scope), request_id, admission)
+                return
             await self._dispatch(scope, receive, send, method, path, request_id, admission)
         except RelayError as exc:
             await send_error(send, exc, request_id)

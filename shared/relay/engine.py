@@ -58,6 +58,9 @@ class Call:
     started: float = field(default_factory=time.perf_counter)
     receive: Any = None  # the ASGI receive channel: a stream watches it for the client leaving
     admission: Admission = field(default_factory=Admission)  # its rate-limit state (shared.relay.ratelimit)
+    # A request that came in another API format (shared.relay.inbound): may pick the adaptor of an
+    # attempt, e.g. a Gemini request to a Gemini channel passes through.
+    inbound: Any = None
 
     @property
     def elapsed_ms(self) -> int:

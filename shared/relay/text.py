@@ -197,6 +197,8 @@ async def _attempt(
         adaptor = engine.adaptor(channel)
     except RelayError as exc:
         return Failure(exc)
+    if call.inbound is not None:
+        adaptor = call.inbound.adaptor_for(channel, adaptor)
     origin = origin_model(call, request)
     actual_model = channel.model_mapping.get(origin) or origin
     mapped = actual_model != origin
