@@ -111,3 +111,108 @@ async def test_text_stream_tools_and_images(sqlite_database, fake_upstream, mode
         await w.flush()
         logs = await w.consume_logs()
         assert len(logs) == 7 and all(r["quota"] > 0 and r["model_name"] == model for r in logs)
+
+
+async def test_stored_responses_previous_id_retrieve_and_delete(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await _world_channels(w)
+        token = await w.token()
+        async with _http(w) as http:
+            sdk = _sdk(w, http, token)
+            for model in PASSED:
+                first = await sdk.responses.create(model=model, input="Remember this.")
+                upstream_id = fake_upstream.state.stored_responses and list(fake_upstream.state.stored_responses)[-1]
+                assert first.id != upstream_id and upstream_id not in first.id  # opaque
+                follow = await sdk.responses.create(model=model, input="And now?", previous_response_id=first.id)
+                assert follow.previous_response_id == first.id and follow.output_text == REPLY
+                assert fake_upstream.requests[-1].json()["previous_response_id"] == upstream_id
+                got = await sdk.responses.retrieve(first.id)
+                assert got.id == first.id and got.output_text == REPLY
+                items = await http.get(f"/v1/responses/{first.id}/input_items", headers={"Authorization": f"Bearer sk-{token['key']}"})
+                assert items.status_code == 200 and items.json()["object"] == "list"
+                await sdk.responses.delete(first.id)
+                with pytest.raises(openai.NotFoundError):
+                    await sdk.responses.retrieve(first.id)
+            converted = await sdk.responses.create(model=CONVERTED[0], input="Not stored.")
+            with pytest.raises(openai.NotFoundError) as missing:
+                await sdk.responses.retrieve(converted.id)
+            assert "does not store" in missing.value.message
+            with pytest.raises(openai.BadRequestError) as refused:
+                await sdk.responses.create(model=CONVERTED[0], input="Go on.", previous_response_id=converted.id)
+            assert "does not store conversations" in refused.value.message
+            stored = await sdk.responses.create(model="gpt-4o", input="x")
+            with pytest.raises(openai.BadRequestError) as other_model:  # a stored id pins its channel
+                await sdk.responses.create(model=CONVERTED[0], input="y", previous_response_id=stored.id)
+            assert other_model.value.body["param"] == "previous_response_id"
+        paths = [(r.method, r.path) for r in fake_upstream.requests if r.method != "POST"]
+        assert ("GET", "/openai/v1/responses/" + next(iter(p for m, p in paths if p.startswith("/openai/v1/responses/"))).split("/")[-1]) in paths
+
+
+async def test_errors(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await _world_channels(w)
+        token = await w.token()
+        async with _http(w) as http:
+            sdk = _sdk(w, http, token)
+            for model in (CONVERTED[0], PASSED[0]):
+                fake_upstream.fail_next("*", "500")
+                with pytest.raises(openai.InternalServerError) as failed:
+                    await sdk.responses.create(model=model, input="hi")
+                assert failed.value.status_code == 500 and failed.value.body["type"]
+                fake_upstream.fail_next("*", "cut", after=4)
+                events = await _events(await sdk.responses.create(model=model, input="hi", stream=True))
+                assert events[-1].type == "response.failed" and events[-1].response.error.code, [e.type for e in events]
+            with pytest.raises(openai.BadRequestError) as hosted:  # only OpenAI/Azure channels have hosted tools
+                await sdk.responses.create(model=CONVERTED[0], input="search", tools=[{"type": "web_search"}])
+            assert "only supported on OpenAI and Azure channels" in hosted.value.message
+            passed = await sdk.responses.create(model=PASSED[0], input="search", tools=[{"type": "web_search"}])
+            assert passed.output_text == REPLY
+            bad = [
+                {"input": "no model"},
+                {"model": CONVERTED[0], "input": 5},
+                {"model": CONVERTED[0], "input": "x", "max_output_tokens": 3},
+                {"model": CONVERTED[0], "input": "x", "background": True},
+                {"model": CONVERTED[0], "input": [{"type": "message", "role": "robot", "content": "x"}]},
+                {"model": CONVERTED[0], "input": [{"role": "user", "content": [{"type": "input_text", "text": 7}]}]},
+                {"model": CONVERTED[0], "input": "x", "tool_choice": 5},
+                {"model": CONVERTED[0]},
+            ]
+            for body in bad:
+                resp = await http.post("/v1/responses", json=body, headers={"Authorization": f"Bearer sk-{token['key']}"})
+                assert resp.status_code == 400 and set(resp.json()) == {"error"}, (body, resp.text)
+            for raw in (b"{not json", b"[1, 2]", b""):
+                resp = await http.post("/v1/responses", content=raw, headers={"Authorization": f"Bearer sk-{token['key']}", "content-type": "application/json"})
+                assert 400 <= resp.status_code < 500, (raw, resp.text)
+            refused = await http.post("/v1/responses", json={"model": CONVERTED[0], "input": "x"}, headers={"Authorization": "Bearer sk-nope"})
+            assert refused.status_code == 401
+            assert (await http.put("/v1/responses/resp_x", headers={"Authorization": f"Bearer sk-{token['key']}"})).status_code == 404
+
+
+def _row(log: dict[str, Any]) -> tuple[Any, ...]:
+    return (log["model_name"], log["channel_id"], log["prompt_tokens"], log["completion_tokens"], log["quota"], log["is_stream"], log["content"])
+
+
+@pytest.mark.parametrize("model", (CONVERTED[0], PASSED[0]))
+async def test_billing_and_logs_equal_chat_completions(sqlite_database, fake_upstream, model: str) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await _world_channels(w)
+        client, user_id = await w.user("carol", quota=10_000_000)
+        token = await w.token(client, unlimited_quota=False, remain_quota=5_000_000)
+        async with _http(w) as http:
+            sdk = _sdk(w, http, token)
+            for stream in (False, True):
+                options: Any = {"stream_options": {"include_usage": True}} if stream else {}  # Responses streams always report usage
+                chat = await sdk.chat.completions.create(model=model, stream=stream, **options, messages=[
+                    {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Count to three."}])
+                if stream:
+                    [c async for c in chat]
+                response = await sdk.responses.create(model=model, instructions="Be brief.", input="Count to three.", stream=stream)
+                if stream:
+                    await _events(response)
+        await w.flush()
+        logs = await w.consume_logs()
+        assert len(logs) == 4
+        assert _row(logs[0]) == _row(logs[1]) and _row(logs[2]) == _row(logs[3]), logs
+        spent = sum(r["quota"] for r in logs)
+        assert (await w.user_row(user_id))["used_quota"] == spent
+        assert (await w.token_row(token["id"]))["remain_quota"] == 5_000_000 - spent

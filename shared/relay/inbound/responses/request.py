@@ -102,7 +102,9 @@ def convert_request(body: dict[str, Any]) -> tuple[dict[str, Any], RelayError | 
     if tools:
         chat["tools"] = tools
     if body.get("tool_choice") is not None:
-        chat["tool_choice"] = _tool_choice(body["tool_choice"], problems) if tools or body["tool_choice"] == "none" else "auto"
+        choice = _tool_choice(body["tool_choice"], problems)
+        if tools:  # a choice among no (convertible) tools means nothing to chat completions
+            chat["tool_choice"] = choice
     if body.get("stream"):
         chat["stream"] = True
         chat["stream_options"] = {"include_usage": True}  # response.completed reports usage
