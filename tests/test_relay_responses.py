@@ -216,3 +216,26 @@ async def test_billing_and_logs_equal_chat_completions(sqlite_database, fake_ups
         spent = sum(r["quota"] for r in logs)
         assert (await w.user_row(user_id))["used_quota"] == spent
         assert (await w.token_row(token["id"]))["remain_quota"] == 5_000_000 - spent
+
+
+@pytest.mark.parametrize("model", (CONVERTED[0], PASSED[0]))
+async def test_quota_strict_ends_a_stream_at_the_balance(sqlite_database, fake_upstream, model: str) -> None:
+    balance = 2000  # above the reservation of a short prompt on gpt-4o (ratio 2.5), far below a long answer
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await _world_channels(w)
+        client, user_id = await w.user("dave", quota=1_000_000)
+        token = await w.token(client, unlimited_quota=False, remain_quota=balance)
+        fake_upstream.configure(reply_text=" ".join(["word"] * 3000), prompt_tokens=20, completion_tokens=3000)
+        fake_upstream.fail_next("*", "no_usage")  # cost from the text received
+        async with _http(w) as http:
+            events = await _events(await _sdk(w, http, token).responses.create(model=model, input="Talk a lot.", stream=True))
+        last = events[-1]
+        assert last.type == "response.incomplete" and last.response.incomplete_details.reason == "max_output_tokens", [e.type for e in events[-3:]]
+        received = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+        assert 0 < len(received) < 3000 * 5
+        await w.flush()
+        t, u = await w.token_row(token["id"]), await w.user_row(user_id)
+        logged = sum(r["quota"] for r in await w.consume_logs())
+        assert t["remain_quota"] >= 0 and t["used_quota"] <= balance and t["used_quota"] == u["used_quota"] == logged
+        sent = [r.json() for r in fake_upstream.requests if r.method == "POST"]
+        assert all(0 < (b.get("max_output_tokens") or b.get("max_tokens")) < 4096 for b in sent), sent  # capped before sending
