@@ -18,7 +18,7 @@ from tests.support.relay_kit import World, relay_world
 REPLY = Canned().reply_text
 IMAGE = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 TOOLS = [{"type": "function", "name": "lookup", "description": "Look a thing up.", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}]
-CONVERTED = ("claude-3-5-haiku-20241022", "gemini-1.5-flash")
+CONVERTED = ("claude-3-5-haiku-20241022", "gemini-1.5-flash", "compatible-model")  # Anthropic, Gemini, OpenAI-compatible
 PASSED = ("gpt-4o", "gpt-4o-mini")  # OpenAI, Azure
 
 
@@ -27,6 +27,7 @@ async def _world_channels(w: World) -> None:
     await w.channel(name="azure", type=3, key="azure-key", other="v1", models="gpt-4o-mini")
     await w.channel(name="claude", type=14, key="claude-key", models="claude-3-5-haiku-20241022")
     await w.channel(name="gemini", type=24, key="gemini-key", models="gemini-1.5-flash")
+    await w.channel(w.fake.url + "/v1", name="compatible", type=50, key="compatible-key", models="compatible-model")
 
 
 def _sdk(w: World, http: httpx.AsyncClient, token: dict[str, Any]) -> openai.AsyncOpenAI:
@@ -186,6 +187,9 @@ async def test_errors(sqlite_database, fake_upstream) -> None:
             refused = await http.post("/v1/responses", json={"model": CONVERTED[0], "input": "x"}, headers={"Authorization": "Bearer sk-nope"})
             assert refused.status_code == 401
             assert (await http.put("/v1/responses/resp_x", headers={"Authorization": f"Bearer sk-{token['key']}"})).status_code == 404
+            stored = await sdk.responses.create(model=PASSED[0], input="kept")
+            replay = await http.get(f"/v1/responses/{stored.id}?stream=true", headers={"Authorization": f"Bearer sk-{token['key']}"})
+            assert replay.status_code == 400 and replay.json()["error"]["param"] == "stream"
 
 
 def _row(log: dict[str, Any]) -> tuple[Any, ...]:

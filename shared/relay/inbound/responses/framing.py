@@ -75,7 +75,12 @@ class ResponsesSend:
         assert self._start is not None
         body, start = self._buffer, self._start
         if self.mode == CONVERTED and start["status"] == 200:
-            chat = orjson.loads(body)
+            try:
+                chat = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                chat = None  # the adaptor read it already; never expected, answered as an empty reply
+            if not isinstance(chat, dict):
+                chat = {}
             usage = chat_usage(chat.get("usage"))
             if usage is None:
                 usage = await self.fallback(_chat_text(chat))

@@ -211,10 +211,13 @@ async def relay_response_item(engine: RelayEngine, call: Call, send: Send, respo
     channel = engine.snapshot.channels.get(ref.channel_id)
     if channel is None or channel.status != CHANNEL_ENABLED:
         raise RelayError(404, f"the channel that stored response '{response_id}' is no longer available", type="invalid_request_error", code="response_not_found")
+    query = call.path_qs.partition("?")[2]
+    if "stream=true" in query.lower():
+        # A replayed stream would carry upstream's ids unsealed; the whole response is available.
+        raise invalid("streaming a stored response is not supported by this gateway; retrieve it without stream", "stream")
     await engine.limits.admit(engine.snapshot, call.caller, call.admission, 0)
     base = (channel.base_url or default_base_url(channel.type)).rstrip("/")
     target = passthrough.url(channel.type, base, channel.config, f"/{ref.upstream_id}{suffix}")
-    query = call.path_qs.partition("?")[2]
     if query:
         target += ("&" if "?" in target else "?") + query
     meta = engine.meta(call, channel, call.model, False, 0)
