@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from shared.relay.inbound.responses import passthrough
@@ -144,3 +145,17 @@ def test_passthrough_urls() -> None:
     assert passthrough.url(3, "https://r.openai.azure.com", {"api_version": "preview"}) == "https://r.openai.azure.com/openai/v1/responses?api-version=preview"
     assert passthrough.url(3, "https://r.openai.azure.com", {"api_version": "2025-03-01-preview"}) == "https://r.openai.azure.com/openai/responses?api-version=2025-03-01-preview"
     assert passthrough.azure_deployment("gpt-4.1-mini") == "gpt-41-mini"
+
+
+def test_passthrough_stream_reseals_ids_and_redacts_keys_in_errors() -> None:
+    ids = ResponseIds("s")
+    stream = passthrough.PassthroughStream(ids, 3, 9, "sk-channel-secret-key-123456")
+    created = list(stream.feed(b'data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_up","status":"in_progress"}}'))
+    sealed = orjson.loads(created[0])["response"]["id"]
+    assert ids.open(sealed) == ResponseRef(3, 9, "resp_up")
+    assert list(stream.feed(b'data: {"type":"response.output_text.delta","delta":"Hi"}')) and stream.text_parts == ["Hi"]
+    error = b'data: {"type":"error","message":"bad key sk-channel-secret-key-123456","code":"invalid_api_key"}'
+    assert b"secret" not in b"".join(stream.feed(error))
+    failed = b'data: {"type":"response.failed","response":{"id":"resp_up","error":{"code":"x","message":"key sk-channel-secret-key-123456"},"usage":{"input_tokens":3,"output_tokens":1}}}'
+    out = b"".join(stream.feed(failed))
+    assert b"secret" not in out and stream.saw_done and stream.usage == Usage(3, 1, 4)

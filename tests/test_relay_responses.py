@@ -5,6 +5,7 @@ responses, and billing and log rows equal to the same conversation sent to /v1/c
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -86,8 +87,6 @@ async def test_text_stream_tools_and_images(sqlite_database, fake_upstream, mode
             first = await sdk.responses.create(model=model, input="Look up fake things", tools=TOOLS)
             calls = [item for item in first.output if item.type == "function_call"]
             assert len(calls) == 1 and calls[0].name == "lookup", first.output
-            import json
-
             assert json.loads(calls[0].arguments) == TOOL_ARGUMENTS
             second = await sdk.responses.create(model=model, tools=TOOLS, input=[
                 {"role": "user", "content": "Look up fake things"},
@@ -243,3 +242,24 @@ async def test_quota_strict_ends_a_stream_at_the_balance(sqlite_database, fake_u
         assert t["remain_quota"] >= 0 and t["used_quota"] <= balance and t["used_quota"] == u["used_quota"] == logged
         sent = [r.json() for r in fake_upstream.requests if r.method == "POST"]
         assert all(0 < (b.get("max_output_tokens") or b.get("max_tokens")) < 4096 for b in sent), sent  # capped before sending
+
+
+async def test_failover_from_a_passthrough_channel_to_a_converted_one(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await w.option("RetryTimes", "1")
+        first = await w.channel(name="openai", models="gpt-4o", priority=10)
+        second = await w.channel(name="claude", type=14, key="claude-key", models="gpt-4o", model_mapping='{"gpt-4o": "claude-3-5-haiku-20241022"}')
+        token = await w.token()
+        async with _http(w) as http:
+            sdk = _sdk(w, http, token)
+            for stream in (False, True):
+                w.engine.cooldowns.seconds = 0  # the failed channel is first again next time
+                fake_upstream.fail_next("/v1/responses", "500")
+                if stream:
+                    events = await _events(await sdk.responses.create(model="gpt-4o", input="hi", stream=True))
+                    assert _check_text_events(events) == REPLY
+                else:
+                    assert (await sdk.responses.create(model="gpt-4o", input="hi")).output_text == REPLY
+        assert [r.path for r in fake_upstream.requests] == ["/v1/responses", "/v1/messages"] * 2
+        await w.flush()
+        assert [r["channel_id"] for r in await w.consume_logs()] == [second, second] and first != second

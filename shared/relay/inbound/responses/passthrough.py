@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import orjson
 
+from shared.redact import redact_error
 from shared.relay.adaptors import channel_types as ct
 from shared.relay.adaptors.common import DONE, sse_data
 from shared.relay.adaptors.openai.request import full_url
@@ -87,11 +88,12 @@ class PassthroughStream:
     """Relays upstream Responses events: the response id resealed in the events that carry the
     response, text and usage read out for billing (and QUOTA_STRICT's meter)."""
 
-    def __init__(self, ids: ResponseIds, channel_id: int, user_id: int) -> None:
+    def __init__(self, ids: ResponseIds, channel_id: int, user_id: int, key: str = "") -> None:
         self.usage: Usage | None = None
         self.text_parts: list[str] = []
         self.saw_done = False  # set at the terminal event: no `[DONE]` follows a Responses stream
         self._ids, self._channel_id, self._user_id = ids, channel_id, user_id
+        self._key = key  # an error event may echo it (shared.redact)
 
     def feed(self, line: bytes) -> Iterable[bytes]:
         payload = sse_data(line)
@@ -107,8 +109,12 @@ class PassthroughStream:
         if kind in ("response.output_text.delta", "response.function_call_arguments.delta") and isinstance(event.get("delta"), str):
             self.text_parts.append(event["delta"])
             return (payload,)
+        if kind == "error":
+            return (orjson.dumps(redact_error(event, self._key)),)
         response = event.get("response")
         if isinstance(response, dict):
+            if isinstance(response.get("error"), dict):
+                response["error"] = redact_error(response["error"], self._key)
             reseal(response, self._ids, self._channel_id, self._user_id)
             captured = usage_of(response.get("usage"))
             if captured is not None:

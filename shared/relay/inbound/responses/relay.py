@@ -156,7 +156,7 @@ class Passthrough:
         return UpstreamRequest("POST", url, request_headers(meta, converted=True), self.payload)
 
     def stream_converter(self, meta: RelayMeta) -> passthrough.PassthroughStream:
-        return passthrough.PassthroughStream(self.ids, meta.channel_id, self.user_id)
+        return passthrough.PassthroughStream(self.ids, meta.channel_id, self.user_id, meta.api_key)
 
     async def attempt(
         self, engine: RelayEngine, call: Call, send: Send, channel: ChannelEntry, model: str,
