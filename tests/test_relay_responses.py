@@ -18,7 +18,7 @@ from tests.support.relay_kit import World, relay_world
 
 REPLY = Canned().reply_text
 IMAGE = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-TOOLS = [{"type": "function", "name": "lookup", "description": "Look a thing up.", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}]
+TOOLS: Any = [{"type": "function", "name": "lookup", "description": "Look a thing up.", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}]
 CONVERTED = ("claude-3-5-haiku-20241022", "gemini-1.5-flash", "compatible-model")  # Anthropic, Gemini, OpenAI-compatible
 PASSED = ("gpt-4o", "gpt-4o-mini")  # OpenAI, Azure
 
@@ -143,7 +143,7 @@ async def test_stored_responses_previous_id_retrieve_and_delete(sqlite_database,
             stored = await sdk.responses.create(model="gpt-4o", input="x")
             with pytest.raises(openai.BadRequestError) as other_model:  # a stored id pins its channel
                 await sdk.responses.create(model=CONVERTED[0], input="y", previous_response_id=stored.id)
-            assert other_model.value.body["param"] == "previous_response_id"
+            assert other_model.value.param == "previous_response_id"
         paths = [(r.method, r.path) for r in fake_upstream.requests if r.method != "POST"]
         assert ("GET", "/openai/v1/responses/" + next(iter(p for m, p in paths if p.startswith("/openai/v1/responses/"))).split("/")[-1]) in paths
 
@@ -158,7 +158,7 @@ async def test_errors(sqlite_database, fake_upstream) -> None:
                 fake_upstream.fail_next("*", "500")
                 with pytest.raises(openai.InternalServerError) as failed:
                     await sdk.responses.create(model=model, input="hi")
-                assert failed.value.status_code == 500 and failed.value.body["type"]
+                assert failed.value.status_code == 500 and failed.value.type
                 fake_upstream.fail_next("*", "cut", after=4)
                 events = await _events(await sdk.responses.create(model=model, input="hi", stream=True))
                 assert events[-1].type == "response.failed" and events[-1].response.error.code, [e.type for e in events]
@@ -205,7 +205,7 @@ async def test_billing_and_logs_equal_chat_completions(sqlite_database, fake_ups
             sdk = _sdk(w, http, token)
             for stream in (False, True):
                 options: Any = {"stream_options": {"include_usage": True}} if stream else {}  # Responses streams always report usage
-                chat = await sdk.chat.completions.create(model=model, stream=stream, **options, messages=[
+                chat: Any = await sdk.chat.completions.create(model=model, stream=stream, **options, messages=[
                     {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Count to three."}])
                 if stream:
                     [c async for c in chat]
