@@ -144,6 +144,7 @@ def test_passthrough_urls() -> None:
     assert passthrough.url(3, "https://r.openai.azure.com", {"api_version": "v1"}, "/resp_1") == "https://r.openai.azure.com/openai/v1/responses/resp_1"
     assert passthrough.url(3, "https://r.openai.azure.com", {"api_version": "preview"}) == "https://r.openai.azure.com/openai/v1/responses?api-version=preview"
     assert passthrough.url(3, "https://r.openai.azure.com", {"api_version": "2025-03-01-preview"}) == "https://r.openai.azure.com/openai/responses?api-version=2025-03-01-preview"
+    assert passthrough.url(3, "https://r.openai.azure.com", {"api_version": "2024-03-01-preview"}) == "https://r.openai.azure.com/openai/v1/responses"
     assert passthrough.azure_deployment("gpt-4.1-mini") == "gpt-41-mini"
 
 

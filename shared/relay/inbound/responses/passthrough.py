@@ -2,9 +2,10 @@
 answer (for billing), and the stream converter that relays Responses events as they are.
 
 Azure serves the Responses API without a deployment in the URL (the deployment is the body's
-`model`): `{base}/openai/v1/responses` for the v1 API, which a channel selects with an API version
-of `v1`, `latest`, `preview` or none; a dated version (e.g. `2025-03-01-preview`) selects the older
-`{base}/openai/responses?api-version=…`. The deployment name follows One API's Azure rule (dots
+`model`): `{base}/openai/v1/responses` for the v1 API, or the older dated
+`{base}/openai/responses?api-version=…` from 2025-03-01-preview on. A channel's API version of
+2025-03-01 or later selects the dated path; any other (none, `v1`, `preview`, or the older dates
+channels keep for chat completions, such as One API's default 2024-03-01-preview) the v1 path. The deployment name follows One API's Azure rule (dots
 removed: gpt-3.5-turbo is deployed as gpt-35-turbo).
 """
 
@@ -24,7 +25,7 @@ from shared.relay.inbound.responses.ids import ResponseIds, ResponseRef
 from shared.relay.types import Usage
 
 PASSTHROUGH_TYPES = (ct.OPENAI, ct.AZURE)
-_V1_VERSIONS = ("", "v1", "latest", "preview")
+FIRST_DATED_VERSION = "2025-03-01"  # the first dated Azure API version with the Responses API
 _TERMINAL = (b"response.completed", b"response.failed", b"response.incomplete")
 
 
@@ -40,10 +41,10 @@ def url(channel_type: int, base_url: str, config: Any, suffix: str = "") -> str:
     """The upstream URL of /v1/responses (suffix "") or /v1/responses/{id}… (suffix "/{id}…")."""
     if channel_type == ct.AZURE:
         version = str(config.get("api_version", "") or "")
-        if version in _V1_VERSIONS:
-            query = "?api-version=preview" if version == "preview" else ""
-            return f"{base_url}/openai/v1/responses{suffix}{query}"
-        return f"{base_url}/openai/responses{suffix}?api-version={quote(version, safe='')}"
+        if version[:1].isdigit() and version >= FIRST_DATED_VERSION:
+            return f"{base_url}/openai/responses{suffix}?api-version={quote(version, safe='')}"
+        query = "?api-version=preview" if version == "preview" else ""
+        return f"{base_url}/openai/v1/responses{suffix}{query}"
     return full_url(base_url, f"/v1/responses{suffix}", channel_type)
 
 
