@@ -13,6 +13,15 @@ def invalid(message: str, param: str = "") -> RelayError:
     return RelayError(400, message, type="invalid_request_error", param=param, code="invalid_responses_request")
 
 
+def previous_not_stored() -> RelayError:
+    """previous_response_id where the gateway would have to hold the conversation itself."""
+    return invalid(
+        "previous_response_id is not supported for this response: it was served through chat completions "
+        "and the gateway does not store conversations; send the whole conversation in `input`",
+        "previous_response_id",
+    )
+
+
 def not_found(response_id: str) -> RelayError:
     return RelayError(404, f"No response found with id '{response_id}'.", type="invalid_request_error", code="response_not_found")
 

@@ -27,7 +27,7 @@ from shared.relay.engine import Call, Failure, RelayEngine
 from shared.relay.http import send_bytes
 from shared.relay.inbound.responses import passthrough
 from shared.relay.inbound.responses.answer import item_id
-from shared.relay.inbound.responses.errors import invalid, not_found
+from shared.relay.inbound.responses.errors import invalid, not_found, previous_not_stored
 from shared.relay.inbound.responses.framing import CONVERTED, PASSTHROUGH, ResponsesSend
 from shared.relay.inbound.responses.ids import CONVERTED as CONVERTED_CHANNEL
 from shared.relay.inbound.responses.ids import ResponseIds, ResponseRef, ids_for
@@ -60,7 +60,7 @@ async def relay_responses(engine: RelayEngine, call: Call, send: Send, pinned: C
         if ref is None or ref.user_id != user_id:
             raise invalid(f"Previous response with id '{previous}' not found.", "previous_response_id")
         if ref.channel_id == CONVERTED_CHANNEL:
-            raise problem or invalid("previous_response_id is not supported", "previous_response_id")
+            raise previous_not_stored()
         pinned = _previous_channel(engine, call, ref, pinned)
         upstream_previous = ref.upstream_id
     elif problem is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from shared.relay.inbound.responses.errors import invalid
+from shared.relay.inbound.responses.errors import invalid, previous_not_stored
 from shared.relay.types import RelayError
 
 MAX_INPUT_ITEMS = 10_000  # a conversation longer than this is refused (the body cap bounds it too)
@@ -66,11 +66,7 @@ def convert_request(body: dict[str, Any]) -> tuple[dict[str, Any], RelayError | 
         if body.get(name) is not None:
             problems.append(invalid(f"{name} is only supported on OpenAI and Azure channels", name))
     if body.get("previous_response_id") is not None:
-        problems.append(invalid(
-            "previous_response_id is not supported for this model: its channel is served through chat "
-            "completions and the gateway does not store conversations; send the whole conversation in `input`",
-            "previous_response_id",
-        ))
+        problems.append(previous_not_stored())
     messages: list[dict[str, Any]] = []
     if body.get("instructions"):
         messages.append({"role": "system", "content": body["instructions"]})
