@@ -263,3 +263,26 @@ async def test_failover_from_a_passthrough_channel_to_a_converted_one(sqlite_dat
         assert [r.path for r in fake_upstream.requests] == ["/v1/responses", "/v1/messages"] * 2
         await w.flush()
         assert [r["channel_id"] for r in await w.consume_logs()] == [second, second] and first != second
+
+
+async def test_input_token_count_is_what_the_gateway_bills(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await _world_channels(w)
+        token = await w.token()
+        request: Any = {"instructions": "Be brief.", "tools": TOOLS, "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "Count these tokens, please."}, {"type": "input_image", "image_url": IMAGE, "detail": "low"}]}]}
+        async with _http(w) as http:
+            sdk = _sdk(w, http, token)
+            counts = {}
+            for model in (CONVERTED[2], PASSED[0]):
+                counted = await sdk.responses.input_tokens.count(model=model, **request)
+                assert counted.object == "response.input_tokens" and counted.input_tokens > 10
+                counts[model] = counted.input_tokens
+                fake_upstream.fail_next("*", "no_usage")  # billed by the gateway's own count
+                await sdk.responses.create(model=model, **request)
+            assert (await sdk.responses.input_tokens.count(input="hi")).input_tokens > 0  # no model: gpt-4o's tokenizer
+            bad = await http.post("/v1/responses/input_tokens", json={"input": 5}, headers={"Authorization": f"Bearer sk-{token['key']}"})
+            assert bad.status_code == 400
+        await w.flush()
+        assert {r["model_name"]: r["prompt_tokens"] for r in await w.consume_logs()} == counts
+        assert not any(r.path.endswith("input_tokens") for r in fake_upstream.requests)

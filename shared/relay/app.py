@@ -21,7 +21,7 @@ from shared.relay.auth import authenticate, check_model_allowed, request_model
 from shared.relay.billing_routes import subscription, usage
 from shared.relay.engine import Call, RelayEngine
 from shared.relay.http import BadGzip, BodyTooLarge, header, headers_dict, read_body, send_bytes, send_error, send_json
-from shared.relay.inbound.responses.relay import relay_response_item, relay_responses
+from shared.relay.inbound.responses.relay import count_input_tokens, relay_response_item, relay_responses
 from shared.relay.media import relay_audio, relay_image, relay_proxy
 from shared.relay.models_routes import list_models, retrieve_model
 from shared.relay.ratelimit import Admission
@@ -41,8 +41,10 @@ RELAY_POST = {
     "/v1/audio/speech",
     "/v1/moderations",
     "/v1/responses",
+    "/v1/responses/input_tokens",
 }
 RESPONSES = "/v1/responses"
+RESPONSES_COUNT = "/v1/responses/input_tokens"
 # GET/DELETE a stored response, GET its input items (shared.relay.inbound.responses.relay).
 _RESPONSE_ITEM = re.compile(r"^/v1/responses/([^/]+)(/input_items)?$")
 _ENGINE_EMBEDDINGS = re.compile(r"^/v1/engines/([^/]+)/embeddings$")
@@ -166,7 +168,7 @@ class RelayApp:
         models_list = path == "/v1/models" and method == "GET"
         model_get = _MODEL.match(path) if method == "GET" else None
         item = _RESPONSE_ITEM.match(path)
-        response_item = item if item and (method == "GET" or (method == "DELETE" and not item.group(2))) else None
+        response_item = item if item and not is_relay and (method == "GET" or (method == "DELETE" and not item.group(2))) else None
         if not (billing and method == "GET") and not (is_relay or proxy or not_impl or models_list or model_get or response_item):
             await send_json(send, 404, invalid_url(method, path))
             return
@@ -211,6 +213,9 @@ class RelayApp:
             return
         if response_item:
             await relay_response_item(engine, call, send, response_item.group(1), response_item.group(2) or "")
+            return
+        if path == RESPONSES_COUNT:
+            await count_input_tokens(engine, call, send)
             return
         pinned = engine.pinned_channel(caller.channel_hint) if caller.channel_hint else None
         if not_impl:

@@ -20,7 +20,7 @@ from starlette.types import Send
 
 from shared.catalog.channel_types import default_base_url
 from shared.redact import redact_key
-from shared.relay import modes
+from shared.relay import modes, prompt
 from shared.relay.adaptors.errors import error_from_object, upstream_error
 from shared.relay.adaptors.openai.request import request_headers
 from shared.relay.engine import Call, Failure, RelayEngine
@@ -246,3 +246,25 @@ async def relay_response_item(engine: RelayEngine, call: Call, send: Send, respo
     if isinstance(doc, dict) and not suffix:  # the response itself, or its deletion
         raw = orjson.dumps(passthrough.reseal(copy.copy(doc), response_ids(engine), channel.id, ref.user_id))
     await send_bytes(send, resp.status, raw, [(b"content-type", b"application/json")])
+
+
+DEFAULT_COUNT_MODEL = "gpt-4o"  # whose tokenizer counts a request that names no model
+
+
+async def count_input_tokens(engine: RelayEngine, call: Call, send: Send) -> None:
+    """POST /v1/responses/input_tokens: the prompt tokens the gateway counts (and reserves for) when
+    this request is sent, counted on the node whatever the channel; free, like upstream's."""
+    assert engine.snapshot is not None
+    body = call.parsed if isinstance(call.parsed, dict) else None
+    if body is None:
+        raise invalid("request body must be a JSON object")
+    model = body.get("model") or DEFAULT_COUNT_MODEL
+    chat, _ = convert_request(validate({**body, "model": model, "stream": False}))
+    await engine.limits.admit(engine.snapshot, call.caller, call.admission, 0)
+    size = prompt.measure(modes.CHAT, chat)
+    oversized = prompt.too_large(size, engine.settings.max_prompt_bytes)
+    if oversized is not None:
+        raise oversized
+    approximate = engine.snapshot.option_flag("ApproximateTokenEnabled")
+    tokens = await engine.prompts.count(modes.CHAT, chat, str(model), approximate, size, engine.user_content)
+    await send_bytes(send, 200, orjson.dumps({"object": "response.input_tokens", "input_tokens": tokens}), [(b"content-type", b"application/json")])
