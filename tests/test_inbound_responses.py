@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.relay.inbound.responses import passthrough
 from shared.relay.inbound.responses.answer import convert_answer
@@ -160,3 +162,30 @@ def test_passthrough_stream_reseals_ids_and_redacts_keys_in_errors() -> None:
     failed = b'data: {"type":"response.failed","response":{"id":"resp_up","error":{"code":"x","message":"key sk-channel-secret-key-123456"},"usage":{"input_tokens":3,"output_tokens":1}}}'
     out = b"".join(stream.feed(failed))
     assert b"secret" not in out and stream.saw_done and stream.usage == Usage(3, 1, 4)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(["", "x", "user", "function", "message", "input_text", "input_image", "function_call", "function_call_output", "auto"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["type", "role", "content", "text", "image_url", "call_id", "name", "arguments", "output", "delta", "choices", "tool_calls", "index", "function", "finish_reason", "usage", "error", "model"]), inner, max_size=5),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["model", "input", "instructions", "tools", "tool_choice", "text", "reasoning", "max_output_tokens", "stream"]), _json, max_size=6), st.lists(_json, max_size=6))
+def test_any_shape_is_converted_or_refused_with_a_400(body: dict[str, Any], chunks: list[Any]) -> None:
+    try:
+        chat, _ = convert_request(validate({"model": "m", **body}))
+    except RelayError as exc:
+        assert exc.status == 400
+    else:
+        assert chat["messages"] and chat["model"]
+    for chunk in chunks:
+        if isinstance(chunk, dict):
+            assert convert_answer(chunk, {"model": "m"}, "r", None)["object"] == "response"
+    stream = ResponsesStream({"model": "m"}, "r", "m")
+    for chunk in chunks:
+        if isinstance(chunk, dict):
+            stream.feed(chunk)
+    events = stream.end()
+    assert stream.ended and (not events or events[-1]["type"] in ("response.completed", "response.incomplete", "response.failed"))

@@ -113,7 +113,8 @@ def _add_item(messages: list[dict[str, Any]], item: Any, index: int, problems: l
         raise invalid(f"{where} must be an object", "input")
     kind = item.get("type", "message")
     if kind == "message":
-        role = _ROLES.get(item.get("role"))  # type: ignore[arg-type]
+        raw_role = item.get("role")
+        role = _ROLES.get(raw_role) if isinstance(raw_role, str) else None
         if role is None:
             raise invalid(f"{where}.role must be one of user, assistant, system, developer", "input")
         content = _content(item.get("content"), where, role, problems)

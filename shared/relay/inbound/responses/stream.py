@@ -67,7 +67,7 @@ class ResponsesStream:
             if prompt or completion:
                 self.usage = Usage(prompt, completion, prompt + completion)
         events: list[Event] = []
-        for choice in chunk.get("choices") or ():
+        for choice in _list(chunk.get("choices")):
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = as_dict(choice.get("delta"))
@@ -77,7 +77,7 @@ class ResponsesStream:
             content = delta.get("content")
             if isinstance(content, str) and content:
                 events += self._text_delta(content)
-            for call in delta.get("tool_calls") or ():
+            for call in _list(delta.get("tool_calls")):
                 if isinstance(call, dict):
                     events += self._tool_delta(call)
             if choice.get("finish_reason"):
@@ -201,3 +201,8 @@ class ResponsesStream:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _list(value: Any) -> list[Any]:
+    """Upstream chunks pass through the chat pipeline unchecked: a list field of another type is empty."""
+    return value if isinstance(value, list) else []
