@@ -102,7 +102,8 @@ def convert_answer(chat: dict[str, Any], request: dict[str, Any], response_id: s
         output.append(message_item(content))
     if isinstance(message.get("refusal"), str) and message["refusal"]:
         output.append(message_item(message["refusal"], refusal=True))
-    for call in message.get("tool_calls") if isinstance(message.get("tool_calls"), list) else []:
+    calls = message.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):
             output.append(function_item(str(call.get("id") or item_id("call")), str(function.get("name") or ""), str(function.get("arguments") or "")))
