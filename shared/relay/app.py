@@ -23,6 +23,7 @@ from shared.relay.engine import Call, RelayEngine
 from shared.relay.http import BadGzip, BodyTooLarge, header, headers_dict, read_body, send_bytes, send_error, send_json
 from shared.relay.inbound.gemini import route as gemini
 from shared.relay.inbound.gemini.reply import GeminiReply
+from shared.relay.inbound.responses.relay import count_input_tokens, relay_response_item, relay_responses
 from shared.relay.media import relay_audio, relay_image, relay_proxy
 from shared.relay.models_routes import list_models, retrieve_model
 from shared.relay.ratelimit import Admission
@@ -41,7 +42,13 @@ RELAY_POST = {
     "/v1/audio/translations",
     "/v1/audio/speech",
     "/v1/moderations",
+    "/v1/responses",
+    "/v1/responses/input_tokens",
 }
+RESPONSES = "/v1/responses"
+RESPONSES_COUNT = "/v1/responses/input_tokens"
+# GET/DELETE a stored response, GET its input items (shared.relay.inbound.responses.relay).
+_RESPONSE_ITEM = re.compile(r"^/v1/responses/([^/]+)(/input_items)?$")
 _ENGINE_EMBEDDINGS = re.compile(r"^/v1/engines/([^/]+)/embeddings$")
 _PROXY = re.compile(r"^/v1/oneapi/proxy/([^/]+)(/.*)?$")
 _MODEL = re.compile(r"^/v1/models/([^/]+)$")
@@ -169,7 +176,9 @@ class RelayApp:
         not_impl = not is_relay and proxy is None and _not_implemented(method, path)
         models_list = path == "/v1/models" and method == "GET"
         model_get = _MODEL.match(path) if method == "GET" else None
-        if not (billing and method == "GET") and not (is_relay or proxy or not_impl or models_list or model_get):
+        item = _RESPONSE_ITEM.match(path)
+        response_item = item if item and not is_relay and (method == "GET" or (method == "DELETE" and not item.group(2))) else None
+        if not (billing and method == "GET") and not (is_relay or proxy or not_impl or models_list or model_get or response_item):
             await send_json(send, 404, invalid_url(method, path))
             return
         ip = client_ip(scope)
@@ -211,6 +220,12 @@ class RelayApp:
         if proxy:
             await self._proxy(call, send, proxy.group(1), proxy.group(2) or "/")
             return
+        if response_item:
+            await relay_response_item(engine, call, send, response_item.group(1), response_item.group(2) or "")
+            return
+        if path == RESPONSES_COUNT:
+            await count_input_tokens(engine, call, send)
+            return
         pinned = engine.pinned_channel(caller.channel_hint) if caller.channel_hint else None
         if not_impl:
             engine.first_channel(call, pinned)  # One API's Distribute answers first (503 for model "")
@@ -221,6 +236,8 @@ class RelayApp:
             await relay_image(engine, call, send, pinned)
         elif call.mode in (modes.SPEECH, modes.TRANSCRIPTION, modes.TRANSLATION):
             await relay_audio(engine, call, send, pinned)
+        elif path == RESPONSES:
+            await relay_responses(engine, call, send, pinned)
         else:
             await relay_text(engine, call, send, pinned)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -132,7 +133,17 @@ async def _cap_max_tokens(engine: RelayEngine, call: Call, request: dict[str, An
         call.body = orjson.dumps(request)  # a pass-through request sends these bytes
 
 
-async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: ChannelEntry | None) -> None:
+# One attempt on one channel: (engine, call, send, channel, request, is_stream, prompt_tokens,
+# group_ratio, reservation) -> the failure, or None once answered and settled.
+AttemptFn = Callable[[RelayEngine, Call, Send, ChannelEntry, dict[str, Any], bool, int, float, Any], Awaitable["Failure | None"]]
+
+
+async def relay_text(
+    engine: RelayEngine, call: Call, send: Send, pinned: ChannelEntry | None, attempt_fn: AttemptFn | None = None
+) -> None:
+    """The chat pipeline; an inbound format (shared.relay.inbound) passes its own `attempt_fn` to
+    serve some channels its own way and the rest through `_attempt`."""
+    run_attempt = attempt_fn or _attempt
     snapshot = engine.snapshot
     assert snapshot is not None
     request = validate(call.mode, call.parsed)
@@ -169,7 +180,7 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
         await _cap_max_tokens(engine, call, request, reservation, price)
 
     async def attempt(ch: ChannelEntry) -> Failure | None:
-        return await _attempt(engine, call, send, ch, request, is_stream, prompt_tokens, group_ratio, reservation)
+        return await run_attempt(engine, call, send, ch, request, is_stream, prompt_tokens, group_ratio, reservation)
 
     try:
         failure = await engine.run(call, channel, pinned is not None, attempt)
@@ -223,14 +234,7 @@ async def _attempt(
         return resp
     approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
     if is_stream:
-        meter = None
-        if engine.settings.quota_strict:
-            price = strict.Price(
-                prompt_tokens,
-                engine.ratios.model_ratio(actual_model, channel.type) * group_ratio,
-                engine.ratios.completion_ratio(actual_model, channel.type),
-            )
-            meter = strict.StreamMeter(engine.ledger, reservation, price, actual_model, approximate)
+        meter = stream_meter(engine, channel, actual_model, prompt_tokens, group_ratio, reservation, approximate)
         with engine.metrics.stream() if engine.metrics is not None else contextlib.nullcontext():
             usage, text = await _stream(adaptor, meta, resp, send, call.receive, meter, call.request_id)
         written = True
@@ -254,6 +258,20 @@ async def _attempt(
     usage = await complete_usage(usage, prompt_tokens, text, actual_model, approximate, engine.prompts)
     await _settle(engine, call, channel, actual_model, usage, group_ratio, reservation, is_stream, system_reset)
     return None if written else Failure(RelayError(500, "response not written"))
+
+
+def stream_meter(
+    engine: RelayEngine, channel: ChannelEntry, model: str, prompt_tokens: int, group_ratio: float, reservation: Any, approximate: bool
+) -> strict.StreamMeter | None:
+    """QUOTA_STRICT's running meter of a stream (rule 2), or None when QUOTA_STRICT is off."""
+    if not engine.settings.quota_strict:
+        return None
+    price = strict.Price(
+        prompt_tokens,
+        engine.ratios.model_ratio(model, channel.type) * group_ratio,
+        engine.ratios.completion_ratio(model, channel.type),
+    )
+    return strict.StreamMeter(engine.ledger, reservation, price, model, approximate)
 
 
 async def _watch_disconnect(receive: Any, stream: ClientStream) -> None:

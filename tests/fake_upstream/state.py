@@ -104,6 +104,7 @@ class FakeState:
     _pending: list[_Pending] = field(default_factory=list)
     _by_key: dict[str, Behaviour] = field(default_factory=dict)
     _requests: list[RecordedRequest] = field(default_factory=list)
+    stored_responses: dict[str, Any] = field(default_factory=dict)  # the Responses API's stored responses
 
     def fail_next(self, path: str, kind: str, count: int = 1, **params: Any) -> None:
         """The next `count` requests whose path matches `path` (exact, or a glob like `/v1beta/models/*`)
@@ -133,6 +134,7 @@ class FakeState:
             self._pending.clear()
             self._by_key.clear()
             self._requests.clear()
+            self.stored_responses.clear()
 
     @property
     def requests(self) -> list[RecordedRequest]:
