@@ -16,7 +16,7 @@ import orjson
 
 from shared.catalog.channel_types import api_type
 from shared.redact import redact_error
-from shared.relay.adaptors.channel_types import API_GEMINI
+from shared.relay.adaptors.spec import API_GEMINI
 from shared.relay.adaptors.common import path_segment, sse_data
 from shared.relay.adaptors.gemini import request as gemini_request
 from shared.relay.adaptors.gemini import response as gemini_response

@@ -18,13 +18,14 @@ from urllib.parse import quote
 import orjson
 
 from shared.redact import redact_error
-from shared.relay.adaptors import channel_types as ct
+from shared.relay.adaptors.azure.spec import AZURE
+from shared.relay.adaptors.openai.spec import OPENAI
 from shared.relay.adaptors.common import DONE, sse_data
-from shared.relay.adaptors.openai.request import full_url
+from shared.relay.adaptors.openai.request import full_url, route_of
 from shared.relay.inbound.responses.ids import ResponseIds, ResponseRef
 from shared.relay.types import Usage
 
-PASSTHROUGH_TYPES = (ct.OPENAI, ct.AZURE)
+PASSTHROUGH_TYPES = (OPENAI, AZURE)
 FIRST_DATED_VERSION = "2025-03-01"  # the first dated Azure API version with the Responses API
 _TERMINAL = (b"response.completed", b"response.failed", b"response.incomplete")
 
@@ -39,13 +40,13 @@ def azure_deployment(model: str) -> str:
 
 def url(channel_type: int, base_url: str, config: Any, suffix: str = "") -> str:
     """The upstream URL of /v1/responses (suffix "") or /v1/responses/{id}… (suffix "/{id}…")."""
-    if channel_type == ct.AZURE:
+    if channel_type == AZURE:
         version = str(config.get("api_version", "") or "")
         if version[:1].isdigit() and version >= FIRST_DATED_VERSION:
             return f"{base_url}/openai/responses{suffix}?api-version={quote(version, safe='')}"
         query = "?api-version=preview" if version == "preview" else ""
         return f"{base_url}/openai/v1/responses{suffix}{query}"
-    return full_url(base_url, f"/v1/responses{suffix}", channel_type)
+    return full_url(base_url, f"/v1/responses{suffix}", route_of(channel_type))
 
 
 def usage_of(value: Any) -> Usage | None:
