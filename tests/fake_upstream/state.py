@@ -53,6 +53,9 @@ class Canned:
     # (name, value) pairs added to every normal answer, repeats allowed (e.g. two Set-Cookie).
     extra_headers: tuple[tuple[str, str], ...] = ()
     image_bytes: int = 0  # b64_json images: 0 = a 10-byte image, else about this many bytes
+    reasoning_text: str = ""  # when set: OpenAI `reasoning_content`, Anthropic a thinking block, before the reply
+    cache_write_tokens: int = 0  # Anthropic usage: cache_creation_input_tokens (beside input_tokens)
+    cache_read_tokens: int = 0  # Anthropic usage: cache_read_input_tokens
 
     @property
     def words(self) -> list[str]:

@@ -1,0 +1,70 @@
+"""Inbound API formats other than OpenAI chat: the seam between a client format and the relay.
+
+A format (one package here, e.g. `anthropic/`) gives the relay a `ClientFormat` and nothing else:
+
+- `to_chat(body)`: the client's request as an OpenAI chat request. Validation, token counting,
+  rate limits, the reservation, channel choice, failover, billing and the log row all run on it,
+  exactly as for /v1/chat/completions (shared.relay.text), so a conversation costs the same
+  whichever door it came in by.
+- `native_api_type`: channels of that API type (shared.relay.adaptors.channel_types) speak the
+  client's format; they get `native_request(...)` through `native_adaptor`, answer passed through.
+- `answer(...)` / `stream(...)`: every other channel's answer, produced by its own adaptor as chat
+  completions, turned into the client's format. A stream converter whose `framed` is true yields
+  whole SSE frames (the relay adds no `data: ` prefix and no `[DONE]`) and has `interrupt(chunk)`
+  for an answer the gateway ends early (QUOTA_STRICT).
+- `error_body(error, request_id)`: any error, before or instead of an answer, in the client's shape.
+
+`text.relay_text` asks for `call.inbound` in one place (`_attempt`, via `adaptor_for`); the route
+(shared.relay.app) builds the Call with `inbound` set and `parsed` = `to_chat(body)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from shared.relay.types import Adaptor, ConvertedResponse, RelayError, RelayMeta, StreamConverter, UpstreamRequest
+
+
+class ClientFormat(Protocol):
+    name: str
+    native_api_type: int | None
+
+    def to_chat(self, body: Any) -> dict[str, Any]: ...
+
+    def native_request(self, original: Any, chat: dict[str, Any], actual_model: str, system_prompt: str) -> dict[str, Any]: ...
+
+    native_adaptor: Adaptor
+
+    def answer(self, converted: ConvertedResponse, meta: RelayMeta) -> ConvertedResponse: ...
+
+    def stream(self, inner: StreamConverter, meta: RelayMeta) -> StreamConverter: ...
+
+    def error_body(self, error: RelayError, request_id: str) -> dict[str, Any]: ...
+
+
+class Converting:
+    """A channel's adaptor with its answers turned into the client's format."""
+
+    def __init__(self, inner: Adaptor, client: ClientFormat) -> None:
+        self.inner, self.client = inner, client
+        self.name = f"{inner.name}->{client.name}"
+        prepare = getattr(inner, "prepare", None)
+        if prepare is not None:
+            self.prepare = prepare  # e.g. image URLs inlined for providers that need data
+
+    def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
+        return self.inner.build_request(meta, body, raw)
+
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
+        return self.client.answer(self.inner.convert_response(meta, status, headers, body), meta)
+
+    def stream_converter(self, meta: RelayMeta) -> StreamConverter:
+        return self.client.stream(self.inner.stream_converter(meta), meta)
+
+
+def frames(converter: Any, payloads: Iterable[bytes]) -> list[bytes]:
+    """Payloads as bytes to write: whole frames already for a `framed` converter, else `data:` lines."""
+    if getattr(converter, "framed", False):
+        return list(payloads)
+    return [b"data: " + payload + b"\n\n" for payload in payloads]
