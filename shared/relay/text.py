@@ -316,6 +316,8 @@ async def _stream(
                 await stream.write(data)
     except UpstreamUnavailable as exc:
         ended = f"upstream error: {exc}"
+        if getattr(converter, "framed", False):  # the client's format has an error event for this
+            await stream.write(b"".join(converter.abort(str(exc))))
     finally:
         if watcher is not None:
             watcher.cancel()

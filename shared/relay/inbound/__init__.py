@@ -10,8 +10,9 @@ A format (one package here, e.g. `anthropic/`) gives the relay a `ClientFormat` 
   client's format; they get `native_request(...)` through `native_adaptor`, answer passed through.
 - `answer(...)` / `stream(...)`: every other channel's answer, produced by its own adaptor as chat
   completions, turned into the client's format. A stream converter whose `framed` is true yields
-  whole SSE frames (the relay adds no `data: ` prefix and no `[DONE]`) and has `interrupt(chunk)`
-  for an answer the gateway ends early (QUOTA_STRICT).
+  whole SSE frames (the relay adds no `data: ` prefix and no `[DONE]`), with `interrupt(chunk)`
+  for an answer the gateway ends early (QUOTA_STRICT) and `abort(message)` for an upstream that
+  breaks off mid-answer.
 - `error_body(error, request_id)`: any error, before or instead of an answer, in the client's shape.
 
 `text.relay_text` asks for `call.inbound` in one place (`_attempt`, via `adaptor_for`); the route

@@ -34,3 +34,7 @@ def stream_error(payload: Any, status: int = 500) -> dict[str, Any]:
     inner = payload.get("error") if isinstance(payload, dict) else None
     message = inner.get("message") if isinstance(inner, dict) else None
     return {"type": "error", "error": {"type": error_type(status), "message": str(message or "upstream error")}}
+
+
+def upstream_broke_off(message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": "api_error", "message": f"the upstream stream broke off: {message}"}}

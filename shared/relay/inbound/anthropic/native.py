@@ -13,6 +13,7 @@ from shared.relay.adaptors.anthropic.response import anthropic_usage
 from shared.relay.adaptors.anthropic.stream import AnthropicStream
 from shared.relay.adaptors.common import conversion_error
 from shared.relay.adaptors.errors import error_from_object
+from shared.relay.inbound.anthropic.errors import upstream_broke_off
 from shared.relay.inbound.anthropic.stream import frame
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, UpstreamRequest, Usage
 
@@ -91,6 +92,10 @@ class NativeStream:
             frame({"type": "message_delta", "delta": {"stop_reason": "max_tokens", "stop_sequence": None}, "usage": {"output_tokens": output}}),
             frame({"type": "message_stop"}),
         ]
+
+    def abort(self, message: str) -> list[bytes]:
+        """The upstream broke off mid-answer: Anthropic's mid-stream `error` event ends it."""
+        return [b"\n", frame(upstream_broke_off(message))]
 
     def finish(self) -> Iterable[bytes]:
         return ()

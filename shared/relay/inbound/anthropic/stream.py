@@ -15,7 +15,7 @@ import orjson
 
 from shared.relay.adaptors.common import DONE
 from shared.relay.inbound.anthropic.answer import as_dict, message_id, stop_reason, usage_body
-from shared.relay.inbound.anthropic.errors import stream_error
+from shared.relay.inbound.anthropic.errors import stream_error, upstream_broke_off
 from shared.relay.types import StreamConverter, Usage
 
 
@@ -156,6 +156,13 @@ class MessagesStream:
     def interrupt(self, chat_payload: bytes) -> list[bytes]:
         """The gateway ends the answer early (QUOTA_STRICT): Anthropic's max_tokens ending."""
         return self.chat_payload(chat_payload) + self._close("max_tokens")
+
+    def abort(self, message: str) -> list[bytes]:
+        """The upstream broke off mid-answer: Anthropic's mid-stream `error` event ends it."""
+        if self.closed:
+            return []
+        self.closed = True
+        return self._start() + [frame(upstream_broke_off(message))]
 
     def finish(self) -> Iterable[bytes]:
         return [f for payload in self.inner.finish() for f in self.chat_payload(payload)] + self._close()
