@@ -13,7 +13,6 @@ from typing import Any
 import anthropic
 import httpx
 import httpx2
-import orjson
 
 from tests.fake_upstream.state import Canned
 from tests.support.anthropic_events import check_sequence, frames, stop_and_usage
