@@ -71,7 +71,8 @@ class MessagesStream:
         if "error" in chunk:
             self.closed = True
             return out + [frame(stream_error(chunk))]
-        for choice in chunk.get("choices") or ():
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
             if not isinstance(choice, dict):
                 continue
             delta = as_dict(choice.get("delta"))
@@ -122,7 +123,8 @@ class MessagesStream:
             if self.block_kind != "text":
                 out += self._open("text", {"type": "text", "text": ""})
             out.append(frame({"type": "content_block_delta", "index": self.block, "delta": {"type": "text_delta", "text": text}}))
-        for call in delta.get("tool_calls") or ():
+        calls = delta.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
             if isinstance(call, dict):
                 out += self._tool_delta(call)
         return out
