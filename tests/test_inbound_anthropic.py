@@ -337,3 +337,32 @@ async def test_billing_and_log_rows_equal_chat_completions(sqlite_database, fake
             assert {f: chat_row[f] for f in fields} == {f: messages_row[f] for f in fields}
         assert {r["prompt_tokens"] for r in rows} > {17}  # the counted ones are in too
         assert (await w.user_row(1))["used_quota"] == sum(r["quota"] for r in rows)
+
+
+async def test_quota_strict_ends_a_stream_with_max_tokens(sqlite_database, fake_upstream) -> None:
+    """QUOTA_STRICT (default on): the max_tokens sent is what the balance covers, and a stream is
+    ended in Anthropic's words (stop_reason max_tokens, message_stop) when its cost reaches it."""
+    long_reply = " ".join(["word"] * 3000)
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await w.channel(name="openai", models="gpt-4o-mini")
+        await w.channel(name="claude", type=14, key="claude-key", models="claude-sonnet-4-5")
+        client, user_id = await w.user("strict", quota=1_000_000)
+        fake_upstream.configure(reply_text=long_reply)  # about 3,000 tokens, whatever max_tokens says
+        for model in ("gpt-4o-mini", "claude-sonnet-4-5"):
+            await w.ratio("ModelRatio", model, 1.0)
+            await w.ratio("CompletionRatio", model, 1.0)
+        balance = 2000  # covers the reservation (500 + prompt + 1,000), not the whole answer
+        for model, path in (("gpt-4o-mini", "/v1/chat/completions"), ("claude-sonnet-4-5", "/v1/messages")):
+            token = await w.token(client, name=model, unlimited_quota=False, remain_quota=balance)
+            fake_upstream.fail_next(path, "no_usage")  # the cost comes from the text received
+            key = f"sk-{token['key']}"
+            async with sdk_for(w, key) as (_, http):
+                events = await raw_stream(http, key, {"model": model, "max_tokens": 1000, "messages": [{"role": "user", "content": "Talk."}]})
+            assert events[-1][0] == "message_stop" and stop_and_usage(events)[0] == "max_tokens", events[-3:]
+            assert 0 < fake_upstream.last.json()["max_tokens"] <= 1000
+            text = "".join(e[1]["delta"].get("text", "") for e in events if e[0] == "content_block_delta")
+            assert 0 < len(text) < len(long_reply)  # cut short
+            await w.flush()
+            row = await w.token_row(token["id"])
+            assert row["remain_quota"] >= 0 and row["used_quota"] <= balance
+        await client.aclose()
