@@ -366,3 +366,18 @@ async def test_quota_strict_ends_a_stream_with_max_tokens(sqlite_database, fake_
             row = await w.token_row(token["id"])
             assert row["remain_quota"] >= 0 and row["used_quota"] <= balance
         await client.aclose()
+
+
+async def test_other_providers_through_their_chat_conversion(sqlite_database, fake_upstream) -> None:
+    """A Gemini channel: Messages -> chat -> Gemini and back, whole and streamed, with a tool call."""
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await w.channel(name="gemini", type=24, key="gemini-key", models="gemini-1.5-flash")
+        key = f"sk-{(await w.token())['key']}"
+        async with sdk_for(w, key) as (sdk, http):
+            answer = await sdk.messages.create(model="gemini-1.5-flash", max_tokens=64, system="Be brief.", messages=[{"role": "user", "content": "Hello"}])
+            assert answer.content[0].type == "text" and answer.content[0].text == REPLY
+            assert "generateContent" in fake_upstream.last.path
+            events = await raw_stream(http, key, {"model": "gemini-1.5-flash", "max_tokens": 64, "messages": [{"role": "user", "content": "Hello"}]})
+            assert check_sequence(events) == [{"type": "text", "text": REPLY}]
+            tool = await sdk.messages.create(model="gemini-1.5-flash", max_tokens=64, tools=TOOLS, messages=[{"role": "user", "content": "Find foo"}])
+            assert tool.stop_reason == "tool_use" and tool.content[-1].type == "tool_use"

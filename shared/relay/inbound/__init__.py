@@ -15,8 +15,12 @@ A format (one package here, e.g. `anthropic/`) gives the relay a `ClientFormat` 
   breaks off mid-answer.
 - `error_body(error, request_id)`: any error, before or instead of an answer, in the client's shape.
 
-`text.relay_text` asks for `call.inbound` in one place (`_attempt`, via `adaptor_for`); the route
-(shared.relay.app) builds the Call with `inbound` set and `parsed` = `to_chat(body)`.
+Where the relay looks: the route (shared.relay.app `INBOUND`, `RelayApp._inbound`) authenticates,
+builds the Call with `inbound` = the format, `inbound_body` = the client's request and `parsed` =
+`to_chat(body)`, and runs `text.relay_text`; `text._attempt` picks `native_adaptor` for a channel
+of `native_api_type`, else `Converting(channel's adaptor, format)`; `text._stream` writes `framed`
+payloads as they are; errors go out through `error_body`. A new format adds a package here and a
+row to `INBOUND` (its paths), nothing else.
 """
 
 from __future__ import annotations
