@@ -90,6 +90,10 @@ def messages(call: Call) -> Response:
             None,
         ),
     ]
+    if call.kind == "stream_error_echo":
+        key = call.record.key
+        error = {"error": {"type": "overloaded_error", "message": f"Overloaded for key {key} (Authorization: Bearer {key})"}}
+        return sse_response(call, [*events, (_event("error", error), None)])
     index = 0
     if reasoning:
         thinking = {"type": "thinking", "thinking": "", "signature": ""}

@@ -25,6 +25,7 @@ KINDS = {
     "error200",  # HTTP 200 whose JSON body is an error
     "401_echo",  # 401 whose message repeats the key it was sent, whole and as `Bearer <key>`
     "401_masked",  # 401 whose message shows the key masked as OpenAI does: sk-abc12***…wxyz
+    "stream_error_echo",  # Anthropic stream: message_start, then an `error` event repeating the key
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from shared.redact import redact_error
 from shared.relay.adaptors.anthropic.request import request_headers
 from shared.relay.adaptors.anthropic.response import anthropic_usage
 from shared.relay.adaptors.anthropic.stream import AnthropicStream
@@ -63,14 +64,15 @@ class NativeAdaptor:
 
 
 class NativeStream:
-    """Forwards every upstream line as it came (SSE framing included); the chat-side reader of the
-    Anthropic adaptor keeps the usage and text for billing."""
+    """Forwards every upstream line as it came (SSE framing included) but for an error event's
+    message, redacted; the chat-side reader of the Anthropic adaptor keeps usage and text for billing."""
 
     framed = True
     saw_done = True
 
     def __init__(self, meta: RelayMeta) -> None:
         self.reader = AnthropicStream(meta)
+        self.key = meta.api_key
 
     @property
     def usage(self) -> Usage | None:
@@ -82,7 +84,20 @@ class NativeStream:
 
     def feed(self, line: bytes) -> Iterable[bytes]:
         self.reader.feed(line)
+        if b"error" in line and line.startswith(b"data:"):
+            line = self._redacted(line)
         return (line + b"\n",)
+
+    def _redacted(self, line: bytes) -> bytes:
+        """An `error` event with the channel key taken out of its message (an upstream may echo
+        the key it was sent; shared.redact). Other lines go as they came."""
+        try:
+            event = orjson.loads(line[5:])
+        except orjson.JSONDecodeError:
+            return line
+        if not isinstance(event, dict) or event.get("type") != "error":
+            return line
+        return b"data: " + orjson.dumps({**event, "error": redact_error(event.get("error"), self.key)})
 
     def interrupt(self, chat_payload: bytes) -> list[bytes]:
         """The gateway ends the answer early (QUOTA_STRICT): a max_tokens ending in Anthropic's words."""
