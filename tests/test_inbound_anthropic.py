@@ -359,6 +359,7 @@ async def test_quota_strict_ends_a_stream_with_max_tokens(sqlite_database, fake_
             async with sdk_for(w, key) as (_, http):
                 events = await raw_stream(http, key, {"model": model, "max_tokens": 1000, "messages": [{"role": "user", "content": "Talk."}]})
             assert events[-1][0] == "message_stop" and stop_and_usage(events)[0] == "max_tokens", events[-3:]
+            assert check_sequence(events)[0]["type"] == "text"  # the open block closed, the grammar whole
             assert 0 < fake_upstream.last.json()["max_tokens"] <= 1000
             text = "".join(e[1]["delta"].get("text", "") for e in events if e[0] == "content_block_delta")
             assert 0 < len(text) < len(long_reply)  # cut short

@@ -130,3 +130,18 @@ def test_native_stream_keeps_bytes_and_reads_cache_usage() -> None:
     assert out == b"\n".join(lines) + b"\n"
     assert stream.usage is not None
     assert (stream.usage.prompt_tokens, stream.usage.completion_tokens, stream.usage.cache_write_tokens, stream.usage.cache_read_tokens) == (112, 3, 7, 100)
+
+
+def test_native_stream_ends_on_an_event_boundary() -> None:
+    meta = RelayMeta(mode=modes.CHAT, channel_type=14, channel_id=1, base_url="", api_key="k", config={}, origin_model="c", actual_model="c", is_stream=True, request_path="/v1/chat/completions")
+    stream = NativeStream(meta)
+    start = {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5, "output_tokens": 1}}}
+    block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+    lines = [b"event: message_start", b"data: " + orjson.dumps(start), b"",
+             b"event: content_block_start", b"data: " + orjson.dumps(block), b"",
+             b"event: content_block_delta"]  # the rest of this event has not arrived
+    out = [f for line in lines for f in stream.feed(line)]
+    out += stream.interrupt(b"")
+    events = frames(b"".join(out).decode())
+    assert check_sequence(events) == [{"type": "text", "text": ""}]
+    assert stop_and_usage(events)[0] == "max_tokens"

@@ -64,8 +64,8 @@ class NativeAdaptor:
 
 
 class NativeStream:
-    """Forwards every upstream line as it came (SSE framing included) but for an error event's
-    message, redacted; the chat-side reader of the Anthropic adaptor keeps usage and text for billing."""
+    """Forwards every upstream event as it came (SSE framing included), a whole event at a time, but
+    for an error event's message, redacted; the chat-side reader of the Anthropic adaptor keeps usage and text for billing."""
 
     framed = True
     saw_done = True
@@ -73,6 +73,9 @@ class NativeStream:
     def __init__(self, meta: RelayMeta) -> None:
         self.reader = AnthropicStream(meta)
         self.key = meta.api_key
+        self.blocks = 0  # content blocks started so far (Anthropic numbers them 0, 1, ...)
+        self.open = False  # whether the last one started is still open
+        self.partial: list[bytes] = []  # the lines of the event under way
 
     @property
     def usage(self) -> Usage | None:
@@ -86,7 +89,16 @@ class NativeStream:
         self.reader.feed(line)
         if b"error" in line and line.startswith(b"data:"):
             line = self._redacted(line)
-        return (line + b"\n",)
+        # Whole events only: an answer the gateway ends (interrupt, abort) never leaves half of one.
+        self.partial.append(line)
+        if line:
+            return ()
+        if self.partial[0] == b"event: content_block_start":
+            self.blocks, self.open = self.blocks + 1, True
+        elif self.partial[0] == b"event: content_block_stop":
+            self.open = False
+        event, self.partial = b"\n".join(self.partial) + b"\n", []
+        return (event,)
 
     def _redacted(self, line: bytes) -> bytes:
         """An `error` event with the channel key taken out of its message (an upstream may echo
@@ -102,15 +114,20 @@ class NativeStream:
     def interrupt(self, chat_payload: bytes) -> list[bytes]:
         """The gateway ends the answer early (QUOTA_STRICT): a max_tokens ending in Anthropic's words."""
         output = self.usage.completion_tokens if self.usage else 0
+        close = [frame({"type": "content_block_stop", "index": self.blocks - 1})] if self.open else []
+        self.partial = []
         return [
-            b"\n",  # ends an event the upstream may have left half-written
+            *close,
             frame({"type": "message_delta", "delta": {"stop_reason": "max_tokens", "stop_sequence": None}, "usage": {"output_tokens": output}}),
             frame({"type": "message_stop"}),
         ]
 
     def abort(self, message: str) -> list[bytes]:
         """The upstream broke off mid-answer: Anthropic's mid-stream `error` event ends it."""
-        return [b"\n", frame(upstream_broke_off(message))]
+        self.partial = []
+        return [frame(upstream_broke_off(message))]
 
     def finish(self) -> Iterable[bytes]:
-        return ()
+        """An upstream that ended inside an event: what it sent of it, as it sent it."""
+        rest, self.partial = self.partial, []
+        return [b"\n".join(rest) + b"\n"] if rest else []
