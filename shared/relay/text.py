@@ -26,6 +26,7 @@ from shared.relay import modes, prompt, strict
 from shared.relay.engine import BAICHUAN, Call, Failure, RelayEngine
 from shared.relay.fields import check_field_types
 from shared.relay.http import ClientStream, send_bytes
+from shared.relay.inbound import Converting, frames
 from shared.relay.ledger import QuotaRefused
 from shared.relay.types import RelayError, Usage
 from shared.relay.upstream import UpstreamUnavailable, read_error
@@ -204,25 +205,31 @@ async def _attempt(
     group_ratio: float,
     reservation: Any,
 ) -> Failure | None:
+    inbound = call.inbound
+    native = inbound is not None and inbound.native_api_type is not None and api_type(channel.type) == inbound.native_api_type
     try:
-        adaptor = engine.adaptor(channel)
+        adaptor = inbound.native_adaptor if native else engine.adaptor(channel)
     except RelayError as exc:
         return Failure(exc)
-    if call.inbound is not None:
-        adaptor = call.inbound.adaptor_for(channel, adaptor)
+    if inbound is not None and not native:
+        adaptor = inbound.adaptor_for(channel, adaptor)  # the channel's answer, in the client's format
     origin = origin_model(call, request)
     actual_model = channel.model_mapping.get(origin) or origin
     mapped = actual_model != origin
     body: dict[str, Any] | None = None
     system_reset = False
     passthrough = (
-        not engine.settings.enforce_include_usage
+        inbound is None  # the client's bytes are not a chat request
+        and not engine.settings.enforce_include_usage
         and api_type(channel.type) == 0
         and not mapped
         and channel.type != BAICHUAN
         and not channel.system_prompt
     )
-    if not passthrough:
+    if native:
+        body = inbound.native_request(call.inbound_body, request, actual_model, channel.system_prompt)
+        system_reset = bool(channel.system_prompt)
+    elif not passthrough:
         body = copy.deepcopy(request)
         body["model"] = actual_model
         system_reset = apply_system_prompt(body, channel.system_prompt)
@@ -305,11 +312,15 @@ async def _stream(
     try:
         async for lines in resp.line_batches():
             # Everything that arrived in one read goes to the client in one write.
-            out = [b"data: " + payload + b"\n\n" for line in lines for payload in converter.feed(line)]
+            out = frames(converter, [payload for line in lines for payload in converter.feed(line)])
             if out:
                 await stream.write(b"".join(out))
             if meter is not None and not await meter.allows(converter.text_parts):
-                await stream.event(strict.length_chunk(meta.mode, request_id, meta.actual_model))
+                cut = strict.length_chunk(meta.mode, request_id, meta.actual_model)
+                if getattr(converter, "framed", False):
+                    await stream.write(b"".join(converter.interrupt(cut)))
+                else:
+                    await stream.event(cut)
                 ended = "quota exhausted"
                 break
             # Buffered upstream data and writes to a closed client never suspend: give the
@@ -319,10 +330,12 @@ async def _stream(
                 ended = "client disconnected"
                 break
         else:
-            for payload in converter.finish():
-                await stream.event(payload)
+            for data in frames(converter, converter.finish()):
+                await stream.write(data)
     except UpstreamUnavailable as exc:
         ended = f"upstream error: {exc}"
+        if getattr(converter, "framed", False):  # the client's format has an error event for this
+            await stream.write(b"".join(converter.abort(str(exc))))
     finally:
         if watcher is not None:
             watcher.cancel()
@@ -348,7 +361,15 @@ async def _settle(
 ) -> None:
     model_ratio = engine.ratios.model_ratio(model, channel.type)
     completion_ratio = engine.ratios.completion_ratio(model, channel.type)
-    quota = pricing.text_quota(usage.prompt_tokens, usage.completion_tokens, model_ratio, group_ratio, completion_ratio)
+    billed_prompt: float = usage.prompt_tokens
+    cache_note = ""
+    if usage.cache_write_tokens or usage.cache_read_tokens:
+        write_ratio, read_ratio = pricing.cache_ratios(engine.snapshot.options if engine.snapshot else {})
+        billed_prompt = pricing.prompt_weight(
+            usage.prompt_tokens, usage.cache_write_tokens, usage.cache_read_tokens, write_ratio, read_ratio
+        )
+        cache_note = pricing.cache_log_content(usage.cache_write_tokens, usage.cache_read_tokens, write_ratio, read_ratio)
+    quota = pricing.text_quota(billed_prompt, usage.completion_tokens, model_ratio, group_ratio, completion_ratio)
     caller = call.caller
     if engine.settings.quota_strict:
         quota -= await strict.cover(engine.ledger, reservation, quota)  # never beyond the balance
@@ -356,7 +377,7 @@ async def _settle(
     engine.limits.settle(call.admission, usage.prompt_tokens + usage.completion_tokens)
     # Only the settled cost is shipped: the reservation lived in memory alone.
     engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, quota)
-    content = pricing.consume_log_content(model_ratio, group_ratio, completion_ratio)
+    content = pricing.consume_log_content(model_ratio, group_ratio, completion_ratio) + cache_note
     row = engine.consume_log(
         call, channel.id, model, quota, usage.prompt_tokens, usage.completion_tokens, content, is_stream, system_reset
     )

@@ -25,7 +25,11 @@ from shared.snapshot import ChannelEntry
 
 
 class GeminiInbound:
-    """What a Gemini request keeps for the attempts: its original body and action."""
+    """What a Gemini request keeps for the attempts: its original body and action. Gemini channels
+    are recognised here (`adaptor_for`) and the answer is converted by the route's `send` wrapper
+    (shared.relay.inbound.gemini.reply), so the seam's native/Converting path is not used."""
+
+    native_api_type: int | None = None
 
     def __init__(self, body: dict[str, Any], action: str) -> None:
         self.body = body
