@@ -67,7 +67,7 @@ async def test_login_answers_a_bare_user_and_opens_a_session(client: httpx.Async
     assert list(body["data"]) == USER_FIELDS
     expected = dict.fromkeys(USER_FIELDS, "")
     expected.update(id=1, username="root", display_name="Root User", role=100, status=1,
-                    quota=0, used_quota=0, request_count=0, inviter_id=0)
+                    quota=0, used_quota=0, request_count=0, inviter_id=0, rpm_limit=0, tpm_limit=0, max_parallel_requests=0)
     assert body["data"] == expected
     assert "session=" in resp.headers["set-cookie"]
     me = (await client.get("/api/user/self")).json()
