@@ -23,7 +23,7 @@ shipped at that moment: a one-time overspend of at most that much (README "The q
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, Mapping
+from typing import Awaitable, Callable, Iterable, Mapping
 
 from redis.asyncio import Redis
 
@@ -65,6 +65,23 @@ class _Side:
         self.known = dict(now)
         self.applied = {}
 
+    def observe_rows(self, now: Mapping[int, int], gone: Iterable[int]) -> None:
+        """`observe` for the rows of one change set: the rest of `known` is unchanged."""
+        for i, value in now.items():
+            if i in self.known:
+                diff = value - (self.known[i] - self.applied.pop(i, 0))
+                if diff:
+                    self.shifts[i] = self.shifts.get(i, 0) + diff
+            else:
+                self.fresh.add(i)
+            self.known[i] = value
+        for i in gone:
+            if self.known.pop(i, None) is not None:
+                self.gone.add(i)
+                self.applied.pop(i, None)
+                self.shifts.pop(i, None)
+                self.fresh.discard(i)
+
     def value(self, i: int, pending: Mapping[int, int]) -> int:
         """The counter's right value: the database's now minus the master's unflushed deltas."""
         return self.known[i] - self.applied.get(i, 0) - pending.get(i, 0)
@@ -89,6 +106,13 @@ class CounterKeeper:
         """A rebuild read the database (under the host lock): queue what changed outside batches."""
         self.tokens.observe({t.id: t.remain_quota for t in snapshot.tokens_by_id.values()}, self._first)
         self.users.observe({u.id: u.quota for u in snapshot.users.values()}, self._first)
+        self._first = False
+
+    def observe_changes(self, tokens: Mapping[int, int], users: Mapping[int, int], gone_tokens: Iterable[int], gone_users: Iterable[int]) -> None:
+        """The change feed read these rows (under the host lock, with every batch applied before
+        the read noted): queue what changed outside batches, for these rows only."""
+        self.tokens.observe_rows(tokens, gone_tokens)
+        self.users.observe_rows(users, gone_users)
         self._first = False
 
     async def sync(self, pending: DeltaBatch) -> None:
