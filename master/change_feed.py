@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 
+from master.db import change_triggers
 from master.db.schema import channels, config_changes, tokens, users
 from shared.logs import get_logger
 from shared.snapshot import channel_entry, token_entry, user_entry
@@ -50,9 +51,13 @@ class ChangeFeed:
         self._pruned_at = time.monotonic()
 
     async def read_head(self) -> None:
-        """Where tailing starts: call before the full read of the start-up snapshot."""
+        """Where tailing starts: call before the full read of the start-up snapshot. Puts back the
+        log's triggers first if the database lost them (a copy made without them)."""
+        async with self.host.ctx.store.main.begin() as conn:
+            if await conn.run_sync(change_triggers.ensure):
+                log.warning("change log triggers were missing and have been installed")
         async with self.host.ctx.store.main.connect() as conn:
-            self.head = int((await conn.execute(select(func.max(config_changes.c.revision)))).scalar() or 0)
+            self.head = int((await conn.execute(select(func.max(config_changes.c.id)))).scalar() or 0)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="change-feed")
@@ -91,12 +96,12 @@ class ChangeFeed:
         for revision, since in list(self.holes.items()):
             if now - since > HOLE_GRACE:
                 del self.holes[revision]
-        query = select(config_changes.c.revision, config_changes.c.kind, config_changes.c.row_id)
+        query = select(config_changes.c.id, config_changes.c.kind, config_changes.c.row_id)
         async with self.host.ctx.store.main.connect() as conn:
-            rows = list((await conn.execute(query.where(config_changes.c.revision > self.head).order_by(config_changes.c.revision).limit(PAGE))).all())
+            rows = list((await conn.execute(query.where(config_changes.c.id > self.head).order_by(config_changes.c.id).limit(PAGE))).all())
             holes = sorted(self.holes)
             for start in range(0, len(holes), CHUNK):
-                found = (await conn.execute(query.where(config_changes.c.revision.in_(holes[start : start + CHUNK])))).all()
+                found = (await conn.execute(query.where(config_changes.c.id.in_(holes[start : start + CHUNK])))).all()
                 rows.extend(found)
                 for row in found:
                     self.holes.pop(int(row[0]), None)
@@ -156,7 +161,7 @@ class ChangeFeed:
         cutoff = min([self.head + 1, *self.holes])
         oldest = int(time.time()) - self.host.ctx.settings.change_log_max_age
         async with self.host.ctx.store.main.begin() as conn:
-            await conn.execute(delete(config_changes).where(config_changes.c.revision < cutoff, config_changes.c.created_at < oldest))
+            await conn.execute(delete(config_changes).where(config_changes.c.id < cutoff, config_changes.c.created_at < oldest))
 
 
 async def _rows(conn: Any, table: Any, ids: set[int]) -> list[Mapping[str, Any]]:

@@ -1,8 +1,9 @@
 """Publishes the change feed's change sets: sealed once, kept in a bounded window for slaves
 catching up (Watch, ChangesSince), pushed to gRPC watchers at once, and written to Redis by a
 background task that retries while Redis is down: each change set to a capped stream and to a
-pub/sub channel, and a full snapshot every REDIS_SNAPSHOT_INTERVAL seconds (for a slave that starts
-while the master is down: it reads the snapshot, then the stream after it).
+pub/sub channel, and a full snapshot at start, then at most every REDIS_SNAPSHOT_INTERVAL seconds
+(sooner when the stream's cap nears): a slave that starts while the master is down reads the
+snapshot, then the stream after it.
 
 A full snapshot is sealed only when someone needs one (a joining or too-old slave, Redis), and at
 most once per version.
@@ -132,7 +133,10 @@ class Publisher:
                     await redis.xadd(REDIS_STREAM, {"c": data}, maxlen=self.ctx.settings.change_log_retention, approximate=True)
                     await redis.publish(REDIS_CHANNEL, data)
                     self._redis_queue.popleft()
-                if self._snapshot_due or (time.monotonic() - written_at >= interval and self._written_version != self.version):
+                # A cold start reads the snapshot, then the stream: rewrite the snapshot (O(install))
+                # before the capped stream could lose what follows it, and otherwise rarely.
+                behind = self.version - self._written_version
+                if self._snapshot_due or behind >= self.ctx.settings.change_log_retention // 2 or (behind and time.monotonic() - written_at >= interval):
                     sealed_snapshot = self.snapshot()
                     await redis.set(REDIS_SNAPSHOT_KEY, sealed_snapshot.SerializeToString())
                     self._written_version, self._snapshot_due, written_at = sealed_snapshot.version, False, time.monotonic()

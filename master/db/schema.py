@@ -164,7 +164,7 @@ applied_batches = Table(
 config_changes = Table(
     "config_changes",
     main_metadata,
-    Column("revision", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),  # the revision
     Column("kind", String(16), nullable=False),
     Column("row_id", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),

@@ -89,16 +89,16 @@ def test_a_restarted_master_resyncs_every_slave(fleet_no_redis, fake_upstream) -
         add_channel(admin, fake_upstream.url)
         token = add_token(admin)
     for slave in (a, b):
-        wait_for(lambda: chat(slave.url, token).status_code == 200, 10, what=f"the token on {slave.name}")
+        wait_for(lambda s=slave: chat(s.url, token).status_code == 200, 10, what=f"the token on {slave.name}")
         assert _snapshots(slave) == 1
 
     master.stop()
     master = fleet.start_master()
     master.wait()
     for slave in (a, b):
-        wait_for(lambda: _snapshots(slave) == 2, 20, what=f"{slave.name} taking the new master's snapshot")
+        wait_for(lambda s=slave: _snapshots(s) == 2, 20, what=f"{slave.name} taking the new master's snapshot")
     with fleet.admin() as admin:
         set_token_status(admin, token, 2)
     for slave in (a, b):
-        wait_for(lambda: chat(slave.url, token).status_code == 401, 10, what=f"a change after the restart on {slave.name}")
+        wait_for(lambda s=slave: chat(s.url, token).status_code == 401, 10, what=f"a change after the restart on {slave.name}")
         assert _snapshots(slave) == 2  # the new epoch's changes came as change sets
