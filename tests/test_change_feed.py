@@ -138,3 +138,19 @@ async def test_a_revision_that_commits_after_a_higher_one_is_still_published(bac
             assert int(early.inserted_primary_key[0]) in host.engine.snapshot.tokens_by_id
     finally:
         db.drop()
+
+
+async def test_prune_drops_only_old_rows_the_feed_has_read(master) -> None:
+    app, _ = master
+    host = app.state.relay
+    async with app.state.ctx.store.main.begin() as conn:
+        await conn.execute(insert(config_changes), [{"kind": "token", "row_id": 9999, "created_at": 1} for _ in range(3)])
+    await _insert_token(app)  # a fresh row, read by the feed but younger than CHANGE_LOG_MAX_AGE
+    await host.feed.step()
+    async with app.state.ctx.store.main.begin() as conn:  # an old row the feed has not read yet
+        await conn.execute(insert(config_changes).values(kind="token", row_id=9998, created_at=1))
+    await host.feed.prune()
+    async with app.state.ctx.store.main.connect() as conn:
+        left = (await conn.execute(select(config_changes.c.row_id, config_changes.c.created_at))).all()
+    assert (9999, 1) not in left and (9998, 1) in left
+    assert any(created > 1 for _row, created in left)
