@@ -9,11 +9,12 @@ not yet in the database. Nodes keep it on the hot path; this keeper keeps it for
   A token or user created while the master runs is set outright (nothing can have spent from it).
 - Batches: applying a delta batch (the master's own flush, or a slave's) to the database must not
   touch Redis, since its deltas are in the counters already; `note_applied` records them so that
-- every other change of a balance is found at the next rebuild (which every /api write triggers,
-  under the same lock as the batches): difference = database value now − (value at the previous
-  rebuild − batch deltas applied since). It is applied with an unconditional shift (INCRBY), never a
-  SET, so reservations in flight stay counted. That catches admin edits of a token's remain_quota or
-  a user's quota, top-ups, redemptions and invitation rewards alike, whichever code path wrote them.
+- every other change of a balance is found when the change feed next reads that row (every write
+  of a token or user logs it; the feed reads under the same lock as the batches, observe_changes):
+  difference = database value now − (value at the previous read − batch deltas applied since).
+  It is applied with an unconditional shift (INCRBY), never a SET, so reservations in flight stay
+  counted. That catches admin edits of a token's remain_quota or a user's quota, top-ups,
+  redemptions and invitation rewards alike, whichever code path wrote them.
 
 What cannot be reached now (Redis down) stays queued and is retried every CHECK_INTERVAL seconds.
 A counter re-seeded after Redis lost its data misses what slaves had spent through it but not yet

@@ -26,7 +26,7 @@ from shared.settings import Settings
 
 log = get_logger(__name__)
 
-# After slave batches land, balances in the snapshot are refreshed at most this often (seconds).
+# After slave batches land, the change feed publishes their rows at most this often (seconds).
 BALANCE_REFRESH = 0.2
 CHANGES_PAGE = 500  # change sets per ChangesSince answer or Watch catch-up round
 
@@ -101,7 +101,7 @@ class QuotaService(rpc.QuotaServicer):
         return pb.BatchAck(id=request.id, duplicate=not applied)
 
     async def _refresh_loop(self) -> None:
-        """Slaves reseed their balances from snapshots, so applied batches must reach one soon."""
+        """Slaves refresh balances from change sets, so applied batches must reach one soon."""
         while True:
             await self._dirty.wait()
             self._dirty.clear()
