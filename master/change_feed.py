@@ -155,10 +155,11 @@ class ChangeFeed:
             await host.counters.sync(host._unsettled())
 
     async def prune(self) -> None:
-        """Drop log rows older than CHANGE_LOG_MAX_AGE that this feed has read (never a hole's
-        neighbourhood: rows above the lowest hole stay)."""
+        """Drop log rows older than CHANGE_LOG_MAX_AGE that this feed has read (rows above the
+        lowest hole stay). The newest row always stays: SQLite (and MariaDB after a restart) would
+        otherwise hand out ids at or below `head` again, and those would never be read."""
         self._pruned_at = time.monotonic()
-        cutoff = min([self.head + 1, *self.holes])
+        cutoff = min([self.head, *self.holes])
         oldest = int(time.time()) - self.host.ctx.settings.change_log_max_age
         async with self.host.ctx.store.main.begin() as conn:
             await conn.execute(delete(config_changes).where(config_changes.c.id < cutoff, config_changes.c.created_at < oldest))

@@ -154,3 +154,18 @@ async def test_prune_drops_only_old_rows_the_feed_has_read(master) -> None:
         left = (await conn.execute(select(config_changes.c.row_id, config_changes.c.created_at))).all()
     assert (9999, 1) not in left and (9998, 1) in left
     assert any(created > 1 for _row, created in left)
+
+
+async def test_prune_keeps_the_newest_row_so_ids_are_never_handed_out_again(master) -> None:
+    app, _ = master
+    host = app.state.relay
+    await _insert_token(app)
+    await host.feed.step()
+    async with app.state.ctx.store.main.begin() as conn:
+        await conn.execute(update(config_changes).values(created_at=1))  # everything is old
+    await host.feed.prune()
+    assert await _log_size(app) == 1
+    collected = Collector(host)
+    token_id = await _insert_token(app)
+    await host.feed.step()
+    assert collected.token_ids() == [token_id]
