@@ -158,7 +158,6 @@ def create_app(settings: Settings) -> Starlette:
         app.state.relay = host
         app.state.relay_app = RelayApp(host.engine)
         host.engine.metrics = metrics
-        metrics.bind(lambda: engine_state(host.engine))
         monitors = app.state.monitors = await start_monitors(ctx, host)
         cluster = None
         if settings.cluster_secret:
@@ -166,6 +165,14 @@ def create_app(settings: Settings) -> Starlette:
 
             cluster = ClusterServer(ctx, host)
             await cluster.start()
+        publisher = cluster.publisher if cluster is not None else None
+        metrics.bind(
+            lambda: engine_state(
+                host.engine,
+                cluster_sent_bytes=publisher.sent_bytes if publisher is not None else None,
+                changes_published=publisher.published if publisher is not None else None,
+            )
+        )
         app.state.cluster = cluster
         freeze_startup_heap()
         try:

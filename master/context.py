@@ -34,7 +34,7 @@ class MasterContext:
 
     async def changed(self, what: str) -> None:
         """Call after every write through /api: bumps the config version and tells listeners
-        (the relay snapshot rebuild, the cluster publisher)."""
+        (the change feed, which applies and publishes the rows the write touched)."""
         self.config_version += 1
         for listener in self.listeners:
             try:

@@ -1,5 +1,5 @@
-"""The relay engine hosted by the master: snapshots rebuilt from the database on every /api write,
-and a sink that writes settled deltas to the database in batches (flushed on shutdown).
+"""The relay engine hosted by the master: a snapshot read whole at start, then kept current by the
+change feed (master.change_feed: only the rows each write touched), and a sink that writes settled deltas to the database in batches (flushed on shutdown).
 
 BATCH_UPDATE_ENABLED=true flushes every BATCH_UPDATE_INTERVAL seconds (One API's batch updater);
 otherwise a flush starts as soon as something is pending, coalescing whatever arrives meanwhile.
@@ -7,7 +7,7 @@ Either way the hot path only appends to memory.
 
 With REDIS_CONN_STRING the engine reserves through the fleet's Redis counters (RedisLedger) and a
 CounterKeeper seeds and reconciles them: every committed batch is noted, every rebuild compares
-the database with what batches explain (master.quota_counters).
+the database with what batches explain (master.quota_counters), row by row as the feed reads them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from master.change_feed import ChangeFeed
 from master.context import MasterContext
 from master.db.schema import abilities, applied_batches, channels, logs, tokens, users
 from shared.billing import tokenizer
@@ -97,19 +98,23 @@ class RelayHost:
         self.applied: dict[str, int] = {}
         self.applied_ids: dict[str, str] = {}  # node id -> the id of that newest batch (its one row)
         self.snapshot_applied: dict[str, int] = {}
+        self.feed = ChangeFeed(self)
 
     async def start(self) -> None:
         # Loading the BPE files takes a second or two: do it before the first request, off the loop.
         await asyncio.to_thread(tokenizer.warm_up)
         self.engine.user_content = UserContentClient.from_settings(self.ctx.settings)
         await self._load_applied()
+        await self.feed.read_head()  # before the full read: nothing committed after it is missed
         await self.rebuild()
         self.ctx.listeners.append(self._on_change)
+        self.feed.start()
         self._task = asyncio.create_task(self._flush_loop(), name="quota-flush")
         if self.counters is not None:
             self._counter_task = asyncio.create_task(self.counters.run(self.sync_counters), name="quota-counters")
 
     async def stop(self) -> None:
+        await self.feed.stop()
         if self._counter_task is not None:
             self._counter_task.cancel()
             await asyncio.gather(self._counter_task, return_exceptions=True)
@@ -130,13 +135,14 @@ class RelayHost:
             await self.engine.user_content.aclose()
 
     async def _on_change(self, what: str) -> None:
-        await self.rebuild()
+        # The write has committed: apply it here before the admin's answer (the next request sees it).
+        await self.feed.step()
 
     async def rebuild(self) -> None:
-        """Read users, tokens, channels and options into a new snapshot and swap it in."""
+        """Read users, tokens, channels and options into a new snapshot and swap it in (at start:
+        afterwards the change feed applies each write's rows)."""
         async with self.lock:
-            # Read the version before the rows: a snapshot at version v holds every write bumped to <= v.
-            version = self.ctx.config_version
+            version = self.feed.version
             async with self.ctx.store.main.connect() as conn:
                 user_rows = (await conn.execute(select(users))).mappings().all()
                 token_rows = (await conn.execute(select(tokens))).mappings().all()

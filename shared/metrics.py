@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -98,6 +98,10 @@ class NodeState:
     push_connected: bool | None = None
     spool_batches: int | None = None
     channels: dict[str, int] = field(default_factory=dict)
+    cluster_sent_bytes: int | None = None  # master: sealed bytes sent to slaves over gRPC
+    changes_published: int | None = None  # master: change sets published
+    snapshots_installed: int | None = None  # slave: full snapshots installed
+    changes_applied: int | None = None  # slave: change sets applied
 
 
 def engine_state(engine: Any, **extra: Any) -> NodeState:
@@ -119,11 +123,20 @@ class _StateCollector(Collector):
     def __init__(self, metrics: "Metrics") -> None:
         self.metrics = metrics
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         provider = self.metrics.state
         state = provider() if provider is not None else NodeState()
         if state.config_version is not None:
             yield GaugeMetricFamily("oneapi_config_version", "Version of the configuration snapshot this node relays with.", value=state.config_version)
+            yield GaugeMetricFamily("oneapi_config_revision", "Change-log revision this node's configuration is at (the snapshot version, per master epoch).", value=state.config_version)
+        if state.cluster_sent_bytes is not None:
+            yield CounterMetricFamily("oneapi_cluster_sent_bytes", "Sealed bytes sent to slaves over gRPC: snapshots and change sets.", value=state.cluster_sent_bytes)
+        if state.changes_published is not None:
+            yield CounterMetricFamily("oneapi_cluster_changes_published", "Change sets the master published to slaves.", value=state.changes_published)
+        if state.snapshots_installed is not None:
+            yield CounterMetricFamily("oneapi_config_snapshots_installed", "Full configuration snapshots this slave installed (join, too far behind, new master epoch).", value=state.snapshots_installed)
+        if state.changes_applied is not None:
+            yield CounterMetricFamily("oneapi_config_changes_applied", "Change sets this slave applied on top of its snapshot.", value=state.changes_applied)
         if state.sync_lag_seconds is not None:
             yield GaugeMetricFamily("oneapi_config_sync_lag_seconds", "How far this slave's snapshot may lag the master: 0 while pushes stream in, else seconds since last confirmed current.", value=state.sync_lag_seconds)
         if state.push_connected is not None:

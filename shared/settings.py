@@ -93,6 +93,9 @@ class Settings:
     redis_password: str = ""
     redis_master_name: str = ""
     sync_frequency: int = 600
+    change_log_retention: int = 10000  # change sets a master keeps for ChangesSince/Watch catch-up
+    change_log_max_age: int = 300  # seconds the change log table keeps rows the master has read
+    redis_snapshot_interval: int = 300  # max seconds between full snapshots written to Redis (cold starts)
     memory_cache_enabled: bool = False
     frontend_base_url: str = ""
     polling_interval: int = 0
@@ -237,6 +240,9 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         redis_password=env.get("REDIS_PASSWORD", ""),
         redis_master_name=env.get("REDIS_MASTER_NAME", ""),
         sync_frequency=_int(env, "SYNC_FREQUENCY", 600),
+        change_log_retention=max(_int(env, "CHANGE_LOG_RETENTION", 10000), 100),
+        change_log_max_age=max(_int(env, "CHANGE_LOG_MAX_AGE", 300), 60),
+        redis_snapshot_interval=max(_int(env, "REDIS_SNAPSHOT_INTERVAL", 300), 1),
         memory_cache_enabled=env.get("MEMORY_CACHE_ENABLED", "").lower() == "true",
         frontend_base_url=env.get("FRONTEND_BASE_URL", "").rstrip("/"),
         polling_interval=polling,

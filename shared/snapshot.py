@@ -39,6 +39,7 @@ class TokenEntry:
     subnet_text: str
     subnets: tuple[Network, ...]
     limits: Limits = Limits()
+    key_hash: str = ""  # its key in Snapshot.tokens (a deletion names the token by it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,7 @@ def channel_config(channel_type: int, config_text: str | None, other: str | None
 
 
 def token_entry(row: Mapping[str, Any]) -> TokenEntry:
+    """`row` holds the plaintext `key` (the master's database) or its `key_hash` (a slave)."""
     models = _split(row.get("models"))
     return TokenEntry(
         id=int(row["id"]),
@@ -149,6 +151,7 @@ def token_entry(row: Mapping[str, Any]) -> TokenEntry:
         subnet_text=row.get("subnet") or "",
         subnets=parse_subnets(row.get("subnet")),
         limits=limits_of(row),
+        key_hash=row.get("key_hash") or key_hash(row.get("key") or ""),
     )
 
 
@@ -196,9 +199,26 @@ def build_snapshot(
     by_id: dict[int, TokenEntry] = {}
     for row in token_rows:
         entry = token_entry(row)
-        tokens[key_hash(row["key"] or "")] = entry
+        tokens[entry.key_hash] = entry
         by_id[entry.id] = entry
     channels = {c.id: c for c in map(channel_entry, channel_rows)}
+    frozen_routes, group_models = build_routes(channels)
+    return Snapshot(
+        version=version,
+        tokens=tokens,
+        tokens_by_id=by_id,
+        users=users,
+        channels=channels,
+        routes=frozen_routes,
+        group_models=group_models,
+        options=dict(options),
+    )
+
+
+def build_routes(
+    channels: Mapping[int, ChannelEntry],
+) -> tuple[dict[tuple[str, str], tuple[ChannelEntry, ...]], dict[str, tuple[str, ...]]]:
+    """(group, model) -> enabled channels by priority, and each group's models."""
     routes: dict[tuple[str, str], list[ChannelEntry]] = {}
     for channel in channels.values():
         if channel.status != CHANNEL_ENABLED:
@@ -210,13 +230,4 @@ def build_snapshot(
     group_models: dict[str, set[str]] = {}
     for group, model in frozen_routes:
         group_models.setdefault(group, set()).add(model)
-    return Snapshot(
-        version=version,
-        tokens=tokens,
-        tokens_by_id=by_id,
-        users=users,
-        channels=channels,
-        routes=frozen_routes,
-        group_models={g: tuple(sorted(m)) for g, m in group_models.items()},
-        options=dict(options),
-    )
+    return frozen_routes, {g: tuple(sorted(m)) for g, m in group_models.items()}

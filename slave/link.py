@@ -81,10 +81,10 @@ class MasterLink:
         return await self._unary(REPORT_BATCH, request, pb.BatchAck.FromString, timeout)
 
     def watch(self, request: pb.WatchRequest) -> grpc.aio.UnaryStreamCall:
-        """The Watch stream; its one request is what is signed."""
+        """The Watch stream of updates (change sets, or a full snapshot); its one request is what is signed."""
         assert self.channel is not None, "MasterLink.open() first"
         body, metadata = self.signed(WATCH, request)
-        call = self.channel.unary_stream(WATCH, request_serializer=None, response_deserializer=pb.SealedSnapshot.FromString)
+        call = self.channel.unary_stream(WATCH, request_serializer=None, response_deserializer=pb.Update.FromString)
         return call(body, metadata=metadata)
 
     async def close(self) -> None:

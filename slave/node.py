@@ -61,6 +61,8 @@ class SlaveNode:
                 sync_lag_seconds=self.replica.sync_lag(),
                 push_connected=self.replica.pushing,
                 spool_batches=len(self.shipper.unacked),
+                snapshots_installed=self.replica.snapshots_installed,
+                changes_applied=self.replica.changes_applied,
             )
         )
 

@@ -158,6 +158,19 @@ applied_batches = Table(
     Column("applied_at", BigInteger),
 )
 
+# The change log (issue 11): one row per written user, token, channel or option, inserted by
+# triggers in the writing transaction (m0004), so a rolled-back write leaves none and a committed one
+# is never missed. The master tails it and sends slaves the changed rows, not the install.
+config_changes = Table(
+    "config_changes",
+    main_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),  # the revision
+    Column("kind", String(16), nullable=False),
+    Column("row_id", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("idx_config_changes_created_at", "created_at"),
+)
+
 # Login sessions (issue 12): the signed cookie names a row here, so a session ends for every copy
 # of its cookie when the row goes (logout, password or role change, disable, delete). `key` is the
 # SHA-256 of the cookie's session id; `id` orders sessions by age.

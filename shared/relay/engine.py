@@ -107,10 +107,12 @@ class RelayEngine:
     def install(self, snapshot: Snapshot) -> None:
         """Swap in a new snapshot (the ledger is reseeded by whoever built it)."""
         o = snapshot.options
-        try:
-            self.ratios = Ratios.from_options(o.get("ModelRatio"), o.get("CompletionRatio"), o.get("GroupRatio"))
-        except ValueError:
-            log.error("a ratio option is not valid JSON; keeping the previous ratios")
+        # A change set that leaves the options alone keeps the same mapping: no re-parse per change.
+        if self.snapshot is None or o is not self.snapshot.options:
+            try:
+                self.ratios = Ratios.from_options(o.get("ModelRatio"), o.get("CompletionRatio"), o.get("GroupRatio"))
+            except ValueError:
+                log.error("a ratio option is not valid JSON; keeping the previous ratios")
         self.cooldowns.disabled = {cid for cid in self.cooldowns.disabled if cid in snapshot.channels and snapshot.channels[cid].status == CHANNEL_ENABLED}
         self.snapshot = snapshot
 

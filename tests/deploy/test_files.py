@@ -178,7 +178,7 @@ def test_systemd_units(role: str, stop: int, tmp_path: Path) -> None:
 
 def exposed_metric_names() -> set[str]:
     m = Metrics("slave")
-    m.bind(lambda: NodeState(config_version=1, sync_lag_seconds=0.0, push_connected=True, spool_batches=0, channels={"enabled": 1}))
+    m.bind(lambda: NodeState(config_version=1, sync_lag_seconds=0.0, push_connected=True, spool_batches=0, channels={"enabled": 1}, cluster_sent_bytes=0, changes_published=0, snapshots_installed=1, changes_applied=0))
     m.settled("gpt-4o", 1, 1, 1, 1)
     m.attempt(1, True)
     m.observe_request("/v1/chat/completions", 200, 0.1, 0.05)
