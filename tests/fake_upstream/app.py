@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, gemini, openai
+from tests.fake_upstream import anthropic, gemini, ollama, openai
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -54,7 +54,14 @@ def _key(request: Request) -> str:
     return request.query_params.get("key", "")
 
 
+# Providers recognised by their own paths (path -> fake module name); the rest are OpenAI-shaped.
+OWN_PATHS = {"/api/chat": "ollama", "/api/embed": "ollama"}
+MODULES: dict[str, Any] = {"gemini": gemini, "anthropic": anthropic, "ollama": ollama}
+
+
 def _provider(path: str) -> str:
+    if path in OWN_PATHS:
+        return OWN_PATHS[path]
     if GEMINI_PATH.match(path):
         return "gemini"
     if path.endswith("/v1/messages"):
@@ -63,7 +70,7 @@ def _provider(path: str) -> str:
 
 
 def _error(provider: str, kind: str, key: str = "") -> Response:
-    module = {"gemini": gemini, "anthropic": anthropic}.get(provider, openai)
+    module = MODULES.get(provider, openai)
     if kind in ECHO_KINDS:
         return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
@@ -88,6 +95,9 @@ def _not_found(path: str) -> Response:
 
 
 async def _answer(call: Call, path: str) -> Response | None:
+    provider = _provider(path)
+    if provider == "ollama":
+        return ollama.dispatch(call, path)
     match = GEMINI_PATH.match(path)
     if match:
         return gemini.dispatch(call, match["model"], match["action"])

@@ -1,0 +1,116 @@
+"""Ollama (type 30) through a real master against the fake Ollama (tests/fake_upstream/ollama.py):
+native /api/chat and /api/embed, the NDJSON stream, billing from prompt_eval_count/eval_count,
+error mapping and the channel test."""
+
+from __future__ import annotations
+
+import orjson
+
+from tests.fake_upstream.ollama import MISSING_MODEL
+from tests.fake_upstream.state import Canned
+from tests.support.relay_kit import CHAT, World, error_of, relay_world, sse_payloads
+
+REPLY = Canned().reply_text
+MODEL = "llama3:latest"
+
+
+async def _setup(w: World) -> tuple[int, dict]:
+    channel = await w.channel(type=30, key="ollama-key", models=f"{MODEL},nomic-embed-text,{MISSING_MODEL}")
+    for model in (MODEL, "nomic-embed-text"):
+        await w.ratio("ModelRatio", model, 1)
+        await w.ratio("CompletionRatio", model, 2)
+    return channel, await w.token()
+
+
+async def test_chat_and_billing_from_eval_counts(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        channel, token = await _setup(w)
+        resp = await w.chat(token, model=MODEL, max_tokens=50, temperature=0.2, seed=7)
+        assert resp.status_code == 200, resp.text
+        answer = resp.json()
+        assert answer["object"] == "chat.completion" and answer["model"] == MODEL
+        assert answer["choices"][0]["message"] == {"role": "assistant", "content": REPLY}
+        assert answer["choices"][0]["finish_reason"] == "stop"
+        assert answer["usage"] == {"prompt_tokens": 17, "completion_tokens": 11, "total_tokens": 28}
+        sent = fake_upstream.last
+        assert sent.path == "/api/chat" and sent.headers["authorization"] == "Bearer ollama-key"
+        assert sent.json() == {
+            "model": MODEL,
+            "messages": [{"role": "user", "content": CHAT[0]["content"]}],
+            "stream": False,
+            "options": {"seed": 7, "temperature": 0.2, "num_predict": 50},
+        }
+        logs = await w.wait_for(w.consume_logs)
+        assert [(r["prompt_tokens"], r["completion_tokens"], r["quota"], r["channel_id"]) for r in logs] == [
+            (17, 11, 17 + 11 * 2, channel)
+        ]
+
+
+async def test_ndjson_stream_becomes_sse_and_is_billed(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        _, token = await _setup(w)
+        resp = await w.chat(token, model=MODEL, stream=True)
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")
+        payloads = sse_payloads(resp.text)
+        assert payloads[-1] == "[DONE]"
+        chunks = [orjson.loads(p) for p in payloads[:-1]]
+        assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+        assert "".join(c["choices"][0]["delta"]["content"] for c in chunks) == REPLY
+        assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+        assert fake_upstream.last.json()["stream"] is True
+        logs = await w.wait_for(w.consume_logs)
+        assert (logs[0]["prompt_tokens"], logs[0]["completion_tokens"], logs[0]["quota"], logs[0]["is_stream"]) == (
+            17, 11, 39, True,
+        )
+
+
+async def test_embeddings(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        _, token = await _setup(w)
+        resp = await w.root.post(
+            "/v1/embeddings",
+            headers={"Authorization": f"Bearer sk-{token['key']}"},
+            json={"model": "nomic-embed-text", "input": ["one", "two"]},
+        )
+        assert resp.status_code == 200, resp.text
+        answer = resp.json()
+        assert [d["index"] for d in answer["data"]] == [0, 1] and len(answer["data"][0]["embedding"]) == 8
+        assert answer["usage"] == {"prompt_tokens": 10, "completion_tokens": 0, "total_tokens": 10}
+        assert fake_upstream.last.path == "/api/embed"
+        assert fake_upstream.last.json() == {"model": "nomic-embed-text", "input": ["one", "two"], "options": {}}
+        logs = await w.wait_for(w.consume_logs)
+        assert (logs[0]["prompt_tokens"], logs[0]["quota"]) == (10, 10)
+
+
+async def test_errors_are_mapped(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        _, token = await _setup(w)
+        resp = await w.chat(token, model=MISSING_MODEL)
+        assert resp.status_code == 404
+        error = error_of(resp)
+        assert error["message"].startswith(f'model "{MISSING_MODEL}" not found, try pulling it first')
+        assert error["type"] == "upstream_error"
+
+        fake_upstream.fail_next("/api/chat", "error200")  # an error inside a 200 body
+        resp = await w.chat(token, model=MODEL)
+        assert resp.status_code == 500
+        assert error_of(resp)["type"] == "ollama_error" and error_of(resp)["code"] == "ollama_error"
+
+        resp = await w.root.post(
+            "/v1/images/generations",
+            headers={"Authorization": f"Bearer sk-{token['key']}"},
+            json={"model": MODEL, "prompt": "a cat"},
+        )
+        assert resp.status_code == 500 and error_of(resp)["code"] == "do_request_failed"
+        assert await w.consume_logs() == []
+
+
+async def test_channel_test(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        channel, _ = await _setup(w)
+        body = (await w.root.get(f"/api/channel/test/{channel}?model={MODEL}")).json()
+        assert body["success"] is True and body["message"] == REPLY, body
+        assert fake_upstream.last.path == "/api/chat"
+        body = (await w.root.get(f"/api/channel/test/{channel}?model={MISSING_MODEL}")).json()
+        assert body["success"] is False
+        assert body["message"] == f'http status code: 404, error message: model "{MISSING_MODEL}" not found, try pulling it first'
