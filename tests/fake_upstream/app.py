@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, gemini, ollama, openai
+from tests.fake_upstream import anthropic, deepl, gemini, ollama, openai
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -55,8 +55,8 @@ def _key(request: Request) -> str:
 
 
 # Providers recognised by their own paths (path -> fake module name); the rest are OpenAI-shaped.
-OWN_PATHS = {"/api/chat": "ollama", "/api/embed": "ollama"}
-MODULES: dict[str, Any] = {"gemini": gemini, "anthropic": anthropic, "ollama": ollama}
+OWN_PATHS = {"/api/chat": "ollama", "/api/embed": "ollama", "/v2/translate": "deepl"}
+MODULES: dict[str, Any] = {"gemini": gemini, "anthropic": anthropic, "ollama": ollama, "deepl": deepl}
 
 
 def _provider(path: str) -> str:
@@ -98,6 +98,8 @@ async def _answer(call: Call, path: str) -> Response | None:
     provider = _provider(path)
     if provider == "ollama":
         return ollama.dispatch(call, path)
+    if provider == "deepl":
+        return deepl.translate(call)
     match = GEMINI_PATH.match(path)
     if match:
         return gemini.dispatch(call, match["model"], match["action"])

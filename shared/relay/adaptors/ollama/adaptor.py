@@ -8,24 +8,11 @@ from typing import Any
 import orjson
 
 from shared.relay import modes
-from shared.relay.adaptors.common import conversion_error
+from shared.relay.adaptors.common import json_body
 from shared.relay.adaptors.images import prepare_images
 from shared.relay.adaptors.ollama import request, response
 from shared.relay.adaptors.ollama.stream import OllamaStream
 from shared.relay.types import ConvertedResponse, RelayMeta, UpstreamRequest
-
-
-def json_body(body: dict[str, Any] | None, raw: bytes) -> dict[str, Any]:
-    """The client's JSON object: the engine's parsed copy, or the raw bytes parsed."""
-    if body is not None:
-        return body
-    try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise conversion_error("request body is not JSON") from None
-    if not isinstance(parsed, dict):
-        raise conversion_error("request body is not a JSON object")
-    return parsed
 
 
 class OllamaAdaptor:

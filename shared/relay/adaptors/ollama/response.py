@@ -49,7 +49,8 @@ def parse(status: int, body: bytes) -> dict[str, Any]:
 def convert_chat(meta: RelayMeta, status: int, body: bytes) -> ConvertedResponse:
     doc = parse(status, body)
     message = member(doc, "message")
-    text = message.get("content") if isinstance(message.get("content"), str) else ""
+    content = message.get("content")
+    text = content if isinstance(content, str) else ""
     usage = usage_of(doc)
     answer = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
