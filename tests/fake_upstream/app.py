@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, deepl, gemini, ollama, openai
+from tests.fake_upstream import anthropic, cloudflare, deepl, gemini, ollama, openai
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -56,12 +56,16 @@ def _key(request: Request) -> str:
 
 # Providers recognised by their own paths (path -> fake module name); the rest are OpenAI-shaped.
 OWN_PATHS = {"/api/chat": "ollama", "/api/embed": "ollama", "/v2/translate": "deepl"}
-MODULES: dict[str, Any] = {"gemini": gemini, "anthropic": anthropic, "ollama": ollama, "deepl": deepl}
+MODULES: dict[str, Any] = {
+    "gemini": gemini, "anthropic": anthropic, "ollama": ollama, "deepl": deepl, "cloudflare": cloudflare,
+}
 
 
 def _provider(path: str) -> str:
     if path in OWN_PATHS:
         return OWN_PATHS[path]
+    if cloudflare.PATH.match(path):
+        return "cloudflare"
     if GEMINI_PATH.match(path):
         return "gemini"
     if path.endswith("/v1/messages"):
@@ -100,6 +104,8 @@ async def _answer(call: Call, path: str) -> Response | None:
         return ollama.dispatch(call, path)
     if provider == "deepl":
         return deepl.translate(call)
+    if provider == "cloudflare":
+        return await cloudflare.dispatch(call, path)
     match = GEMINI_PATH.match(path)
     if match:
         return gemini.dispatch(call, match["model"], match["action"])
