@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, cloudflare, coze, deepl, gemini, ollama, openai
+from tests.fake_upstream import aiproxylibrary, anthropic, cloudflare, coze, deepl, gemini, ollama, openai
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -55,9 +55,13 @@ def _key(request: Request) -> str:
 
 
 # Providers recognised by their own paths (path -> fake module name); the rest are OpenAI-shaped.
-OWN_PATHS = {"/api/chat": "ollama", "/api/embed": "ollama", "/v2/translate": "deepl", "/open_api/v2/chat": "coze"}
+OWN_PATHS = {
+    "/api/chat": "ollama", "/api/embed": "ollama", "/v2/translate": "deepl", "/open_api/v2/chat": "coze",
+    "/api/library/ask": "aiproxylibrary",
+}
 MODULES: dict[str, Any] = {
     "gemini": gemini, "anthropic": anthropic, "ollama": ollama, "deepl": deepl, "cloudflare": cloudflare, "coze": coze,
+    "aiproxylibrary": aiproxylibrary,
 }
 
 
@@ -106,6 +110,8 @@ async def _answer(call: Call, path: str) -> Response | None:
         return deepl.translate(call)
     if provider == "coze":
         return coze.chat(call)
+    if provider == "aiproxylibrary":
+        return aiproxylibrary.ask(call)
     if provider == "cloudflare":
         return await cloudflare.dispatch(call, path)
     match = GEMINI_PATH.match(path)
