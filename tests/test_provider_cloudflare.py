@@ -6,7 +6,11 @@ envelope's errors and the channel test."""
 from __future__ import annotations
 
 import orjson
+import pytest
 
+from shared.relay import modes
+from shared.relay.adaptors.cloudflare.request import request_url
+from shared.relay.types import RelayError, RelayMeta
 from tests.fake_upstream.state import Canned
 from tests.support.relay_kit import World, error_of, relay_world, sse_payloads
 
@@ -118,3 +122,24 @@ async def test_channel_test(sqlite_database, fake_upstream) -> None:
         body = (await w.root.get(f"/api/channel/test/{missing}?model={MODEL}")).json()
         assert body["success"] is False
         assert body["message"] == "get request url failed: the channel has no Cloudflare account ID"
+
+
+def _meta(mode: int, base_url: str = "https://api.cloudflare.com", model: str = MODEL) -> RelayMeta:
+    return RelayMeta(mode=mode, channel_type=37, channel_id=1, base_url=base_url, api_key="t",
+                     config={"user_id": ACCOUNT}, origin_model=model, actual_model=model, is_stream=False,
+                     request_path="/v1/completions")
+
+
+def test_urls_for_the_api_and_an_ai_gateway() -> None:
+    gateway = "https://gateway.ai.cloudflare.com/v1/acc/gw/workers-ai"
+    assert request_url(_meta(modes.COMPLETIONS)) == f"https://api.cloudflare.com{PREFIX}/run/{MODEL}"
+    assert request_url(_meta(modes.COMPLETIONS, gateway)) == f"{gateway}/{MODEL}"
+    assert request_url(_meta(modes.CHAT, gateway)) == f"{gateway}/v1/chat/completions"
+    assert request_url(_meta(modes.COMPLETIONS, model="@cf/a?b#c")) .endswith("/run/@cf/a%3Fb%23c")
+    for bad in ("@cf/../../user/tokens", "", "@cf//x"):
+        with pytest.raises(RelayError) as caught:
+            request_url(_meta(modes.COMPLETIONS, model=bad))
+        assert caught.value.status == 400
+    with pytest.raises(RelayError) as caught:
+        request_url(_meta(modes.IMAGES))
+    assert caught.value.code == "do_request_failed"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import orjson
 
 from shared.billing import pricing, tokenizer
+from shared.relay.adaptors.coze.convert import coze_error
 from tests.fake_upstream.coze import FAIL_MID_STREAM
 from tests.fake_upstream.state import Canned
 from tests.support.relay_kit import World, error_of, relay_world, sse_payloads
@@ -98,3 +99,10 @@ async def test_channel_test(sqlite_database, fake_upstream) -> None:
         fake_upstream.fail_next("/open_api/v2/chat", "401")
         body = (await w.root.get(f"/api/channel/test/{channel}?model={BOT}")).json()
         assert body["success"] is False and body["message"].startswith("The token you entered is incorrect")
+
+
+def test_failure_codes_become_statuses() -> None:
+    assert [(e.status, e.type) for e in map(lambda c: coze_error(c, "m"), (4101, 700012006, 4013, 4200, 5000, None))] == [
+        (401, "authentication_error"), (401, "authentication_error"), (429, "rate_limit_error"),
+        (400, "coze_error"), (500, "coze_error"), (500, "coze_error"),
+    ]

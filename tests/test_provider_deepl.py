@@ -8,6 +8,7 @@ import math
 
 import orjson
 
+from shared.relay.adaptors.deepl.convert import target_language
 from tests.fake_upstream.deepl import translated
 from tests.support.relay_kit import World, error_of, relay_world, sse_payloads
 
@@ -103,3 +104,9 @@ async def test_channel_test(sqlite_database, fake_upstream) -> None:
         fake_upstream.fail_next("/v2/translate", "401")
         body = (await w.root.get(f"/api/channel/test/{channel}?model=deepl-zh")).json()
         assert body == {**body, "success": False, "message": "http status code: 403, error message: Forbidden"}
+
+
+def test_target_language_from_the_model() -> None:
+    assert [target_language(m) for m in ("deepl-zh", "deepl-ja", "deepl-en-gb", "deepl", "deepl-")] == [
+        "ZH", "JA", "EN-GB", "ZH", "ZH",
+    ]

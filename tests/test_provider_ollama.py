@@ -4,8 +4,14 @@ error mapping and the channel test."""
 
 from __future__ import annotations
 
-import orjson
+import base64
 
+import orjson
+import pytest
+
+from shared.relay import modes
+from shared.relay.adaptors.ollama.adaptor import OllamaAdaptor
+from shared.relay.types import RelayError, RelayMeta
 from tests.fake_upstream.ollama import MISSING_MODEL
 from tests.fake_upstream.state import Canned
 from tests.support.relay_kit import CHAT, World, error_of, relay_world, sse_payloads
@@ -114,3 +120,32 @@ async def test_channel_test(sqlite_database, fake_upstream) -> None:
         body = (await w.root.get(f"/api/channel/test/{channel}?model={MISSING_MODEL}")).json()
         assert body["success"] is False
         assert body["message"] == f'http status code: 404, error message: model "{MISSING_MODEL}" not found, try pulling it first'
+
+
+def _meta(**kw: object) -> RelayMeta:
+    fields: dict = dict(mode=modes.CHAT, channel_type=30, channel_id=1, base_url="http://ollama:11434", api_key="k",
+                        config={}, origin_model=MODEL, actual_model=MODEL, is_stream=False, request_path="/v1/chat/completions")
+    fields.update(kw)
+    return RelayMeta(**fields)
+
+
+def test_images_and_options_are_converted() -> None:
+    png = base64.b64encode(b"\x89PNG fake").decode()
+    body = {
+        "model": MODEL,
+        "num_ctx": 8192,
+        "top_p": 0.5,
+        "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "What is this?"},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+        ]}],
+    }
+    sent = orjson.loads(OllamaAdaptor().build_request(_meta(), body, b"").body or b"")
+    assert sent["messages"] == [{"role": "user", "content": "What is this?", "images": [png]}]
+    assert sent["options"] == {"top_p": 0.5, "num_ctx": 8192}
+
+
+def test_bad_embedding_input_is_a_400() -> None:
+    with pytest.raises(RelayError) as caught:
+        OllamaAdaptor().build_request(_meta(mode=modes.EMBEDDINGS), {"model": "m", "input": [1, 2]}, b"")
+    assert caught.value.status == 400 and caught.value.code == "convert_request_failed"

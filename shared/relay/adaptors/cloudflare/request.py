@@ -4,6 +4,7 @@ paths for chat and embeddings, the native /run/{model} for completions."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from shared.relay import modes
 from shared.relay.adaptors.common import conversion_error, path_segment, unsupported_mode
@@ -33,7 +34,7 @@ def model_path(model: str) -> str:
     parts = model.split("/")
     if not model or any(part in ("", ".", "..") for part in parts):
         raise conversion_error(f"invalid Cloudflare model name: {model[:100]}")
-    return "/".join(path_segment(part) for part in parts)
+    return "/".join(quote(part, safe="@") for part in parts)  # `@` is a plain path character (RFC 3986)
 
 
 def request_url(meta: RelayMeta) -> str:
