@@ -82,6 +82,10 @@ def default_options(theme: str = "default") -> dict[str, str]:
         "ChatLink": "",
         "QuotaPerUnit": "500000",
         "RetryTimes": "0",
+        # ours: prompt-cache tokens (Anthropic usage) priced against uncached ones; Anthropic's list
+        # multipliers (cache write 1.25×, cache read 0.1×), shown in the log row (shared.relay.text)
+        "AnthropicCacheWriteRatio": "1.25",
+        "AnthropicCacheReadRatio": "0.1",
         "GroupRateLimits": "{}",  # ours: group -> rate limits for each user of it (shared.relay.ratelimit)
         "Theme": theme if theme in VALID_THEMES else _unknown_theme(theme),
     }

@@ -58,6 +58,10 @@ class Call:
     started: float = field(default_factory=time.perf_counter)
     receive: Any = None  # the ASGI receive channel: a stream watches it for the client leaving
     admission: Admission = field(default_factory=Admission)  # its rate-limit state (shared.relay.ratelimit)
+    # A client format other than OpenAI's (shared.relay.inbound): `parsed` is then its chat
+    # conversion and `inbound_body` the client's own request.
+    inbound: Any = None
+    inbound_body: Any = None
 
     @property
     def elapsed_ms(self) -> int:

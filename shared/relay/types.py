@@ -16,6 +16,10 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    # Prompt tokens written to / read from a provider's prompt cache (Anthropic reports them);
+    # part of prompt_tokens, priced with their own ratios (shared.billing.pricing.prompt_weight).
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -90,9 +94,15 @@ class ConvertedResponse:
 class StreamConverter(Protocol):
     """Turns upstream stream lines into client SSE payloads, accumulating text and usage."""
 
-    usage: Usage | None
-    text_parts: list[str]
-    saw_done: bool
+    # Read-only to the engine: a converter may compute them (shared.relay.inbound wraps another).
+    @property
+    def usage(self) -> Usage | None: ...
+
+    @property
+    def text_parts(self) -> list[str]: ...
+
+    @property
+    def saw_done(self) -> bool: ...
 
     def feed(self, line: bytes) -> Iterable[bytes]:
         """One upstream line without its newline -> zero or more payloads to send as `data: <payload>`

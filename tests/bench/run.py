@@ -1,5 +1,8 @@
 """`make bench`: the relay's throughput and latency next to a plain nginx proxy hop.
 
+Streams are also sent as Anthropic Messages (`/v1/messages`, converted to the OpenAI stream upstream
+and back), with req/s and CPU per answer against the same node's chat-completions row.
+
 An nginx fake upstream answers canned OpenAI chat JSON and a canned 30-chunk SSE stream; wrk (whose
 Lua script counts every answer that is not a 200 with the upstream's text as an error) loads the
 upstream directly, an nginx proxy hop, the master and a slave fed by it (auth, channel choice,
@@ -233,11 +236,17 @@ def main() -> int:
         time.sleep(0.3)
         node = start_node(workdir, node_port, up, {"CLUSTER_SECRET": SECRET, "GRPC_PORT": str(grpc_port), **server_env})
         slave = start_slave(workdir, slave_port, grpc_port, server_env)
+        # (row name, base URL, path, token, node measured or None, client format)
         targets = [
-            ("upstream", f"http://127.0.0.1:{up}", "/{kind}/v1/chat/completions", ""),
-            ("nginx hop", f"http://127.0.0.1:{hop}", "/{kind}/v1/chat/completions", ""),
-            ("master", f"http://127.0.0.1:{node_port}", "/v1/chat/completions", TOKEN),
-            ("slave", f"http://127.0.0.1:{slave_port}", "/v1/chat/completions", TOKEN),
+            ("upstream", f"http://127.0.0.1:{up}", "/{kind}/v1/chat/completions", "", None, "chat"),
+            ("nginx hop", f"http://127.0.0.1:{hop}", "/{kind}/v1/chat/completions", "", None, "chat"),
+            ("master", f"http://127.0.0.1:{node_port}", "/v1/chat/completions", TOKEN, "master", "chat"),
+            ("slave", f"http://127.0.0.1:{slave_port}", "/v1/chat/completions", TOKEN, "slave", "chat"),
+        ]
+        # Anthropic Messages in, converted to the OpenAI stream upstream and back (streams only).
+        messages_targets = [
+            ("master /v1/messages", f"http://127.0.0.1:{node_port}", "/v1/messages", TOKEN, "master", "messages"),
+            ("slave /v1/messages", f"http://127.0.0.1:{slave_port}", "/v1/messages", TOKEN, "slave", "messages"),
         ]
         pids = {"master": node.pid, "slave": slave.pid}
         idle = {name: rss_mb(pid) for name, pid in pids.items()}
@@ -256,18 +265,22 @@ def main() -> int:
             streams_cell("fresh")
         for stream in (False, True) if args.seconds > 0 else ():  # --seconds 0: the streams cell only
             kind, model = ("sse", "bench-stream") if stream else ("json", "bench-json")
-            body = json.dumps({"model": model, "stream": stream, "messages": [{"role": "user", "content": "Say something."}]})
+            bodies = {
+                "chat": json.dumps({"model": model, "stream": stream, "messages": [{"role": "user", "content": "Say something."}]}),
+                "messages": json.dumps({"model": model, "max_tokens": 256, "stream": stream, "messages": [{"role": "user", "content": "Say something."}]}),
+            }
             expect = "word29" if stream else "bench reply"
             for conns in (1, 50):
                 hop_rps = None
-                for name, base, path, token in targets:
-                    if name in pids:  # the node under test alone on CPU 0; the other one beside wrk
+                chat_rows: dict[str, dict] = {}
+                for name, base, path, token, node_name, client in targets + (messages_targets if stream else []):
+                    if node_name is not None:  # the node under test alone on CPU 0; the other one beside wrk
                         for other, pid in pids.items():
-                            pin(pid, 0 if other == name else 1)
-                    cpu_before = cpu_seconds(pids[name]) if name in pids else 0.0
-                    result = run_wrk(base + path.format(kind=kind), conns, args.seconds, body, token, expect)
+                            pin(pid, 0 if other == node_name else 1)
+                    cpu_before = cpu_seconds(pids[node_name]) if node_name is not None else 0.0
+                    result = run_wrk(base + path.format(kind=kind), conns, args.seconds, bodies[client], token, expect)
                     # CPU per answer: what the node spends, steadier than req/s when the machine is busy.
-                    cpu_us = round((cpu_seconds(pids[name]) - cpu_before) * 1e6 / result["good"]) if name in pids and result["good"] else None
+                    cpu_us = round((cpu_seconds(pids[node_name]) - cpu_before) * 1e6 / result["good"]) if node_name is not None and result["good"] else None
                     if name == "nginx hop":
                         hop_rps = result["rps"]
                     row = {
@@ -275,9 +288,15 @@ def main() -> int:
                         "p50_ms": round(result["p50_us"] / 1000, 3), "p99_ms": round(result["p99_us"] / 1000, 3),
                         "errors": result["errors"],
                         "ratio_to_hop": round(result["rps"] / hop_rps, 3) if hop_rps else None,
-                        "rss_mb": rss_mb(pids[name]) if name in pids else None, "server": args.server,
+                        "rss_mb": rss_mb(pids[node_name]) if node_name is not None else None, "server": args.server,
                         "cpu_us_per_request": cpu_us,
                     }
+                    if node_name is not None and client == "chat":
+                        chat_rows[node_name] = row
+                    elif node_name is not None and node_name in chat_rows:  # against the same node's chat row
+                        chat = chat_rows[node_name]
+                        row["rps_vs_chat"] = round(row["rps"] / chat["rps"], 3) if chat["rps"] else None
+                        row["cpu_vs_chat"] = round(cpu_us / chat["cpu_us_per_request"], 3) if cpu_us and chat["cpu_us_per_request"] else None
                     rows.append(row)
                     print(json.dumps(row), flush=True)
         if args.streams > 0 and args.seconds > 0:
@@ -299,17 +318,19 @@ def write_results(rows: list[dict], out: Path) -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (out / f"bench-{stamp}.json").write_text(json.dumps(rows, indent=2))
     lines = [
-        "| target | stream | c | req/s | p50 ms | p99 ms | errors | ratio to hop | node CPU µs/req | node RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| target | stream | c | req/s | p50 ms | p99 ms | errors | ratio to hop | node CPU µs/req | node RSS MB | req/s, CPU vs chat |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r.get("cell") == "open streams":
             continue
+        vs_chat = f"{r['rps_vs_chat']} / {r['cpu_vs_chat']}" if "rps_vs_chat" in r else ""
         lines.append(
             f"| {r['target']} | {'yes' if r['stream'] else 'no'} | {r['connections']} | {r['rps']} | {r['p50_ms']} | "
             f"{r['p99_ms']} | {r['errors']} | {r['ratio_to_hop'] if r['ratio_to_hop'] is not None else ''} | "
             f"{r['cpu_us_per_request'] if r['cpu_us_per_request'] is not None else ''} | "
-            f"{r['rss_mb'] if r['rss_mb'] is not None else ''} |"
+            f"{r['rss_mb'] if r['rss_mb'] is not None else ''} | "
+            f"{vs_chat} |"
         )
     held = [r for r in rows if r.get("cell") == "open streams"]
     if held:

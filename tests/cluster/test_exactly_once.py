@@ -63,7 +63,10 @@ def test_quota_is_counted_exactly_once_across_kills_and_restarts(fleet, fake_ups
     spooled = list((fleet.tmp / "spool" / "slave-a").glob("*.open"))
     assert spooled and spooled[0].stat().st_size > 0, "slave A should hold unshipped deltas"
     a.kill()  # SIGKILL: nothing flushed
-    a.start()  # same node id and spool: resends what the spool holds
+    # Same node id and spool: it resends what the spool holds. It comes back shipping every second,
+    # so the final wait below does not race a 30 s batch timer.
+    a.env["BATCH_UPDATE_INTERVAL"] = "1"
+    a.start()
 
     # Master restart mid-load: slaves keep relaying the tokens they know.
     results: list[int] = []

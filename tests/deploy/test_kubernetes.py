@@ -113,7 +113,9 @@ def test_slaves_autoscale_drain_and_hold_no_database_credentials() -> None:
 def test_ingress_sends_the_relay_to_slaves_and_the_rest_to_the_master() -> None:
     rule = docs(SECRETS)["Ingress/one-api"]["spec"]["rules"][0]
     routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
-    assert routes == {"/v1": "one-api-slave", "/dashboard/billing": "one-api-slave", "/": "one-api-master"}
+    assert routes == {
+        "/v1": "one-api-slave", "/v1beta": "one-api-slave", "/dashboard/billing": "one-api-slave", "/": "one-api-master"
+    }
     assert rule["host"] == "one-api.example.com"
 
 

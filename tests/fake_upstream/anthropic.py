@@ -48,8 +48,16 @@ def messages(call: Call) -> Response:
     )
     tool = _tool(call)
     stop = "tool_use" if tool else "end_turn"
+    reasoning = call.canned.reasoning_text
+    cache = (
+        {"cache_creation_input_tokens": call.canned.cache_write_tokens, "cache_read_input_tokens": call.canned.cache_read_tokens}
+        if usage and (call.canned.cache_write_tokens or call.canned.cache_read_tokens)
+        else {}
+    )
     if not call.field("stream"):
         content = [tool] if tool else [{"type": "text", "text": call.canned.reply_text}]
+        if reasoning:
+            content.insert(0, {"type": "thinking", "thinking": reasoning, "signature": "fake-signature"})
         answer = {
             "id": "msg_fake",
             "type": "message",
@@ -58,10 +66,10 @@ def messages(call: Call) -> Response:
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {"input_tokens": prompt if usage else 0, "output_tokens": completion if usage else 0},
+            "usage": {"input_tokens": prompt if usage else 0, "output_tokens": completion if usage else 0, **cache},
         }
         return json_response(call, answer, usage=usage)
-    start_usage = {"input_tokens": prompt if usage else 0, "output_tokens": 1 if usage else 0}
+    start_usage = {"input_tokens": prompt if usage else 0, "output_tokens": 1 if usage else 0, **cache}
     events: list[tuple[bytes, dict[str, int] | None]] = [
         (
             _event(
@@ -82,30 +90,42 @@ def messages(call: Call) -> Response:
             None,
         ),
     ]
+    if call.kind == "stream_error_echo":
+        key = call.record.key
+        error = {"error": {"type": "overloaded_error", "message": f"Overloaded for key {key} (Authorization: Bearer {key})"}}
+        return sse_response(call, [*events, (_event("error", error), None)])
+    index = 0
+    if reasoning:
+        thinking = {"type": "thinking", "thinking": "", "signature": ""}
+        events.append((_event("content_block_start", {"index": 0, "content_block": thinking}), None))
+        for delta in ({"type": "thinking_delta", "thinking": reasoning}, {"type": "signature_delta", "signature": "fake-signature"}):
+            events.append((_event("content_block_delta", {"index": 0, "delta": delta}), None))
+        events.append((_event("content_block_stop", {"index": 0}), None))
+        index = 1
     if tool:
         block = {"type": "tool_use", "id": tool["id"], "name": tool["name"], "input": {}}
-        events.append((_event("content_block_start", {"index": 0, "content_block": block}), None))
+        events.append((_event("content_block_start", {"index": index, "content_block": block}), None))
         partial = orjson.dumps(TOOL_ARGUMENTS).decode()
         for piece in (partial[: len(partial) // 2], partial[len(partial) // 2 :]):
             events.append(
                 (
                     _event(
                         "content_block_delta",
-                        {"index": 0, "delta": {"type": "input_json_delta", "partial_json": piece}},
+                        {"index": index, "delta": {"type": "input_json_delta", "partial_json": piece}},
                     ),
                     None,
                 )
             )
     else:
         events.append(
-            (_event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}), None)
+            (_event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}}), None)
         )
         events.append((_event("ping", {}), None))
         for word in call.canned.words:
             events.append(
-                (_event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": word}}), None)
+                (_event("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": word}}), None)
             )
-    events.append((_event("content_block_stop", {"index": 0}), None))
+    events.append((_event("content_block_stop", {"index": index}), None))
     delta_usage = {"output_tokens": completion if usage else 0}
     events.append(
         (_event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": delta_usage}), usage)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import aiproxylibrary, anthropic, cloudflare, coze, deepl, gemini, ollama, openai
+from tests.fake_upstream import aiproxylibrary, anthropic, cloudflare, coze, deepl, gemini, ollama, openai, responses
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -102,7 +102,7 @@ def _not_found(path: str) -> Response:
     return Response(orjson.dumps({"error": error}), status_code=404, media_type="application/json")
 
 
-async def _answer(call: Call, path: str) -> Response | None:
+async def _answer(call: Call, path: str, state: FakeState) -> Response | None:
     provider = _provider(path)
     if provider == "ollama":
         return ollama.dispatch(call, path)
@@ -114,6 +114,11 @@ async def _answer(call: Call, path: str) -> Response | None:
         return aiproxylibrary.ask(call)
     if provider == "cloudflare":
         return await cloudflare.dispatch(call, path)
+    if path.endswith("/responses") and call.request.method == "POST":  # OpenAI, and Azure's two paths
+        return responses.create(call, state.stored_responses)
+    item = responses.ITEM_PATH.search(path)
+    if item and call.request.method in ("GET", "DELETE"):
+        return responses.item(call, state.stored_responses, item["id"], item["rest"] or "")
     match = GEMINI_PATH.match(path)
     if match:
         return gemini.dispatch(call, match["model"], match["action"])
@@ -148,7 +153,7 @@ def create_app(state: FakeState) -> Starlette:
         if kind in ERROR_KINDS:
             return _error(_provider(path), kind, record.key)
         call = Call(request, body, doc, behaviour, record, state.canned)
-        answer = await _answer(call, path)
+        answer = await _answer(call, path, state)
         if answer is None:
             return _not_found(path)
         answer.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in state.canned.extra_headers]

@@ -103,6 +103,8 @@ def chat(call: Call, azure: bool) -> Response:
     if call.field("stream"):
         return _chat_stream(call, model, tool, azure)
     message: dict[str, Any] = {"role": "assistant", "content": None if tool else call.canned.reply_text}
+    if call.canned.reasoning_text:
+        message["reasoning_content"] = call.canned.reasoning_text
     if tool:
         message["tool_calls"] = [tool]
     answer: dict[str, Any] = {
@@ -148,6 +150,8 @@ def _chat_stream(call: Call, model: str, tool: dict[str, Any] | None, azure: boo
             )
         )
     events.append((chunk({"role": "assistant", "content": ""}), None))
+    if call.canned.reasoning_text:
+        events.append((chunk({"reasoning_content": call.canned.reasoning_text}), None))
     if tool:
         events.append((chunk({"tool_calls": [{"index": 0, **tool}]}), None))
     else:
