@@ -12,6 +12,7 @@ import pytest
 from shared.relay import modes
 from shared.relay.adaptors.ollama.adaptor import OllamaAdaptor
 from shared.relay.types import RelayError, RelayMeta
+from tests.fake_upstream.common import TOOL_ARGUMENTS
 from tests.fake_upstream.ollama import MISSING_MODEL
 from tests.fake_upstream.state import Canned
 from tests.support.relay_kit import CHAT, World, error_of, relay_world, sse_payloads
@@ -149,3 +150,33 @@ def test_bad_embedding_input_is_a_400() -> None:
     with pytest.raises(RelayError) as caught:
         OllamaAdaptor().build_request(_meta(mode=modes.EMBEDDINGS), {"model": "m", "input": [1, 2]}, b"")
     assert caught.value.status == 400 and caught.value.code == "convert_request_failed"
+
+
+TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
+
+
+async def test_tool_calls_round_trip(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        _, token = await _setup(w)
+        resp = await w.chat(token, model=MODEL, tools=TOOLS)
+        assert resp.status_code == 200, resp.text
+        choice = resp.json()["choices"][0]
+        (call,) = choice["message"]["tool_calls"]
+        assert call["id"].startswith("call_") and call["type"] == "function"
+        assert call["function"] == {"name": "lookup", "arguments": orjson.dumps(TOOL_ARGUMENTS).decode()}
+        assert choice["finish_reason"] == "tool_calls"
+        assert fake_upstream.last.json()["tools"] == TOOLS
+
+        history = [*CHAT, {"role": "assistant", "content": "", "tool_calls": [call]},
+                   {"role": "tool", "tool_call_id": call["id"], "content": '{"found": true}'}]
+        resp = await w.chat(token, model=MODEL, tools=TOOLS, messages=history)
+        assert resp.json()["choices"][0]["message"]["content"] == REPLY
+        sent = fake_upstream.last.json()["messages"]
+        assert sent[1]["tool_calls"] == [{"function": {"name": "lookup", "arguments": TOOL_ARGUMENTS}}]
+        assert sent[2] == {"role": "tool", "content": '{"found": true}'}
+
+        resp = await w.chat(token, model=MODEL, tools=TOOLS, stream=True)
+        chunks = [orjson.loads(p) for p in sse_payloads(resp.text)[:-1]]
+        (streamed,) = [c for chunk in chunks for c in chunk["choices"][0]["delta"].get("tool_calls", [])]
+        assert streamed["index"] == 0 and streamed["function"]["name"] == "lookup"
+        assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response, StreamingResponse
 
-from tests.fake_upstream.common import Call, StreamCut, json_response, vector
+from tests.fake_upstream.common import TOOL_ARGUMENTS, Call, StreamCut, json_response, vector, wants_tool_call
 
 MISSING_MODEL = "not-pulled"  # a model name the fake has "not pulled"
 ERRORS: dict[str, tuple[int, str]] = {
@@ -46,6 +46,15 @@ def _bad_chat(doc: Any) -> str:
         images = message.get("images", [])
         if not isinstance(images, list) or not all(isinstance(i, str) for i in images):
             return "invalid images"
+        calls = message.get("tool_calls", [])
+        if not isinstance(calls, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("function"), dict) and isinstance(c["function"].get("arguments"), dict)
+            for c in calls
+        ):
+            return "invalid tool_calls: arguments must be an object"
+    tools = doc.get("tools", [])
+    if not isinstance(tools, list) or not all(isinstance(t, dict) and t.get("type") == "function" for t in tools):
+        return "invalid tools"
     if "options" in doc and not isinstance(doc["options"], dict):
         return "options must be an object"
     return ""
@@ -78,6 +87,14 @@ def chat(call: Call) -> Response:
         "prompt_tokens": final["prompt_eval_count"], "completion_tokens": final["eval_count"],
         "total_tokens": final["prompt_eval_count"] + final["eval_count"],
     }
+    tools = call.doc.get("tools")
+    if wants_tool_call(call.doc["messages"], tools):
+        name = tools[0].get("function", {}).get("name", "tool")
+        final["message"]["tool_calls"] = [{"function": {"name": name, "arguments": TOOL_ARGUMENTS}}]
+        if call.doc.get("stream") is False:
+            return json_response(call, final, usage=usage)
+        call.record.served_usage = usage
+        return StreamingResponse(iter([orjson.dumps(final) + b"\n"]), media_type="application/x-ndjson")
     if call.doc.get("stream") is False:
         final["message"]["content"] = call.canned.reply_text
         return json_response(call, final, usage=usage)

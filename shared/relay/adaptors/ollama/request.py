@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from shared.relay import modes
 from shared.relay.adaptors.common import content_parts, conversion_error, image_source, image_url_of, unsupported_mode
 from shared.relay.types import RelayMeta
@@ -40,6 +42,28 @@ def _options(body: dict[str, Any], names: Any) -> dict[str, Any]:
     return {OPTIONS[name]: body[name] for name in names if body.get(name) is not None}
 
 
+def _arguments(raw: Any) -> dict[str, Any]:
+    """OpenAI's tool-call arguments (a JSON string) -> the object Ollama wants."""
+    if isinstance(raw, dict):
+        return raw
+    try:
+        parsed = orjson.loads(raw) if isinstance(raw, str) and raw else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _tool_calls(calls: Any) -> list[dict[str, Any]]:
+    converted = []
+    for call in calls if isinstance(calls, list) else []:
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            converted.append(
+                {"function": {"name": str(function.get("name") or ""), "arguments": _arguments(function.get("arguments"))}}
+            )
+    return converted
+
+
 def _message(message: dict[str, Any]) -> dict[str, Any]:
     texts: list[str] = []
     images: list[str] = []
@@ -51,6 +75,9 @@ def _message(message: dict[str, Any]) -> dict[str, Any]:
     converted: dict[str, Any] = {"role": str(message.get("role") or "user"), "content": "\n".join(texts)}
     if images:
         converted["images"] = images
+    calls = _tool_calls(message.get("tool_calls"))
+    if calls:
+        converted["tool_calls"] = calls
     return converted
 
 
@@ -60,12 +87,16 @@ def convert_chat(body: dict[str, Any]) -> dict[str, Any]:
         raise conversion_error("field messages is required")
     if not all(isinstance(m, dict) for m in messages):
         raise conversion_error("invalid message")
-    return {
+    request = {
         "model": body.get("model"),
         "messages": [_message(m) for m in messages],
         "stream": bool(body.get("stream")),
         "options": _options(body, OPTIONS),
     }
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools and body.get("tool_choice") != "none":
+        request["tools"] = [t for t in tools if isinstance(t, dict)]  # Ollama takes OpenAI's function tools
+    return request
 
 
 def convert_embeddings(body: dict[str, Any]) -> dict[str, Any]:

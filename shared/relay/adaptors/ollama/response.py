@@ -22,7 +22,29 @@ def usage_of(doc: dict[str, Any]) -> Usage:
     return Usage(prompt, completion, prompt + completion)
 
 
-def finish_reason(doc: dict[str, Any]) -> str | None:
+def tool_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ollama's `tool_calls` (arguments as an object, no ids) -> OpenAI's."""
+    calls = []
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            arguments = function.get("arguments")
+            calls.append(
+                {
+                    "id": f"call_{uuid.uuid4().hex}",
+                    "type": "function",
+                    "function": {
+                        "name": str(function.get("name") or ""),
+                        "arguments": orjson.dumps(arguments if isinstance(arguments, dict) else {}).decode(),
+                    },
+                }
+            )
+    return calls
+
+
+def finish_reason(doc: dict[str, Any], has_calls: bool = False) -> str | None:
+    if has_calls:
+        return "tool_calls"
     if not doc.get("done"):
         return None
     reason = doc.get("done_reason")
@@ -52,14 +74,16 @@ def convert_chat(meta: RelayMeta, status: int, body: bytes) -> ConvertedResponse
     content = message.get("content")
     text = content if isinstance(content, str) else ""
     usage = usage_of(doc)
+    calls = tool_calls(message)
+    reply: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        reply["tool_calls"] = calls
     answer = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": now(),
         "model": doc.get("model") or meta.actual_model,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason(doc)}
-        ],
+        "choices": [{"index": 0, "message": reply, "finish_reason": finish_reason(doc, bool(calls))}],
         "usage": usage.as_dict(),
     }
     return ConvertedResponse(status=status, body=orjson.dumps(answer), usage=usage, text=text)
