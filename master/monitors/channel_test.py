@@ -22,7 +22,7 @@ from master.monitors.status import STATUS_ENABLED, disable_channel, enable_chann
 from shared.logs import get_logger
 from shared.relay import modes
 from shared.redact import redact_key
-from shared.relay.adaptors.errors import should_disable_channel, upstream_error
+from shared.relay.adaptors.errors import error_of, should_disable_channel
 from shared.relay.adaptors.registry import channel_base_url
 from shared.relay.types import RelayError, RelayMeta
 from shared.relay.upstream import UpstreamUnavailable
@@ -126,7 +126,7 @@ async def _ask(engine: "RelayEngine", channel: ChannelEntry, model: str, prompt:
     except UpstreamUnavailable as exc:
         raise _Failed(f"do request failed: {exc}") from None
     if resp.status != 200:
-        err = upstream_error(resp.status, data)
+        err = error_of(adaptor, resp.status, data)
         suffix = f", error message: {err.message}" if err.message else ""
         raise _Failed(f"http status code: {resp.status}{suffix}", err)
     try:

@@ -20,7 +20,7 @@ from shared.metrics import Metrics
 from shared.redact import redact_key
 from shared.relay.adaptors import adaptor_for
 from shared.relay.adaptors.registry import channel_base_url
-from shared.relay.adaptors.errors import should_disable_channel, upstream_error
+from shared.relay.adaptors.errors import error_of, should_disable_channel
 from shared.relay.auth import Caller, auth_error
 from shared.relay.ledger import Ledger
 from shared.relay.ratelimit import Admission, RateLimits
@@ -213,7 +213,9 @@ class RelayEngine:
             return Failure(read_error(exc))
         except UpstreamUnavailable as exc:
             return Failure(RelayError(500, f"do request failed: {exc}", code="do_request_failed"))
-        if resp.status in (200, 201) and not (meta.is_stream and resp.content_type.startswith("application/json")):
+        # A provider without a stream API (DeepL) answers a stream request with its one JSON document.
+        json_error = meta.is_stream and resp.content_type.startswith("application/json") and not getattr(adaptor, "json_stream", False)
+        if resp.status in (200, 201) and not json_error:
             return resp
         try:
             error_body = await resp.read()
@@ -221,7 +223,7 @@ class RelayEngine:
             error_body = b""
         finally:
             resp.close()
-        return Failure(upstream_error(resp.status, error_body))
+        return Failure(error_of(adaptor, resp.status, error_body))
 
     def adaptor(self, channel: ChannelEntry) -> Adaptor:
         adaptor = adaptor_for(channel.type)

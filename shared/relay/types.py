@@ -115,7 +115,12 @@ class StreamConverter(Protocol):
 
 
 class Adaptor(Protocol):
-    """One provider. Implementations live in shared/relay/adaptors/<provider>/."""
+    """One provider. Implementations live in shared/relay/adaptors/<provider>/.
+
+    Optional members the engine looks for: `prepare(body, client)` (inline image URLs first),
+    `upstream_error(status, body) -> RelayError` (the provider's own error format; else One API's
+    generic reading) and `json_stream = True` (a stream request is answered with one JSON document,
+    handed to the stream converter instead of being read as an error: DeepL)."""
 
     name: str
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, gemini, openai, responses
+from tests.fake_upstream import aiproxylibrary, anthropic, cloudflare, coze, deepl, gemini, ollama, openai, responses
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -54,7 +54,22 @@ def _key(request: Request) -> str:
     return request.query_params.get("key", "")
 
 
+# Providers recognised by their own paths (path -> fake module name); the rest are OpenAI-shaped.
+OWN_PATHS = {
+    "/api/chat": "ollama", "/api/embed": "ollama", "/v2/translate": "deepl", "/open_api/v2/chat": "coze",
+    "/api/library/ask": "aiproxylibrary",
+}
+MODULES: dict[str, Any] = {
+    "gemini": gemini, "anthropic": anthropic, "ollama": ollama, "deepl": deepl, "cloudflare": cloudflare, "coze": coze,
+    "aiproxylibrary": aiproxylibrary,
+}
+
+
 def _provider(path: str) -> str:
+    if path in OWN_PATHS:
+        return OWN_PATHS[path]
+    if cloudflare.PATH.match(path):
+        return "cloudflare"
     if GEMINI_PATH.match(path):
         return "gemini"
     if path.endswith("/v1/messages"):
@@ -63,7 +78,7 @@ def _provider(path: str) -> str:
 
 
 def _error(provider: str, kind: str, key: str = "") -> Response:
-    module = {"gemini": gemini, "anthropic": anthropic}.get(provider, openai)
+    module = MODULES.get(provider, openai)
     if kind in ECHO_KINDS:
         return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
@@ -88,6 +103,17 @@ def _not_found(path: str) -> Response:
 
 
 async def _answer(call: Call, path: str, state: FakeState) -> Response | None:
+    provider = _provider(path)
+    if provider == "ollama":
+        return ollama.dispatch(call, path)
+    if provider == "deepl":
+        return deepl.translate(call)
+    if provider == "coze":
+        return coze.chat(call)
+    if provider == "aiproxylibrary":
+        return aiproxylibrary.ask(call)
+    if provider == "cloudflare":
+        return await cloudflare.dispatch(call, path)
     if path.endswith("/responses") and call.request.method == "POST":  # OpenAI, and Azure's two paths
         return responses.create(call, state.stored_responses)
     item = responses.ITEM_PATH.search(path)

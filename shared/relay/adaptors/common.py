@@ -8,6 +8,8 @@ import time
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
+import orjson
+
 from shared.relay.types import RelayError
 
 DATA_PREFIX = b"data: "
@@ -29,6 +31,19 @@ def member(doc: dict[str, Any], key: str) -> dict[str, Any]:
     """`doc[key]` when it is a JSON object, else an empty one (upstream JSON is never trusted to have a shape)."""
     value = doc.get(key)
     return value if isinstance(value, dict) else {}
+
+
+def json_body(body: dict[str, Any] | None, raw: bytes) -> dict[str, Any]:
+    """The client's JSON object for a converting adaptor: the engine's parsed copy, else `raw` parsed."""
+    if body is not None:
+        return body
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise conversion_error("request body is not JSON") from None
+    if not isinstance(parsed, dict):
+        raise conversion_error("request body is not a JSON object")
+    return parsed
 
 
 def now() -> int:

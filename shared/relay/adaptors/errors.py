@@ -108,6 +108,13 @@ def upstream_error(status: int, body: bytes) -> RelayError:
     return default
 
 
+def error_of(adaptor: object, status: int, body: bytes) -> RelayError:
+    """An upstream answer that is an error -> the client's error: the adaptor's own reading when its
+    provider has an error format of its own (an `upstream_error` method), else One API's generic one."""
+    parse = getattr(adaptor, "upstream_error", None)
+    return parse(status, body) if parse is not None else upstream_error(status, body)
+
+
 def should_disable_channel(err: RelayError, status: int) -> bool:
     """One API's ShouldDisableChannel: auth and balance failures, never rate limits or 5xx as such.
     Whether automatic disabling is switched on is the caller's check."""
