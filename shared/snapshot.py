@@ -189,9 +189,9 @@ def channel_entry(row: Mapping[str, Any]) -> ChannelEntry:
 
 def build_snapshot(
     version: int,
-    user_rows: Iterable[Mapping[str, Any]],
-    token_rows: Iterable[Mapping[str, Any]],
-    channel_rows: Iterable[Mapping[str, Any]],
+    user_rows: Iterable[Mapping[Any, Any]],  # database rows (RowMapping) or dicts
+    token_rows: Iterable[Mapping[Any, Any]],
+    channel_rows: Iterable[Mapping[Any, Any]],
     options: Mapping[str, str],
 ) -> Snapshot:
     users = {u.id: u for u in map(user_entry, user_rows)}

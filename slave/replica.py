@@ -71,7 +71,7 @@ class ConfigReplica:
             await self._fetch_redis()
         self._tasks = [asyncio.create_task(self._watch_loop(), name="config-watch"), asyncio.create_task(self._resync_loop(), name="config-resync")]
         if self.redis is not None:
-            self._tasks.append(asyncio.create_task(self._redis_loop(), name="config-redis"))
+            self._tasks.append(asyncio.create_task(self._redis_loop(self.redis), name="config-redis"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -220,11 +220,11 @@ class ConfigReplica:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
-    async def _redis_loop(self) -> None:
+    async def _redis_loop(self, redis: Any) -> None:
         backoff = 0.2
         while True:
             try:
-                pubsub = self.redis.pubsub()
+                pubsub = redis.pubsub()
                 await pubsub.subscribe(REDIS_CHANNEL)
                 await self._fetch_redis()  # whatever was published while unsubscribed
                 backoff = 0.2
