@@ -15,7 +15,7 @@ from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from master import web
-from master.accounts import ensure_root
+from master.users.accounts import ensure_root
 from master.api.common import JSONResponse, client_ip
 from master.api.routes import api_routes
 from master.context import MasterContext

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from master.accounts import create_user
+from master.users.accounts import create_user
 from shared.relay.adaptors import registry
 from tests.support.access import access_token
 from tests.support.app import client_for

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from master.abilities import set_channel_status
-from master.accounts import create_user
+from master.users.accounts import create_user
 from master.db.schema import abilities, channels
 from shared.catalog import model_catalogue
 from tests.support.access import access_token

@@ -9,15 +9,15 @@ from sqlalchemy import exists, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from master.accounts import hash_password_async
+from master.users.accounts import hash_password_async
 from master.api.common import BadBody, critical_rate_limit, current, fail, msg, ok, read_json, route, session_user, user_auth
 from master.api.users import setup_login
 from master.context import get_ctx
 from master.db.schema import users
 from master.sessions import end_user_sessions
-from master.users_model import USER_ENABLED, BodyTypeError, insert_user, string_field, update_nonzero
-from master.users_oauth import ExternalUser, OAuthError, github_user, lark_user, oidc_user, wechat_id
-from master.users_verify import (
+from master.users.model import USER_ENABLED, BodyTypeError, insert_user, string_field, update_nonzero
+from master.users.oauth import ExternalUser, OAuthError, github_user, lark_user, oidc_user, wechat_id
+from master.users.verify import (
     EMAIL_VERIFICATION,
     PASSWORD_RESET,
     MailError,

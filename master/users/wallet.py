@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from master.context import MasterContext
 from master.db.schema import abilities, logs, redemptions, users
 from master.logbook import LOG_CONSUME, LOG_TOPUP, format_quota, record_log
-from master.users_model import INT32_MAX
+from master.users.model import INT32_MAX
 
 REDEMPTION_ENABLED, REDEMPTION_USED = 1, 3
 DAY = 86400

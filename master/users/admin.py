@@ -29,7 +29,7 @@ from master.api.limit_fields import LimitFieldError, limit_changes, write_limits
 from master.context import get_ctx
 from master.db.schema import users
 from master.logbook import LOG_MANAGE, format_quota, record_log
-from master.users_model import (
+from master.users.model import (
     INT32_MAX,
     USER_DELETED,
     USER_DISABLED,
@@ -45,7 +45,7 @@ from master.users_model import (
     user_json,
     validation_errors,
 )
-from master.users_wallet import admin_top_up
+from master.users.wallet import admin_top_up
 
 _ORDERS = {"quota": users.c.quota, "used_quota": users.c.used_quota, "request_count": users.c.request_count}
 _GO_INT = re.compile(r"^[+-]?\d{1,18}$")  # what Go's Atoi takes (int64), bounded

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from sqlalchemy import exists, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from master.accounts import create_user, hash_password_async
+from master.users.accounts import create_user, hash_password_async
 from master.api.limit_fields import limit_json
 from master.context import MasterContext
 from master.db.schema import users
