@@ -1,4 +1,4 @@
-"""The abilities table (reference §3.4): one routing row per (group, model) of each channel,
+"""The abilities table (docs/one-api-compat.md §3.4): one routing row per (group, model) of each channel,
 kept in step with the channel on every write."""
 
 from __future__ import annotations

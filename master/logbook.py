@@ -1,4 +1,4 @@
-"""Writing rows of the logs table (reference §3.7), in the logs database."""
+"""Writing rows of the logs table (docs/one-api-compat.md §3.7), in the logs database."""
 
 from __future__ import annotations
 

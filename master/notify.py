@@ -1,4 +1,4 @@
-"""Notifications (reference §7.4): the root user hears about channel status changes through
+"""Notifications (docs/one-api-compat.md §7.4): the root user hears about channel status changes through
 MessagePusher when `MessagePusherAddress` is set, by e-mail otherwise (or when the push fails).
 
 `send_email` is the one SMTP transport of the master: options SMTPServer/SMTPPort/SMTPAccount/

@@ -1,4 +1,4 @@
-"""Runtime options (the `options` table, reference §4.12): defaults, DB overlay, typed reads.
+"""Runtime options (the `options` table, docs/one-api-compat.md §4.12): defaults, DB overlay, typed reads.
 
 The map holds strings exactly as stored; typed accessors parse them leniently as One API does
 (keys ending in `Enabled` are `value == "true"`, numbers that do not parse are 0).

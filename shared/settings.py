@@ -1,6 +1,6 @@
 """The one settings object, built once from the environment, `.env` and command-line flags.
 
-Parsing follows One API's rules (reference §1.1): booleans are true only for the exact string
+Parsing follows One API's rules (docs/one-api-compat.md §1.1): booleans are true only for the exact string
 `true`, unparsable numbers fall back to the default, empty means unset.
 """
 

@@ -110,7 +110,7 @@ def parse_subnets(text: str | None) -> tuple[Network, ...]:
 
 
 def parse_mapping(text: str | None) -> dict[str, str]:
-    """`""`, `{}` or invalid JSON mean no mapping (reference §3.3)."""
+    """`""`, `{}` or invalid JSON mean no mapping (docs/one-api-compat.md §3.3)."""
     if not text:
         return {}
     try:

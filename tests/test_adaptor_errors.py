@@ -1,4 +1,4 @@
-"""Upstream error parsing (RelayErrorHandler, reference §5.5) and the auto-disable rule."""
+"""Upstream error parsing (RelayErrorHandler, docs/one-api-compat.md §5.5) and the auto-disable rule."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Login, logout, registration, the auth levels, e-mail codes, password reset and OAuth
-(reference §4.2–§4.4, §8), on every database backend."""
+(docs/one-api-compat.md §4.2–§4.4, §8), on every database backend."""
 
 from __future__ import annotations
 

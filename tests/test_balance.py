@@ -1,4 +1,4 @@
-"""Channel balances (reference §7.2) against a local provider stand-in."""
+"""Channel balances (docs/one-api-compat.md §7.2) against a local provider stand-in."""
 
 from __future__ import annotations
 

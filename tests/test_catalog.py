@@ -1,4 +1,4 @@
-"""The channel-type table and the static model catalogue (reference §3.8, §4.5, §5.11)."""
+"""The channel-type table and the static model catalogue (docs/one-api-compat.md §3.8, §4.5, §5.11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Channel administration (reference §3.3, §3.4, §4.9) and GET /api/models (§4.5), on every backend."""
+"""Channel administration (docs/one-api-compat.md §3.3, §3.4, §4.9) and GET /api/models (§4.5), on every backend."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Log listing, searching, sums and pruning, and the group list (reference §4.11), on every backend."""
+"""Log listing, searching, sums and pruning, and the group list (docs/one-api-compat.md §4.11), on every backend."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Notifications (reference §7.4): MessagePusher first, then e-mail through a real local SMTP server."""
+"""Notifications (docs/one-api-compat.md §7.4): MessagePusher first, then e-mail through a real local SMTP server."""
 
 from __future__ import annotations
 

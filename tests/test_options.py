@@ -1,4 +1,4 @@
-"""Option reads and writes of reference §4.12 (RootAuth), on every backend."""
+"""Option reads and writes of docs/one-api-compat.md §4.12 (RootAuth), on every backend."""
 
 from __future__ import annotations
 

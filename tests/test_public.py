@@ -1,4 +1,4 @@
-"""Public routes, request ids and routing quirks of reference §4.1 and §4.5."""
+"""Public routes, request ids and routing quirks of docs/one-api-compat.md §4.1 and §4.5."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Redemption code administration of reference §4.10 (AdminAuth), on every backend."""
+"""Redemption code administration of docs/one-api-compat.md §4.10 (AdminAuth), on every backend."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Relay token authentication (reference §5.2) and distribution (§5.3): every refusal's status and
+"""Relay token authentication (docs/one-api-compat.md §5.2) and distribution (§5.3): every refusal's status and
 exact body, `{"error": {"message": "<text> (request id: <X-Oneapi-Request-Id>)", "type": "one_api_error"}}`."""
 
 from __future__ import annotations

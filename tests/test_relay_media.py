@@ -1,4 +1,4 @@
-"""Images, audio and the other text modes (reference §5.10, §6.4, §6.5): what reaches the fake,
+"""Images, audio and the other text modes (docs/one-api-compat.md §5.10, §6.4, §6.5): what reaches the fake,
 what the client gets, and what each is billed."""
 
 from __future__ import annotations

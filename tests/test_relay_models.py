@@ -1,4 +1,4 @@
-"""/v1/models, /v1/models/:model (reference §5.11) and the OpenAI billing routes (§4.13)."""
+"""/v1/models, /v1/models/:model (docs/one-api-compat.md §5.11) and the OpenAI billing routes (§4.13)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Channel choice and failover (reference §5.4/§5.5 and the README's differences): weights honoured,
+"""Channel choice and failover (docs/one-api-compat.md §5.4/§5.5 and the README's differences): weights honoured,
 priority tiers, RetryTimes, never the same failed channel twice, cooldown after 429/5xx, and
 auto-disable only on auth/balance errors with AutomaticDisableChannelEnabled."""
 

@@ -1,4 +1,4 @@
-"""Streaming (reference §5.9) and the README's stream billing rule: the client pays for the prompt
+"""Streaming (docs/one-api-compat.md §5.9) and the README's stream billing rule: the client pays for the prompt
 plus every completion token the gateway received, whichever way the stream ended. Also the
 non-stream error paths of §5.5 (error JSON with HTTP 200)."""
 

@@ -1,4 +1,4 @@
-"""Storage choices of reference §1.3: SQL_DSN forms, LOG_SQL_DSN, pool sizing, migrations that keep
+"""Storage choices of docs/one-api-compat.md §1.3: SQL_DSN forms, LOG_SQL_DSN, pool sizing, migrations that keep
 a database carried over from One API."""
 
 from __future__ import annotations

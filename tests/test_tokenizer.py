@@ -1,4 +1,4 @@
-"""Prompt-token estimation (reference §6.2): offline tiktoken, message rules, image tokens."""
+"""Prompt-token estimation (docs/one-api-compat.md §6.2): offline tiktoken, message rules, image tokens."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Relay token management of reference §4.8 (UserAuth, scoped to the caller), on every backend."""
+"""Relay token management of docs/one-api-compat.md §4.8 (UserAuth, scoped to the caller), on every backend."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""User self-service (reference §4.6) and user administration (§4.7), on every database backend."""
+"""User self-service (docs/one-api-compat.md §4.6) and user administration (§4.7), on every database backend."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Channel administration (reference §4.9) and GET /api/models (§4.5).
+"""Channel administration (docs/one-api-compat.md §4.9) and GET /api/models (§4.5).
 
 The request body is decoded the way Go decodes into One API's Channel struct: unknown keys are
 ignored, `null` leaves a field unset, a value of the wrong JSON type is an error. Inserts apply

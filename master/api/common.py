@@ -1,5 +1,5 @@
 """Shared pieces of every management handler: the {success, message, data} envelope, JSON body
-parsing, paging, client IP, translated messages and the auth levels of reference §4.2."""
+parsing, paging, client IP, translated messages and the auth levels of docs/one-api-compat.md §4.2."""
 
 from __future__ import annotations
 

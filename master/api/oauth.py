@@ -1,4 +1,4 @@
-"""E-mail verification, password reset and third-party login (reference §4.3 and §4.4). Every
+"""E-mail verification, password reset and third-party login (docs/one-api-compat.md §4.3 and §4.4). Every
 route here sits behind the critical rate limit."""
 
 from __future__ import annotations

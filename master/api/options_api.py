@@ -1,4 +1,4 @@
-"""Runtime options (reference §4.12, RootAuth): read the map, write one key.
+"""Runtime options (docs/one-api-compat.md §4.12, RootAuth): read the map, write one key.
 
 A write is checked, saved to the database ("first-or-create then save"), then applied to this
 node's map; only then is the config version bumped so the relay snapshot and slaves follow.

@@ -1,4 +1,4 @@
-"""Redemption codes (reference §4.10, AdminAuth): list, search, get, batch create, update, delete."""
+"""Redemption codes (docs/one-api-compat.md §4.10, AdminAuth): list, search, get, batch create, update, delete."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Relay tokens of the calling user (reference §4.8): list, search, get, create, update, delete.
+"""Relay tokens of the calling user (docs/one-api-compat.md §4.8): list, search, get, create, update, delete.
 
 Every query is scoped to the caller's user id, so another user's token is simply "record not found".
 """

@@ -1,4 +1,4 @@
-"""/api/user: login, logout and registration (reference §4.3) and the self-service routes of §4.6.
+"""/api/user: login, logout and registration (docs/one-api-compat.md §4.3) and the self-service routes of §4.6.
 The administration routes of §4.7 live in master/users/admin.py and are registered here, so that
 the literal paths come before `/api/user/{id}`."""
 

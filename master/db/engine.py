@@ -1,4 +1,4 @@
-"""Database engines from One API's DSN rules (reference §1.3): SQLite, PostgreSQL or MySQL."""
+"""Database engines from One API's DSN rules (docs/one-api-compat.md §1.3): SQLite, PostgreSQL or MySQL."""
 
 from __future__ import annotations
 

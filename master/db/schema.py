@@ -1,4 +1,4 @@
-"""Tables and columns exactly as One API names them (reference §3), as SQLAlchemy Core metadata.
+"""Tables and columns exactly as One API names them (docs/one-api-compat.md §3), as SQLAlchemy Core metadata.
 
 `main_metadata` holds every table but logs; `log_metadata` holds logs, which may live in the
 LOG_SQL_DSN database.

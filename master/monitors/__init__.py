@@ -1,4 +1,4 @@
-"""The master's background monitors (reference §7): channel tests, balances, metric disabling.
+"""The master's background monitors (docs/one-api-compat.md §7): channel tests, balances, metric disabling.
 
 Started by the master's lifespan only (One API runs the periodic test on every node; here the
 master alone owns the database and the singleton jobs):

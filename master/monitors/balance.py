@@ -1,4 +1,4 @@
-"""Upstream account balances (reference §7.2), stored in `balance` + `balance_updated_time`.
+"""Upstream account balances (docs/one-api-compat.md §7.2), stored in `balance` + `balance_updated_time`.
 
 Off the hot path, so httpx (RELAY_PROXY, RELAY_TIMEOUT; HTTP(S)_PROXY when RELAY_PROXY is empty).
 One API queries fixed hosts for several providers (e.g. https://api.deepseek.com/user/balance);

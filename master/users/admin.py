@@ -1,4 +1,4 @@
-"""User administration (reference §4.7, AdminAuth): list, search, get, create, update, manage,
+"""User administration (docs/one-api-compat.md §4.7, AdminAuth): list, search, get, create, update, manage,
 delete, and the admin top-up. Role rules follow One API: a caller must outrank the target unless
 the caller is root (delete by id has no root exemption)."""
 

@@ -1,4 +1,4 @@
-"""The One API `User` object at the API edge: JSON shape (reference §3.1), Go-style body decoding,
+"""The One API `User` object at the API edge: JSON shape (docs/one-api-compat.md §3.1), Go-style body decoding,
 validator rules, and the row writes every user route shares (gorm non-zero updates, soft delete)."""
 
 from __future__ import annotations

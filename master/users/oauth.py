@@ -1,4 +1,4 @@
-"""The identity providers of reference §4.4: exchange a code for the external user.
+"""The identity providers of docs/one-api-compat.md §4.4: exchange a code for the external user.
 
 Each function returns an `ExternalUser` or raises `OAuthError` with the text One API shows. HTTP
 goes through a fresh client per call with One API's 5 s timeout; `app.state.oauth_transport`

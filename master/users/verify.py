@@ -1,5 +1,5 @@
 """Proofs a user gives before an account action: e-mail verification codes and reset tokens
-(reference §4.3, kept per app in `app.state`), e-mail checks, the Turnstile check, and sending mail."""
+(docs/one-api-compat.md §4.3, kept per app in `app.state`), e-mail checks, the Turnstile check, and sending mail."""
 
 from __future__ import annotations
 

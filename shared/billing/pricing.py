@@ -1,4 +1,4 @@
-"""Quota arithmetic (reference §6.3-§6.5) and image/audio request checks (§5.5, §5.10).
+"""Quota arithmetic (docs/one-api-compat.md §6.3-§6.5) and image/audio request checks (§5.5, §5.10).
 
 Pure functions: the relay engine supplies token counts and ratios and gets quota back. Go's
 float64 -> int64 conversions truncate toward zero; Python's int() does the same.

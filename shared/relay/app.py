@@ -1,4 +1,4 @@
-"""The relay's ASGI app (reference §5.1): /v1/*, the OpenAI billing routes, CORS, gzip bodies.
+"""The relay's ASGI app (docs/one-api-compat.md §5.1): /v1/*, the OpenAI billing routes, CORS, gzip bodies.
 
 Order per request as One API runs it: CORS preflight, token auth, model extraction, channel
 distribution, then the mode's handler. One API has no rate limit on relay routes; ours are per

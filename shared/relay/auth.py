@@ -1,4 +1,4 @@
-"""Relay token authentication (reference §5.2), read entirely from the in-memory snapshot and ledger."""
+"""Relay token authentication (docs/one-api-compat.md §5.2), read entirely from the in-memory snapshot and ledger."""
 
 from __future__ import annotations
 

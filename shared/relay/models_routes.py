@@ -1,4 +1,4 @@
-"""/v1/models and /v1/models/:model (reference §5.11)."""
+"""/v1/models and /v1/models/:model (docs/one-api-compat.md §5.11)."""
 
 from __future__ import annotations
 

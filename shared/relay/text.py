@@ -40,7 +40,7 @@ def invalid(message: str) -> RelayError:
 
 
 def validate(mode: int, body: Any) -> dict[str, Any]:
-    """One API's text request checks (reference §5.5 table)."""
+    """One API's text request checks (docs/one-api-compat.md §5.5 table)."""
     if not isinstance(body, dict):
         raise invalid("request body must be a JSON object")
     max_tokens = body.get("max_tokens")
@@ -108,7 +108,7 @@ def quota_refused(which: str) -> RelayError:
 async def complete_usage(
     usage: Usage | None, prompt_estimate: int, text: str, model: str, approximate: bool, counter: prompt.PromptCounter
 ) -> Usage:
-    """Fill in what upstream did not report (reference §5.8/§5.9); a long answer is counted in the
+    """Fill in what upstream did not report (docs/one-api-compat.md §5.8/§5.9); a long answer is counted in the
     prompt pool, off the event loop, like a long prompt."""
     if usage is None or usage.total_tokens == 0 or (usage.prompt_tokens == 0 and usage.completion_tokens == 0):
         completion = 0

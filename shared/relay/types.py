@@ -60,7 +60,7 @@ class RelayMeta:
     channel_id: int
     base_url: str  # the channel's base_url, or the type's default when empty
     api_key: str  # the channel key
-    config: Mapping[str, str]  # channel config JSON, with the `other` fallbacks of reference §3.3 applied
+    config: Mapping[str, str]  # channel config JSON, with the `other` fallbacks of docs/one-api-compat.md §3.3 applied
     origin_model: str
     actual_model: str  # after the channel's model mapping
     is_stream: bool

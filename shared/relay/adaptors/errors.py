@@ -1,4 +1,4 @@
-"""Upstream error bodies -> the relay's OpenAI-style error, and the auto-disable rule (reference §5.5)."""
+"""Upstream error bodies -> the relay's OpenAI-style error, and the auto-disable rule (docs/one-api-compat.md §5.5)."""
 
 from __future__ import annotations
 

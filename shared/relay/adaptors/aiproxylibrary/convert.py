@@ -1,4 +1,4 @@
-"""OpenAI chat <-> AI Proxy's knowledge-base API (/api/library/ask, reference §5.8): the last message
+"""OpenAI chat <-> AI Proxy's knowledge-base API (/api/library/ask, docs/one-api-compat.md §5.8): the last message
 is the `query` to the library named by config `library_id`; the answer's reference documents are
 appended to the reply as a Markdown list, as One API does. The library reports no usage: the
 gateway counts the reply."""

@@ -1,4 +1,4 @@
-"""OpenAI chat request -> Anthropic Messages request (reference §5.8, Anthropic)."""
+"""OpenAI chat request -> Anthropic Messages request (docs/one-api-compat.md §5.8, Anthropic)."""
 
 from __future__ import annotations
 

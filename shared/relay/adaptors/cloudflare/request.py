@@ -1,4 +1,4 @@
-"""Cloudflare Workers AI URLs and bodies (reference §5.8, Cloudflare): account-scoped OpenAI-compatible
+"""Cloudflare Workers AI URLs and bodies (docs/one-api-compat.md §5.8, Cloudflare): account-scoped OpenAI-compatible
 paths for chat and embeddings, the native /run/{model} for completions."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""OpenAI chat <-> Coze's bot chat API v2 (/open_api/v2/chat, reference §5.8, Coze), as One API uses it:
+"""OpenAI chat <-> Coze's bot chat API v2 (/open_api/v2/chat, docs/one-api-compat.md §5.8, Coze), as One API uses it:
 the model names the bot (`bot-<id>` or the id), the last message is the `query`, earlier ones the
 `chat_history`; only `answer` messages reach the client. Coze v2 reports no usage, so the gateway
 counts the reply (the engine's rule for an answer without usage)."""

@@ -1,4 +1,4 @@
-"""OpenAI chat <-> DeepL /v2/translate (reference §5.8, DeepL): the last user message is translated
+"""OpenAI chat <-> DeepL /v2/translate (docs/one-api-compat.md §5.8, DeepL): the last user message is translated
 into the language the model names (`deepl-zh` -> ZH); usage is DeepL's billed characters, counted
 as prompt tokens (the deepl-* model ratios price characters: 12.5 = $25 per million)."""
 

@@ -1,4 +1,4 @@
-"""OpenAI chat/embedding requests -> Ollama's native /api/chat and /api/embed (reference §5.8, Ollama)."""
+"""OpenAI chat/embedding requests -> Ollama's native /api/chat and /api/embed (docs/one-api-compat.md §5.8, Ollama)."""
 
 from __future__ import annotations
 

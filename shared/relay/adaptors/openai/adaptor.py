@@ -1,4 +1,4 @@
-"""The OpenAI adaptor: every channel type whose API type is openai (reference §5.8)."""
+"""The OpenAI adaptor: every channel type whose API type is openai (docs/one-api-compat.md §5.8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""OpenAI-family streams (reference §5.9): lines forwarded as they are, text and usage accumulated."""
+"""OpenAI-family streams (docs/one-api-compat.md §5.9): lines forwarded as they are, text and usage accumulated."""
 
 from __future__ import annotations
 
