@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,23 +15,23 @@ from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from master import web
-from master.users.accounts import ensure_root
 from master.api.common import JSONResponse, client_ip
 from master.api.routes import api_routes
 from master.context import MasterContext
 from master.db.store import open_store
 from master.monitors import start_monitors
 from master.options import Options
+from master.ratelimit import Limit, RateLimiter, RedisRateLimiter
 from master.relay_host import RelayHost
 from master.sessions import SESSION_MAX_AGE, prune_expired_sessions
+from master.users.accounts import ensure_root
 from shared.client_address import TrustedProxies
+from shared.logs import get_logger
+from shared.memory import freeze_startup_heap
+from shared.metrics import Metrics, engine_state
 from shared.relay.app import RelayApp
 from shared.relay.paths import is_relay_path
-from master.ratelimit import Limit, RateLimiter, RedisRateLimiter
-from shared.logs import get_logger
-from shared.metrics import Metrics, engine_state
 from shared.request_id import RequestIdMiddleware
-from shared.memory import freeze_startup_heap
 from shared.settings import Settings
 
 log = get_logger(__name__)

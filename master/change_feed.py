@@ -140,7 +140,9 @@ class ChangeFeed:
         # No await from here to the install: the ledger, the counters' view and the snapshot agree.
         updated, gone_tokens = apply_changes(snapshot, changes)
         pending = host.sink.pending
-        engine.ledger.refresh(changes.tokens, changes.users, gone_tokens, changes.deleted_users, pending.token_spent, pending.user_spent, pending.user_used)
+        engine.ledger.refresh(
+            changes.tokens, changes.users, gone_tokens, changes.deleted_users, pending.token_spent, pending.user_spent, pending.user_used
+        )
         applied = dict(host.applied)
         host.snapshot_applied = applied
         if host.counters is not None:

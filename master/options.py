@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from master.db.schema import options as options_table
 from shared import gojson, option_values
-from shared.logs import get_logger
 from shared.billing.ratios import DEFAULT_COMPLETION_RATIO, DEFAULT_GROUP_RATIO, DEFAULT_MODEL_RATIO
+from shared.logs import get_logger
 
 log = get_logger(__name__)
 
@@ -156,6 +156,4 @@ class Options:
 
     def public_items(self) -> list[dict[str, Any]]:
         """GET /api/option/: every entry except keys ending in Token or Secret."""
-        return [
-            {"key": k, "value": v} for k, v in self.values.items() if not (k.endswith("Token") or k.endswith("Secret"))
-        ]
+        return [{"key": k, "value": v} for k, v in self.values.items() if not (k.endswith("Token") or k.endswith("Secret"))]

@@ -24,7 +24,7 @@ shipped at that moment: a one-time overspend of at most that much (README "The q
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from redis.asyncio import Redis
 
@@ -109,7 +109,9 @@ class CounterKeeper:
         self.users.observe({u.id: u.quota for u in snapshot.users.values()}, self._first)
         self._first = False
 
-    def observe_changes(self, tokens: Mapping[int, int], users: Mapping[int, int], gone_tokens: Iterable[int], gone_users: Iterable[int]) -> None:
+    def observe_changes(
+        self, tokens: Mapping[int, int], users: Mapping[int, int], gone_tokens: Iterable[int], gone_users: Iterable[int]
+    ) -> None:
         """The change feed read these rows (under the host lock, with every batch applied before
         the read noted): queue what changed outside batches, for these rows only."""
         self.tokens.observe_rows(tokens, gone_tokens)

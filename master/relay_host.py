@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -47,7 +48,7 @@ class DatabaseSink:
     With BATCH_UPDATE_ENABLED a flush also comes early once MAX_PENDING_LOGS log rows wait: what a
     busy master holds (~1 KB a row) stays bounded, and so does the heap it keeps afterwards."""
 
-    def __init__(self, host: "RelayHost") -> None:
+    def __init__(self, host: RelayHost) -> None:
         self.host = host
         self.pending = DeltaBatch()
         self.wake = asyncio.Event()
@@ -87,7 +88,9 @@ class RelayHost:
             self.redis = connect(settings.redis_conn_string)
             ledger = RedisLedger(self.redis)
             self.counters = CounterKeeper(self.redis)
-        self.engine = RelayEngine(settings, make_upstream(settings.relay_http_client, proxy=settings.relay_proxy, limits=limits_from(settings)), self.sink, ledger)
+        self.engine = RelayEngine(
+            settings, make_upstream(settings.relay_http_client, proxy=settings.relay_proxy, limits=limits_from(settings)), self.sink, ledger
+        )
         self.lock = asyncio.Lock()  # a rebuild never sees half a flush
         self.trimmer = HeapTrimmer()  # hands the pages a flushed batch (or slaves' batches) freed back
         self._task: asyncio.Task[None] | None = None
@@ -182,7 +185,7 @@ class RelayHost:
             if settings.batch_update_enabled:
                 try:
                     await asyncio.wait_for(self.sink.full.wait(), max(settings.batch_update_interval, 1))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 self.sink.full.clear()
             else:
@@ -254,7 +257,7 @@ class RelayHost:
                 else:
                     stale.append(batch_id)
             for start in range(0, len(stale), 500):
-                await conn.execute(delete(applied_batches).where(applied_batches.c.id.in_(stale[start:start + 500])))
+                await conn.execute(delete(applied_batches).where(applied_batches.c.id.in_(stale[start : start + 500])))
 
     async def apply_remote(self, batch_id: str, batch: DeltaBatch) -> bool:
         """Apply a slave's batch exactly once: its id is recorded in the same transaction as its

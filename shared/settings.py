@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from shared.client_address import IPNetwork, parse_networks
 from shared.workers.slot import WorkerSlot, slot_from_env
@@ -20,7 +20,7 @@ VERSION = "v0.1.0"
 MAX_FREQUENCY_MINUTES = 525600  # a year: a longer timer overflows the event loop's clock
 
 
-def load_dotenv(path: Path, environ: "os._Environ[str] | dict[str, str]") -> None:
+def load_dotenv(path: Path, environ: os._Environ[str] | dict[str, str]) -> None:
     """Read KEY=VALUE lines into `environ`; variables already set win (as godotenv does)."""
     if not path.is_file():
         return

@@ -53,7 +53,13 @@ class MasterLink:
         self.channel: grpc.aio.Channel | None = None
 
     async def open(self) -> None:
-        options = [("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000), ("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 2_000), *GRPC_MESSAGE_OPTIONS]
+        options = [
+            ("grpc.keepalive_time_ms", 10_000),
+            ("grpc.keepalive_timeout_ms", 5_000),
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.max_reconnect_backoff_ms", 2_000),
+            *GRPC_MESSAGE_OPTIONS,
+        ]
         credentials = await channel_credentials(self.settings)
         if credentials is not None:
             self.channel = grpc.aio.secure_channel(self.settings.master_addr, credentials, options=options)

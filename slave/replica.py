@@ -69,7 +69,10 @@ class ConfigReplica:
         if not await self._fetch_grpc(START_TIMEOUT):
             log.warning("master unreachable at start; trying the Redis snapshot", master=self.settings.master_addr)
             await self._fetch_redis()
-        self._tasks = [asyncio.create_task(self._watch_loop(), name="config-watch"), asyncio.create_task(self._resync_loop(), name="config-resync")]
+        self._tasks = [
+            asyncio.create_task(self._watch_loop(), name="config-watch"),
+            asyncio.create_task(self._resync_loop(), name="config-resync"),
+        ]
         if self.redis is not None:
             self._tasks.append(asyncio.create_task(self._redis_loop(self.redis), name="config-redis"))
 

@@ -90,9 +90,7 @@ def test_gemini_error_shape_maps_status_to_a_type() -> None:
         "invalid_request_error",
         400,
     )
-    listed = upstream_error(
-        403, orjson.dumps([{"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}])
-    )
+    listed = upstream_error(403, orjson.dumps([{"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}]))
     assert (listed.message, listed.type) == ("denied", "permission_error")
 
 

@@ -36,7 +36,15 @@ class Collector:
 
 
 def _token(user_id: int = 1, **fields: Any) -> dict[str, Any]:
-    return {"user_id": user_id, "key": secrets.token_hex(24), "name": "t", "status": 1, "remain_quota": 1000, "unlimited_quota": False, **fields}
+    return {
+        "user_id": user_id,
+        "key": secrets.token_hex(24),
+        "name": "t",
+        "status": 1,
+        "remain_quota": 1000,
+        "unlimited_quota": False,
+        **fields,
+    }
 
 
 async def _log_size(app: Any) -> int:

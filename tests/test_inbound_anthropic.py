@@ -33,7 +33,9 @@ PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake-image").decode()
 async def sdk_for(w: World, key: str, **options: Any) -> AsyncIterator[tuple[anthropic.AsyncAnthropic, httpx.AsyncClient]]:
     # The SDK brings its own HTTP library (httpx2); the raw checks use httpx.
     async with (
-        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=w.app, client=("127.0.0.1", 40003)), base_url="http://testserver") as sdk_http,
+        httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=w.app, client=("127.0.0.1", 40003)), base_url="http://testserver"
+        ) as sdk_http,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=w.app, client=("127.0.0.1", 40003)), base_url="http://testserver") as http,
     ):
         yield anthropic.AsyncAnthropic(api_key=key, base_url="http://testserver", http_client=sdk_http, max_retries=0, **options), http
@@ -77,19 +79,29 @@ async def test_converted_to_an_openai_channel(sqlite_database, fake_upstream) ->
                 text = "".join([piece async for piece in stream.text_stream])
                 final = await stream.get_final_message()
             assert text == REPLY and final.stop_reason == "end_turn" and final.usage.output_tokens == 11
-            events = await raw_stream(http, key, {"model": "gpt-4o-mini", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]})
+            events = await raw_stream(
+                http, key, {"model": "gpt-4o-mini", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
+            )
             blocks = check_sequence(events)
             assert blocks == [{"type": "text", "text": REPLY}]
-            assert stop_and_usage(events) == ("end_turn", {"input_tokens": 17, "output_tokens": 11, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0})
+            assert stop_and_usage(events) == (
+                "end_turn",
+                {"input_tokens": 17, "output_tokens": 11, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+            )
             assert fake_upstream.last.json()["stream_options"] == {"include_usage": True}
 
             # Tool use round trip: tool_use out, tool_result back in, text at the end.
-            first = await sdk.messages.create(model="gpt-4o-mini", max_tokens=64, tools=TOOLS, messages=[{"role": "user", "content": "Find foo"}])
+            first = await sdk.messages.create(
+                model="gpt-4o-mini", max_tokens=64, tools=TOOLS, messages=[{"role": "user", "content": "Find foo"}]
+            )
             assert first.stop_reason == "tool_use"
             use = first.content[0]
             assert use.type == "tool_use" and use.name == "search" and use.input == {"query": "fake"} and use.id == "call_fake_0"
             assert fake_upstream.last.json()["tools"] == [
-                {"type": "function", "function": {"name": "search", "parameters": TOOLS[0]["input_schema"], "description": "Search the code base"}}
+                {
+                    "type": "function",
+                    "function": {"name": "search", "parameters": TOOLS[0]["input_schema"], "description": "Search the code base"},
+                }
             ]
             turns: list[Any] = [
                 {"role": "user", "content": "Find foo"},
@@ -99,10 +111,18 @@ async def test_converted_to_an_openai_channel(sqlite_database, fake_upstream) ->
             second = await sdk.messages.create(model="gpt-4o-mini", max_tokens=64, tools=TOOLS, messages=turns)
             assert second.content[0].text == REPLY and second.stop_reason == "end_turn"
             assert fake_upstream.last.json()["messages"][1:] == [
-                {"role": "assistant", "content": None, "tool_calls": [{"id": "call_fake_0", "type": "function", "function": {"name": "search", "arguments": '{"query":"fake"}'}}]},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"id": "call_fake_0", "type": "function", "function": {"name": "search", "arguments": '{"query":"fake"}'}}
+                    ],
+                },
                 {"role": "tool", "tool_call_id": "call_fake_0", "content": "foo is in bar.py"},
             ]
-            events = await raw_stream(http, key, {"model": "gpt-4o-mini", "max_tokens": 64, "tools": TOOLS, "messages": [{"role": "user", "content": "Find foo"}]})
+            events = await raw_stream(
+                http, key, {"model": "gpt-4o-mini", "max_tokens": 64, "tools": TOOLS, "messages": [{"role": "user", "content": "Find foo"}]}
+            )
             assert check_sequence(events) == [{"type": "tool_use", "id": "call_fake_0", "name": "search", "input": {"query": "fake"}}]
             assert stop_and_usage(events)[0] == "tool_use"
 
@@ -110,10 +130,15 @@ async def test_converted_to_an_openai_channel(sqlite_database, fake_upstream) ->
             image = await sdk.messages.create(
                 model="gpt-4o-mini",
                 max_tokens=64,
-                messages=[{"role": "user", "content": [
-                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
-                    {"type": "text", "text": "What is this?"},
-                ]}],
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+                            {"type": "text", "text": "What is this?"},
+                        ],
+                    }
+                ],
             )
             assert image.content[0].text == REPLY
             assert fake_upstream.last.json()["messages"][0]["content"] == [
@@ -133,7 +158,12 @@ async def test_reasoning_comes_back_as_thinking(sqlite_database, fake_upstream) 
         await w.channel(name="openai", models="gpt-4o-mini")
         key = f"sk-{(await w.token())['key']}"
         async with sdk_for(w, key) as (sdk, http):
-            body = {"model": "gpt-4o-mini", "max_tokens": 2048, "thinking": {"type": "enabled", "budget_tokens": 1024}, "messages": [{"role": "user", "content": "Hi"}]}
+            body = {
+                "model": "gpt-4o-mini",
+                "max_tokens": 2048,
+                "thinking": {"type": "enabled", "budget_tokens": 1024},
+                "messages": [{"role": "user", "content": "Hi"}],
+            }
             answer = await sdk.messages.create(**body)
             assert [b.type for b in answer.content] == ["thinking", "text"]
             assert answer.content[0].thinking == "Let me think about it."
@@ -167,10 +197,14 @@ async def test_passed_through_to_an_anthropic_channel(sqlite_database, fake_upst
             assert sent.headers["anthropic-version"] == sdk.default_headers["anthropic-version"]  # the client's
 
             # The stream is the upstream's, byte for byte.
-            relayed = await http.post("/v1/messages", headers={"x-api-key": key, "anthropic-version": "2023-06-01"}, json={**body, "stream": True})
+            relayed = await http.post(
+                "/v1/messages", headers={"x-api-key": key, "anthropic-version": "2023-06-01"}, json={**body, "stream": True}
+            )
             assert fake_upstream.last.headers["anthropic-version"] == "2023-06-01"
             async with httpx.AsyncClient() as direct:
-                upstream = await direct.post(f"{fake_upstream.url}/v1/messages", headers={"x-api-key": "claude-key"}, json={**body, "stream": True})
+                upstream = await direct.post(
+                    f"{fake_upstream.url}/v1/messages", headers={"x-api-key": "claude-key"}, json={**body, "stream": True}
+                )
             assert relayed.text == upstream.text
             assert check_sequence(frames(relayed.text)) == [{"type": "text", "text": REPLY}]
             async with sdk.messages.stream(**body) as stream:
@@ -180,8 +214,14 @@ async def test_passed_through_to_an_anthropic_channel(sqlite_database, fake_upst
             first = await sdk.messages.create(**{**body, "tools": TOOLS})
             use = first.content[0]
             assert first.stop_reason == "tool_use" and use.type == "tool_use" and use.input == {"query": "fake"}
-            turns = [*body["messages"], {"role": "assistant", "content": [use.model_dump()]},
-                     {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": [{"type": "text", "text": "found"}]}]}]
+            turns = [
+                *body["messages"],
+                {"role": "assistant", "content": [use.model_dump()]},
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": use.id, "content": [{"type": "text", "text": "found"}]}],
+                },
+            ]
             second = await sdk.messages.create(**{**body, "tools": TOOLS, "messages": turns})
             assert second.content[0].text == REPLY and fake_upstream.last.json()["messages"] == turns
 
@@ -204,8 +244,13 @@ async def test_thinking_and_cache_usage_passed_through_and_billed(sqlite_databas
         await w.ratio("CompletionRatio", "claude-sonnet-4-5", 5.0)
         key = f"sk-{(await w.token())['key']}"
         async with sdk_for(w, key) as (sdk, http):
-            body = {"model": "claude-sonnet-4-5", "max_tokens": 2048, "thinking": {"type": "enabled", "budget_tokens": 1024},
-                    "system": CACHED_SYSTEM, "messages": [{"role": "user", "content": "Hi"}]}
+            body = {
+                "model": "claude-sonnet-4-5",
+                "max_tokens": 2048,
+                "thinking": {"type": "enabled", "budget_tokens": 1024},
+                "system": CACHED_SYSTEM,
+                "messages": [{"role": "user", "content": "Hi"}],
+            }
             answer = await sdk.messages.create(**body)
             assert [b.type for b in answer.content] == ["thinking", "text"] and answer.content[0].signature == "fake-signature"
             assert answer.usage.cache_creation_input_tokens == 100 and answer.usage.cache_read_input_tokens == 1000
@@ -257,12 +302,16 @@ async def test_errors_in_anthropic_shape(sqlite_database, fake_upstream) -> None
             headers = {"x-api-key": key}
             anthropic_error(await http.post("/v1/messages", headers=headers, content=b"{not json"), 400, "invalid_request_error")
             assert "max_tokens" in anthropic_error(
-                await http.post("/v1/messages", headers=headers, json={"model": "gpt-4o-mini", "messages": hello["messages"]}), 400, "invalid_request_error"
+                await http.post("/v1/messages", headers=headers, json={"model": "gpt-4o-mini", "messages": hello["messages"]}),
+                400,
+                "invalid_request_error",
             )
             bad_block = {"model": "gpt-4o-mini", "max_tokens": 16, "messages": [{"role": "user", "content": [{"type": "video"}]}]}
             anthropic_error(await http.post("/v1/messages", headers=headers, json=bad_block), 400, "invalid_request_error")
             anthropic_error(await http.post("/v1/messages", headers=headers, json={"model": "nope", **hello}), 503, "api_error")
-            anthropic_error(await http.post("/v1/messages/count_tokens", headers=headers, json={"messages": []}), 400, "invalid_request_error")
+            anthropic_error(
+                await http.post("/v1/messages/count_tokens", headers=headers, json={"messages": []}), 400, "invalid_request_error"
+            )
         async with sdk_for(w, limited) as (sdk, http):
             try:
                 await sdk.messages.create(model="claude-sonnet-4-5", **hello)
@@ -270,7 +319,11 @@ async def test_errors_in_anthropic_shape(sqlite_database, fake_upstream) -> None
                 assert "claude-sonnet-4-5" in exc.body["error"]["message"]
             else:
                 raise AssertionError("a model outside the allow-list was served")
-            anthropic_error(await http.post("/v1/messages/count_tokens", headers={"x-api-key": limited}, json={"model": "claude-sonnet-4-5", **hello}), 403, "permission_error")
+            anthropic_error(
+                await http.post("/v1/messages/count_tokens", headers={"x-api-key": limited}, json={"model": "claude-sonnet-4-5", **hello}),
+                403,
+                "permission_error",
+            )
         async with sdk_for(w, key) as (sdk, http):
             fake_upstream.fail_next("/v1/chat/completions", "500")
             try:
@@ -323,12 +376,23 @@ async def test_billing_and_log_rows_equal_chat_completions(sqlite_database, fake
                             if door == "chat":
                                 # include_usage: what /v1/messages asks an OpenAI upstream for on its own
                                 options = {"stream_options": {"include_usage": True}} if stream else {}
-                                resp = await http.post("/v1/chat/completions", headers={"authorization": f"Bearer {key}"},
-                                                       json={"model": model, "max_tokens": 64, "messages": chat_messages, "stream": stream, **options})
+                                resp = await http.post(
+                                    "/v1/chat/completions",
+                                    headers={"authorization": f"Bearer {key}"},
+                                    json={"model": model, "max_tokens": 64, "messages": chat_messages, "stream": stream, **options},
+                                )
                             else:
-                                resp = await http.post("/v1/messages", headers={"x-api-key": key},
-                                                       json={"model": model, "max_tokens": 64, "system": "Be brief.", "stream": stream,
-                                                             "messages": [{"role": "user", "content": "Hello there"}]})
+                                resp = await http.post(
+                                    "/v1/messages",
+                                    headers={"x-api-key": key},
+                                    json={
+                                        "model": model,
+                                        "max_tokens": 64,
+                                        "system": "Be brief.",
+                                        "stream": stream,
+                                        "messages": [{"role": "user", "content": "Hello there"}],
+                                    },
+                                )
                             assert resp.status_code == 200, resp.text
                             expected += 1
         rows = await w.wait_for(lambda: _rows(w, expected))
@@ -357,7 +421,9 @@ async def test_quota_strict_ends_a_stream_with_max_tokens(sqlite_database, fake_
             fake_upstream.fail_next(path, "no_usage")  # the cost comes from the text received
             key = f"sk-{token['key']}"
             async with sdk_for(w, key) as (_, http):
-                events = await raw_stream(http, key, {"model": model, "max_tokens": 1000, "messages": [{"role": "user", "content": "Talk."}]})
+                events = await raw_stream(
+                    http, key, {"model": model, "max_tokens": 1000, "messages": [{"role": "user", "content": "Talk."}]}
+                )
             assert events[-1][0] == "message_stop" and stop_and_usage(events)[0] == "max_tokens", events[-3:]
             assert check_sequence(events)[0]["type"] == "text"  # the open block closed, the grammar whole
             assert 0 < fake_upstream.last.json()["max_tokens"] <= 1000
@@ -375,10 +441,16 @@ async def test_other_providers_through_their_chat_conversion(sqlite_database, fa
         await w.channel(name="gemini", type=24, key="gemini-key", models="gemini-1.5-flash")
         key = f"sk-{(await w.token())['key']}"
         async with sdk_for(w, key) as (sdk, http):
-            answer = await sdk.messages.create(model="gemini-1.5-flash", max_tokens=64, system="Be brief.", messages=[{"role": "user", "content": "Hello"}])
+            answer = await sdk.messages.create(
+                model="gemini-1.5-flash", max_tokens=64, system="Be brief.", messages=[{"role": "user", "content": "Hello"}]
+            )
             assert answer.content[0].type == "text" and answer.content[0].text == REPLY
             assert "generateContent" in fake_upstream.last.path
-            events = await raw_stream(http, key, {"model": "gemini-1.5-flash", "max_tokens": 64, "messages": [{"role": "user", "content": "Hello"}]})
+            events = await raw_stream(
+                http, key, {"model": "gemini-1.5-flash", "max_tokens": 64, "messages": [{"role": "user", "content": "Hello"}]}
+            )
             assert check_sequence(events) == [{"type": "text", "text": REPLY}]
-            tool = await sdk.messages.create(model="gemini-1.5-flash", max_tokens=64, tools=TOOLS, messages=[{"role": "user", "content": "Find foo"}])
+            tool = await sdk.messages.create(
+                model="gemini-1.5-flash", max_tokens=64, tools=TOOLS, messages=[{"role": "user", "content": "Find foo"}]
+            )
             assert tool.stop_reason == "tool_use" and tool.content[-1].type == "tool_use"

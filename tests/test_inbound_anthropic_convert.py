@@ -33,24 +33,47 @@ def run(lines: list[bytes], finish: bool = True) -> tuple[MessagesStream, list[t
 
 
 def test_tool_results_come_first_and_mixed_content_stays() -> None:
-    chat = to_chat({
-        "model": "m", "max_tokens": 10, "tool_choice": {"type": "tool", "name": "Bash"},
-        "tools": [{"name": "Bash", "input_schema": {"type": "object"}}, {"type": "web_search_20250305", "name": "web_search"}],
-        "messages": [
-            {"role": "user", "content": "run it"},
-            {"role": "assistant", "content": [{"type": "thinking", "thinking": "hm", "signature": "s"}, {"type": "text", "text": "ok"},
-                                              {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "ls"}}]},
-            {"role": "user", "content": [{"type": "text", "text": "and?"}, {"type": "tool_result", "tool_use_id": "t1", "is_error": True, "content": "boom"},
-                                         {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}]},
-        ],
-    })
+    chat = to_chat(
+        {
+            "model": "m",
+            "max_tokens": 10,
+            "tool_choice": {"type": "tool", "name": "Bash"},
+            "tools": [{"name": "Bash", "input_schema": {"type": "object"}}, {"type": "web_search_20250305", "name": "web_search"}],
+            "messages": [
+                {"role": "user", "content": "run it"},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "thinking", "thinking": "hm", "signature": "s"},
+                        {"type": "text", "text": "ok"},
+                        {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "ls"}},
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "and?"},
+                        {"type": "tool_result", "tool_use_id": "t1", "is_error": True, "content": "boom"},
+                        {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}},
+                    ],
+                },
+            ],
+        }
+    )
     assert chat["tools"] == [{"type": "function", "function": {"name": "Bash", "parameters": {"type": "object"}}}]
     assert chat["tool_choice"] == {"type": "function", "function": {"name": "Bash"}}
     assert chat["messages"] == [
         {"role": "user", "content": "run it"},
-        {"role": "assistant", "content": "ok", "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "Bash", "arguments": '{"command":"ls"}'}}]},
+        {
+            "role": "assistant",
+            "content": "ok",
+            "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "Bash", "arguments": '{"command":"ls"}'}}],
+        },
         {"role": "tool", "tool_call_id": "t1", "content": "Error: boom"},
-        {"role": "user", "content": [{"type": "text", "text": "and?"}, {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "and?"}, {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}],
+        },
     ]
 
 
@@ -94,7 +117,10 @@ def test_parallel_tool_calls_become_sequential_blocks() -> None:
         {"type": "tool_use", "id": "a", "name": "Read", "input": {"file_path": "x.py"}},
         {"type": "tool_use", "id": "b", "name": "Bash", "input": {"command": "ls"}},
     ]
-    assert stop_and_usage(events) == ("tool_use", {"input_tokens": 20, "output_tokens": 7, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0})
+    assert stop_and_usage(events) == (
+        "tool_use",
+        {"input_tokens": 20, "output_tokens": 7, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+    )
     assert stream.usage is not None and stream.usage.total_tokens == 27
 
 
@@ -108,7 +134,7 @@ def test_an_upstream_that_ends_without_done_still_closes_the_message() -> None:
 
 def test_gateway_ends_and_upstream_breaks() -> None:
     stream, _ = run([chunk({"content": "a"})], finish=False)
-    cut = frames(b"".join(stream.interrupt(chunk({}, "length")[len(b"data: "):])).decode())
+    cut = frames(b"".join(stream.interrupt(chunk({}, "length")[len(b"data: ") :])).decode())
     assert [name for name, _ in cut] == ["content_block_stop", "message_delta", "message_stop"]
     assert cut[1][1]["delta"]["stop_reason"] == "max_tokens"
     stream, _ = run([chunk({"content": "a"})], finish=False)
@@ -121,25 +147,70 @@ def test_gateway_ends_and_upstream_breaks() -> None:
 
 
 def test_native_stream_keeps_bytes_and_reads_cache_usage() -> None:
-    meta = RelayMeta(mode=modes.CHAT, channel_type=14, channel_id=1, base_url="", api_key="k", config={}, origin_model="c", actual_model="c", is_stream=True, request_path="/v1/chat/completions")
+    meta = RelayMeta(
+        mode=modes.CHAT,
+        channel_type=14,
+        channel_id=1,
+        base_url="",
+        api_key="k",
+        config={},
+        origin_model="c",
+        actual_model="c",
+        is_stream=True,
+        request_path="/v1/chat/completions",
+    )
     stream = NativeStream(meta)
-    start = {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5, "cache_creation_input_tokens": 7, "cache_read_input_tokens": 100, "output_tokens": 1}}}
-    lines = [b"event: message_start", b"data: " + orjson.dumps(start), b"",
-             b"event: message_delta", b'data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}', b""]
+    start = {
+        "type": "message_start",
+        "message": {
+            "id": "m",
+            "usage": {"input_tokens": 5, "cache_creation_input_tokens": 7, "cache_read_input_tokens": 100, "output_tokens": 1},
+        },
+    }
+    lines = [
+        b"event: message_start",
+        b"data: " + orjson.dumps(start),
+        b"",
+        b"event: message_delta",
+        b'data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}',
+        b"",
+    ]
     out = b"".join(f for line in lines for f in stream.feed(line))
     assert out == b"\n".join(lines) + b"\n"
     assert stream.usage is not None
-    assert (stream.usage.prompt_tokens, stream.usage.completion_tokens, stream.usage.cache_write_tokens, stream.usage.cache_read_tokens) == (112, 3, 7, 100)
+    assert (
+        stream.usage.prompt_tokens,
+        stream.usage.completion_tokens,
+        stream.usage.cache_write_tokens,
+        stream.usage.cache_read_tokens,
+    ) == (112, 3, 7, 100)
 
 
 def test_native_stream_ends_on_an_event_boundary() -> None:
-    meta = RelayMeta(mode=modes.CHAT, channel_type=14, channel_id=1, base_url="", api_key="k", config={}, origin_model="c", actual_model="c", is_stream=True, request_path="/v1/chat/completions")
+    meta = RelayMeta(
+        mode=modes.CHAT,
+        channel_type=14,
+        channel_id=1,
+        base_url="",
+        api_key="k",
+        config={},
+        origin_model="c",
+        actual_model="c",
+        is_stream=True,
+        request_path="/v1/chat/completions",
+    )
     stream = NativeStream(meta)
     start = {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5, "output_tokens": 1}}}
     block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
-    lines = [b"event: message_start", b"data: " + orjson.dumps(start), b"",
-             b"event: content_block_start", b"data: " + orjson.dumps(block), b"",
-             b"event: content_block_delta"]  # the rest of this event has not arrived
+    lines = [
+        b"event: message_start",
+        b"data: " + orjson.dumps(start),
+        b"",
+        b"event: content_block_start",
+        b"data: " + orjson.dumps(block),
+        b"",
+        b"event: content_block_delta",
+    ]  # the rest of this event has not arrived
     out = [f for line in lines for f in stream.feed(line)]
     out += stream.interrupt(b"")
     events = frames(b"".join(out).decode())

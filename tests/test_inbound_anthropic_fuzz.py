@@ -29,17 +29,31 @@ block = st.one_of(
     st.fixed_dictionaries(
         {"type": kinds},
         optional={
-            "text": json_values, "id": json_values, "name": json_values, "input": json_values, "tool_use_id": json_values,
-            "content": st.one_of(json_values, st.lists(st.fixed_dictionaries({"type": st.just("text")}, optional={"text": json_values}), max_size=2)),
+            "text": json_values,
+            "id": json_values,
+            "name": json_values,
+            "input": json_values,
+            "tool_use_id": json_values,
+            "content": st.one_of(
+                json_values, st.lists(st.fixed_dictionaries({"type": st.just("text")}, optional={"text": json_values}), max_size=2)
+            ),
             "is_error": json_values,
-            "source": st.one_of(json_values, st.fixed_dictionaries({"type": st.sampled_from(["base64", "url", "file"])},
-                                                                   optional={"media_type": json_values, "data": json_values, "url": json_values})),
+            "source": st.one_of(
+                json_values,
+                st.fixed_dictionaries(
+                    {"type": st.sampled_from(["base64", "url", "file"])},
+                    optional={"media_type": json_values, "data": json_values, "url": json_values},
+                ),
+            ),
         },
     ),
 )
 message = st.fixed_dictionaries(
     {},
-    optional={"role": st.one_of(st.sampled_from(["user", "assistant", "system"]), json_values), "content": st.one_of(json_values, st.lists(block, max_size=4))},
+    optional={
+        "role": st.one_of(st.sampled_from(["user", "assistant", "system"]), json_values),
+        "content": st.one_of(json_values, st.lists(block, max_size=4)),
+    },
 )
 request = st.fixed_dictionaries(
     {},
@@ -48,7 +62,13 @@ request = st.fixed_dictionaries(
         "max_tokens": st.one_of(st.integers(-5, 10**6), json_values),
         "messages": st.one_of(st.lists(message, max_size=4), json_values),
         "system": st.one_of(st.text(max_size=10), st.lists(block, max_size=2), json_values),
-        "tools": st.one_of(json_values, st.lists(st.fixed_dictionaries({}, optional={"name": json_values, "input_schema": json_values, "description": json_values}), max_size=2)),
+        "tools": st.one_of(
+            json_values,
+            st.lists(
+                st.fixed_dictionaries({}, optional={"name": json_values, "input_schema": json_values, "description": json_values}),
+                max_size=2,
+            ),
+        ),
         "tool_choice": json_values,
         "stop_sequences": json_values,
         "stream": json_values,
@@ -74,13 +94,20 @@ def test_requests_convert_or_are_refused_with_4xx(body: Any) -> None:
 delta = st.fixed_dictionaries(
     {},
     optional={
-        "content": json_values, "reasoning_content": json_values,
-        "tool_calls": st.one_of(json_values, st.lists(st.fixed_dictionaries({}, optional={"index": json_values, "id": json_values, "function": json_values}), max_size=2)),
+        "content": json_values,
+        "reasoning_content": json_values,
+        "tool_calls": st.one_of(
+            json_values,
+            st.lists(st.fixed_dictionaries({}, optional={"index": json_values, "id": json_values, "function": json_values}), max_size=2),
+        ),
     },
 )
 chunk = st.one_of(
     json_values,
-    st.fixed_dictionaries({"choices": st.lists(st.fixed_dictionaries({}, optional={"delta": delta, "finish_reason": json_values}), max_size=2)}, optional={"usage": json_values, "id": json_values}),
+    st.fixed_dictionaries(
+        {"choices": st.lists(st.fixed_dictionaries({}, optional={"delta": delta, "finish_reason": json_values}), max_size=2)},
+        optional={"usage": json_values, "id": json_values},
+    ),
 )
 
 
@@ -98,8 +125,14 @@ def test_streams_always_end_in_anthropic_grammar(chunks: list[Any], raw: list[by
 
 answer_doc = st.one_of(
     json_values,
-    st.fixed_dictionaries({"choices": st.lists(st.fixed_dictionaries({}, optional={"message": st.one_of(json_values, delta), "finish_reason": json_values}), max_size=2)},
-                          optional={"id": json_values}),
+    st.fixed_dictionaries(
+        {
+            "choices": st.lists(
+                st.fixed_dictionaries({}, optional={"message": st.one_of(json_values, delta), "finish_reason": json_values}), max_size=2
+            )
+        },
+        optional={"id": json_values},
+    ),
 )
 
 

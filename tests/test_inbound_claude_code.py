@@ -21,10 +21,25 @@ SYSTEM = [
     {"type": "text", "text": "Work in /repo. Be concise.", "cache_control": {"type": "ephemeral"}},
 ]
 TOOLS = [
-    {"name": "Bash", "description": "Run a shell command", "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}},
-    {"name": "Read", "description": "Read a file", "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}, "required": ["file_path"]}},
-    {"name": "Edit", "description": "Edit a file", "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}, "old": {"type": "string"}, "new": {"type": "string"}}},
-     "cache_control": {"type": "ephemeral"}},
+    {
+        "name": "Bash",
+        "description": "Run a shell command",
+        "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]},
+    },
+    {
+        "name": "Read",
+        "description": "Read a file",
+        "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}, "required": ["file_path"]},
+    },
+    {
+        "name": "Edit",
+        "description": "Edit a file",
+        "input_schema": {
+            "type": "object",
+            "properties": {"file_path": {"type": "string"}, "old": {"type": "string"}, "new": {"type": "string"}},
+        },
+        "cache_control": {"type": "ephemeral"},
+    },
 ]
 HEADERS = {"anthropic-version": "2023-06-01", "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14", "x-app": "cli"}
 
@@ -47,8 +62,16 @@ async def test_claude_code_session(sqlite_database, fake_upstream, model: str, c
 
             async def turn(content: Any) -> tuple[str, list[dict[str, Any]]]:
                 conversation.append({"role": "user", "content": content})
-                body = {"model": model, "max_tokens": 32000, "stream": True, "system": SYSTEM, "tools": TOOLS,
-                        "messages": conversation, "metadata": {"user_id": "user_abc_account__session_1"}, "temperature": 1}
+                body = {
+                    "model": model,
+                    "max_tokens": 32000,
+                    "stream": True,
+                    "system": SYSTEM,
+                    "tools": TOOLS,
+                    "messages": conversation,
+                    "metadata": {"user_id": "user_abc_account__session_1"},
+                    "temperature": 1,
+                }
                 resp = await http.post("/v1/messages?beta=true", headers=headers, json=body)
                 assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream"), resp.text
                 events = frames(resp.text)
@@ -64,13 +87,22 @@ async def test_claude_code_session(sqlite_database, fake_upstream, model: str, c
             stop, blocks = await turn("Fix the failing test in app.py")
             assert stop == "tool_use" and [b["type"] for b in blocks] == ["tool_use"]
             assert blocks[0]["name"] == "Bash" and blocks[0]["input"] == {"query": "fake"}
-            stop, blocks = await turn([{"type": "tool_result", "tool_use_id": blocks[0]["id"], "content": "1 failed: test_app.py::test_sum"}])
+            stop, blocks = await turn(
+                [{"type": "tool_result", "tool_use_id": blocks[0]["id"], "content": "1 failed: test_app.py::test_sum"}]
+            )
             assert stop == "end_turn" and blocks == [{"type": "text", "text": REPLY}]
             stop, blocks = await turn([{"type": "text", "text": "Now run the tests again."}])
             assert stop == "tool_use" and blocks[0]["type"] == "tool_use"
-            stop, blocks = await turn([
-                {"type": "tool_result", "tool_use_id": blocks[0]["id"], "is_error": True, "content": [{"type": "text", "text": "command not found: pytest"}]},
-            ])
+            stop, blocks = await turn(
+                [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": blocks[0]["id"],
+                        "is_error": True,
+                        "content": [{"type": "text", "text": "command not found: pytest"}],
+                    },
+                ]
+            )
             assert stop == "end_turn" and blocks == [{"type": "text", "text": REPLY}]
             assert await count() > first_count
 
@@ -81,8 +113,21 @@ async def test_claude_code_session(sqlite_database, fake_upstream, model: str, c
                 assert last["system"] == SYSTEM and last["tools"] == TOOLS  # cache_control and all
                 assert upstream[-1].headers["anthropic-beta"] == HEADERS["anthropic-beta"]
             else:
-                assert [m["role"] for m in last["messages"]] == ["system", "user", "assistant", "tool", "assistant", "user", "assistant", "tool"]
-                assert last["messages"][-1] == {"role": "tool", "tool_call_id": "call_fake_0", "content": "Error: command not found: pytest"}
+                assert [m["role"] for m in last["messages"]] == [
+                    "system",
+                    "user",
+                    "assistant",
+                    "tool",
+                    "assistant",
+                    "user",
+                    "assistant",
+                    "tool",
+                ]
+                assert last["messages"][-1] == {
+                    "role": "tool",
+                    "tool_call_id": "call_fake_0",
+                    "content": "Error: command not found: pytest",
+                }
                 assert [t["function"]["name"] for t in last["tools"]] == ["Bash", "Read", "Edit"]
 
         async def four_rows() -> list[dict[str, Any]] | None:

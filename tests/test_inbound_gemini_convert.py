@@ -25,11 +25,22 @@ parts = st.one_of(
     st.fixed_dictionaries({}, optional={"text": json_values, "thought": st.booleans()}),
     st.fixed_dictionaries({"inlineData": st.fixed_dictionaries({}, optional={"mimeType": json_values, "data": json_values})}),
     st.fixed_dictionaries({"fileData": st.fixed_dictionaries({}, optional={"fileUri": json_values})}),
-    st.fixed_dictionaries({"functionCall": st.fixed_dictionaries({}, optional={"name": json_values, "args": json_values, "id": json_values})}),
+    st.fixed_dictionaries(
+        {"functionCall": st.fixed_dictionaries({}, optional={"name": json_values, "args": json_values, "id": json_values})}
+    ),
     st.fixed_dictionaries({"functionResponse": st.fixed_dictionaries({}, optional={"name": json_values, "response": json_values})}),
 )
 contents = st.lists(
-    st.one_of(json_values, st.fixed_dictionaries({}, optional={"role": st.sampled_from(["user", "model", "tool", "x"]), "parts": st.one_of(json_values, st.lists(parts, max_size=4))})),
+    st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "role": st.sampled_from(["user", "model", "tool", "x"]),
+                "parts": st.one_of(json_values, st.lists(parts, max_size=4)),
+            },
+        ),
+    ),
     max_size=4,
 )
 bodies = st.one_of(
@@ -39,9 +50,16 @@ bodies = st.one_of(
         optional={
             "contents": st.one_of(json_values, contents),
             "systemInstruction": json_values,
-            "tools": st.one_of(json_values, st.lists(st.fixed_dictionaries({"functionDeclarations": st.lists(json_values, max_size=2)}), max_size=2)),
+            "tools": st.one_of(
+                json_values, st.lists(st.fixed_dictionaries({"functionDeclarations": st.lists(json_values, max_size=2)}), max_size=2)
+            ),
             "toolConfig": json_values,
-            "generationConfig": st.one_of(json_values, st.fixed_dictionaries({}, optional={"maxOutputTokens": json_values, "stopSequences": json_values, "responseSchema": json_values})),
+            "generationConfig": st.one_of(
+                json_values,
+                st.fixed_dictionaries(
+                    {}, optional={"maxOutputTokens": json_values, "stopSequences": json_values, "responseSchema": json_values}
+                ),
+            ),
             "requests": st.one_of(json_values, st.lists(st.fixed_dictionaries({}, optional={"content": json_values}), max_size=3)),
             "content": json_values,
         },
@@ -70,7 +88,11 @@ def _openai_stream() -> bytes:
     chunks: list[Any] = [
         {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}]},
         {"choices": [{"index": 0, "delta": {"content": "lo"}}]},
-        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_9", "function": {"name": "lookup", "arguments": '{"qu'}}]}}]},
+        {
+            "choices": [
+                {"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_9", "function": {"name": "lookup", "arguments": '{"qu'}}]}}
+            ]
+        },
         {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": 'ery": "fake"}'}}]}}]},
         {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
         {"choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}},
@@ -93,7 +115,9 @@ def test_stream_converts_whatever_the_write_boundaries() -> None:
         last = events[-1]
         assert "".join(t or "" for t in texts) == "Hello"
         assert last["candidates"][0]["finishReason"] == "STOP"
-        assert last["candidates"][0]["content"]["parts"] == [{"functionCall": {"name": "lookup", "args": {"query": "fake"}, "id": "call_9"}}]
+        assert last["candidates"][0]["content"]["parts"] == [
+            {"functionCall": {"name": "lookup", "args": {"query": "fake"}, "id": "call_9"}}
+        ]
         assert last["usageMetadata"] == {"promptTokenCount": 11, "candidatesTokenCount": 7, "totalTokenCount": 18}
         expected = expected or events
         assert events == expected

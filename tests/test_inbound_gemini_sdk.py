@@ -17,9 +17,7 @@ from tests.fake_upstream.state import Canned
 from tests.support.relay_kit import World, relay_world
 
 REPLY = Canned().reply_text
-PIXEL = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
+PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 MODELS = ("gpt-4o-mini", "gemini-1.5-flash")  # an OpenAI channel (converted), a Gemini channel
 WEATHER = types.FunctionDeclaration(
     name="lookup",
@@ -72,9 +70,7 @@ async def test_text_stream_tools_image_count_embed(sqlite_database, fake_upstrea
                 assert text == REPLY, model
                 assert last.candidates[0].finish_reason == types.FinishReason.STOP
 
-                config = types.GenerateContentConfig(
-                    tools=[types.Tool(function_declarations=[WEATHER])], system_instruction="Use tools."
-                )
+                config = types.GenerateContentConfig(tools=[types.Tool(function_declarations=[WEATHER])], system_instruction="Use tools.")
                 first = await client.models.generate_content(model=model, contents="Look up fake", config=config)
                 calls = first.function_calls
                 assert calls and calls[0].name == "lookup" and calls[0].args == TOOL_ARGUMENTS, model
@@ -120,10 +116,14 @@ async def test_text_stream_tools_image_count_embed(sqlite_database, fake_upstrea
                 api_key=f"sk-{token['key']}", http_options=types.HttpOptions(base_url="http://testserver", httpx_async_client=http)
             ).aio
             assert (await stable.models.generate_content(model="gpt-4o-mini", contents="Hi on v1")).text == REPLY
-            assert (await http.get("/v1/models/gpt-4o-mini", headers={"Authorization": f"Bearer sk-{token['key']}"})).json()["id"] == "gpt-4o-mini"
+            assert (await http.get("/v1/models/gpt-4o-mini", headers={"Authorization": f"Bearer sk-{token['key']}"})).json()[
+                "id"
+            ] == "gpt-4o-mini"
 
             listed = {m.name: m for m in [m async for m in await client.models.list()]}
-            assert set(listed) == {f"models/{m}" for m in ("gpt-4o-mini", "text-embedding-3-small", "gemini-1.5-flash", "text-embedding-004")}
+            assert set(listed) == {
+                f"models/{m}" for m in ("gpt-4o-mini", "text-embedding-3-small", "gemini-1.5-flash", "text-embedding-004")
+            }
             assert "generateContent" in listed["models/gpt-4o-mini"].supported_actions
             assert (await client.models.get(model="gemini-1.5-flash")).name == "models/gemini-1.5-flash"
 

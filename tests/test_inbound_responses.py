@@ -23,31 +23,55 @@ def _chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> di
 
 
 def test_request_conversion_covers_messages_tools_and_options() -> None:
-    body = validate({
-        "model": "m", "instructions": "Be brief.", "max_output_tokens": 64, "temperature": 0.2, "stream": True,
-        "reasoning": {"effort": "low"}, "text": {"format": {"type": "json_schema", "name": "x", "schema": {"type": "object"}}},
-        "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}], "tool_choice": {"type": "function", "name": "f"},
-        "input": [
-            {"role": "developer", "content": "Rules."},
-            {"role": "user", "content": [{"type": "input_text", "text": "look"}, {"type": "input_image", "image_url": "data:image/png;base64,AA==", "detail": "low"}]},
-            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "calling"}]},
-            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
-            {"type": "function_call", "call_id": "c2", "name": "f", "arguments": "{\"a\":1}"},
-            {"type": "function_call_output", "call_id": "c1", "output": "one"},
-            {"type": "function_call_output", "call_id": "c2", "output": [{"type": "input_text", "text": "two"}]},
-            {"type": "reasoning", "id": "rs_1", "summary": []},
-        ],
-    })
+    body = validate(
+        {
+            "model": "m",
+            "instructions": "Be brief.",
+            "max_output_tokens": 64,
+            "temperature": 0.2,
+            "stream": True,
+            "reasoning": {"effort": "low"},
+            "text": {"format": {"type": "json_schema", "name": "x", "schema": {"type": "object"}}},
+            "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
+            "tool_choice": {"type": "function", "name": "f"},
+            "input": [
+                {"role": "developer", "content": "Rules."},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": "look"},
+                        {"type": "input_image", "image_url": "data:image/png;base64,AA==", "detail": "low"},
+                    ],
+                },
+                {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "calling"}]},
+                {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+                {"type": "function_call", "call_id": "c2", "name": "f", "arguments": '{"a":1}'},
+                {"type": "function_call_output", "call_id": "c1", "output": "one"},
+                {"type": "function_call_output", "call_id": "c2", "output": [{"type": "input_text", "text": "two"}]},
+                {"type": "reasoning", "id": "rs_1", "summary": []},
+            ],
+        }
+    )
     chat, problem = convert_request(body)
     assert problem is None
     assert chat["messages"] == [
         {"role": "system", "content": "Be brief."},
         {"role": "system", "content": "Rules."},
-        {"role": "user", "content": [{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA==", "detail": "low"}}]},
-        {"role": "assistant", "content": "calling", "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}},
-            {"id": "c2", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "look"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA==", "detail": "low"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": "calling",
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+                {"id": "c2", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}},
+            ],
+        },
         {"role": "tool", "tool_call_id": "c1", "content": "one"},
         {"role": "tool", "tool_call_id": "c2", "content": "two"},
     ]
@@ -68,15 +92,32 @@ def test_what_chat_cannot_carry_is_named_not_dropped() -> None:
     ):
         chat, problem = convert_request(validate(body))
         assert isinstance(problem, RelayError) and problem.status == 400 and chat["messages"], body
-    for bad in ({"model": ""}, {"model": "m", "input": {}}, {"model": "m", "input": "x", "max_output_tokens": True}, {"model": "m", "background": True}):
+    for bad in (
+        {"model": ""},
+        {"model": "m", "input": {}},
+        {"model": "m", "input": "x", "max_output_tokens": True},
+        {"model": "m", "background": True},
+    ):
         with pytest.raises(RelayError):
             convert_request(validate(bad))
 
 
 def test_whole_answer_conversion() -> None:
-    chat = {"model": "m-1", "choices": [{"index": 0, "finish_reason": "length", "message": {
-        "role": "assistant", "content": "partial", "reasoning_content": "thinking",
-        "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}}]}
+    chat = {
+        "model": "m-1",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "length",
+                "message": {
+                    "role": "assistant",
+                    "content": "partial",
+                    "reasoning_content": "thinking",
+                    "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+                },
+            }
+        ],
+    }
     response = convert_answer(chat, {"model": "m", "instructions": "i"}, "resp_x", Usage(3, 4, 7))
     assert response["id"] == "resp_x" and response["model"] == "m-1" and response["instructions"] == "i"
     assert response["status"] == "incomplete" and response["incomplete_details"] == {"reason": "max_output_tokens"}
@@ -92,7 +133,7 @@ def test_stream_conversion_orders_items_and_closes_them() -> None:
     events += stream.feed(_chunk({"role": "assistant", "reasoning_content": "hmm"}))
     events += stream.feed(_chunk({"content": "Hel"}))
     events += stream.feed(_chunk({"content": "lo"}))
-    events += stream.feed(_chunk({"tool_calls": [{"index": 0, "id": "c0", "function": {"name": "a", "arguments": "{\"x\""}}]}))
+    events += stream.feed(_chunk({"tool_calls": [{"index": 0, "id": "c0", "function": {"name": "a", "arguments": '{"x"'}}]}))
     events += stream.feed(_chunk({"tool_calls": [{"index": 1, "id": "c1", "function": {"name": "b", "arguments": ""}}]}))
     events += stream.feed(_chunk({"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}))
     events += stream.feed(_chunk({}, "tool_calls"))
@@ -104,7 +145,7 @@ def test_stream_conversion_orders_items_and_closes_them() -> None:
     assert kinds.index("response.reasoning_summary_text.done") < kinds.index("response.content_part.added")
     assert kinds.index("response.output_text.done") < kinds.index("response.function_call_arguments.delta")
     done = [e for e in events if e["type"] == "response.function_call_arguments.done"]
-    assert [(e["name"], e["arguments"]) for e in done] == [("a", "{\"x\":1}"), ("b", "")]
+    assert [(e["name"], e["arguments"]) for e in done] == [("a", '{"x":1}'), ("b", "")]
     final = events[-1]
     assert final["type"] == "response.completed"
     assert [i["type"] for i in final["response"]["output"]] == ["reasoning", "message", "function_call", "function_call"]
@@ -143,10 +184,22 @@ def test_sealed_ids_open_only_unchanged_and_with_the_same_secret() -> None:
 def test_passthrough_urls() -> None:
     assert passthrough.url(1, "https://api.openai.com", {}) == "https://api.openai.com/v1/responses"
     assert passthrough.url(50, "https://llm.example/v1", {}) == "https://llm.example/v1/responses"
-    assert passthrough.url(3, "https://r.openai.azure.com", {"api_version": "v1"}, "/resp_1") == "https://r.openai.azure.com/openai/v1/responses/resp_1"
-    assert passthrough.url(3, "https://r.openai.azure.com", {"api_version": "preview"}) == "https://r.openai.azure.com/openai/v1/responses?api-version=preview"
-    assert passthrough.url(3, "https://r.openai.azure.com", {"api_version": "2025-03-01-preview"}) == "https://r.openai.azure.com/openai/responses?api-version=2025-03-01-preview"
-    assert passthrough.url(3, "https://r.openai.azure.com", {"api_version": "2024-03-01-preview"}) == "https://r.openai.azure.com/openai/v1/responses"
+    assert (
+        passthrough.url(3, "https://r.openai.azure.com", {"api_version": "v1"}, "/resp_1")
+        == "https://r.openai.azure.com/openai/v1/responses/resp_1"
+    )
+    assert (
+        passthrough.url(3, "https://r.openai.azure.com", {"api_version": "preview"})
+        == "https://r.openai.azure.com/openai/v1/responses?api-version=preview"
+    )
+    assert (
+        passthrough.url(3, "https://r.openai.azure.com", {"api_version": "2025-03-01-preview"})
+        == "https://r.openai.azure.com/openai/responses?api-version=2025-03-01-preview"
+    )
+    assert (
+        passthrough.url(3, "https://r.openai.azure.com", {"api_version": "2024-03-01-preview"})
+        == "https://r.openai.azure.com/openai/v1/responses"
+    )
     assert passthrough.azure_deployment("gpt-4.1-mini") == "gpt-41-mini"
 
 
@@ -165,14 +218,54 @@ def test_passthrough_stream_reseals_ids_and_redacts_keys_in_errors() -> None:
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(["", "x", "user", "function", "message", "input_text", "input_image", "function_call", "function_call_output", "auto"]),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["type", "role", "content", "text", "image_url", "call_id", "name", "arguments", "output", "delta", "choices", "tool_calls", "index", "function", "finish_reason", "usage", "error", "model"]), inner, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.sampled_from(
+        ["", "x", "user", "function", "message", "input_text", "input_image", "function_call", "function_call_output", "auto"]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "type",
+                    "role",
+                    "content",
+                    "text",
+                    "image_url",
+                    "call_id",
+                    "name",
+                    "arguments",
+                    "output",
+                    "delta",
+                    "choices",
+                    "tool_calls",
+                    "index",
+                    "function",
+                    "finish_reason",
+                    "usage",
+                    "error",
+                    "model",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
     max_leaves=20,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["model", "input", "instructions", "tools", "tool_choice", "text", "reasoning", "max_output_tokens", "stream"]), _json, max_size=6), st.lists(_json, max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(["model", "input", "instructions", "tools", "tool_choice", "text", "reasoning", "max_output_tokens", "stream"]),
+        _json,
+        max_size=6,
+    ),
+    st.lists(_json, max_size=6),
+)
 def test_any_shape_is_converted_or_refused_with_a_400(body: dict[str, Any], chunks: list[Any]) -> None:
     try:
         chat, _ = convert_request(validate({"model": "m", **body}))

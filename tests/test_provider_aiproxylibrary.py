@@ -25,9 +25,7 @@ async def _setup(w: World, **fields: str) -> tuple[int, dict]:
 
 
 def test_documents_are_a_markdown_list() -> None:
-    assert ANSWER == REPLY + (
-        "\n\n参考文档：\n1. [Relay guide](https://docs.example/relay)\n2. [FAQ](https://docs.example/faq)\n"
-    )
+    assert ANSWER == REPLY + ("\n\n参考文档：\n1. [Relay guide](https://docs.example/relay)\n2. [FAQ](https://docs.example/faq)\n")
     assert documents_text([]) == documents_text(None) == ""
 
 

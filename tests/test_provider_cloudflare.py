@@ -22,7 +22,10 @@ PREFIX = f"/client/v4/accounts/{ACCOUNT}/ai"
 
 async def _setup(w: World, account: str = ACCOUNT, name: str = "cf") -> tuple[int, dict]:
     channel = await w.channel(
-        type=37, name=name, key="cf-api-token", config=orjson.dumps({"user_id": account}).decode(),
+        type=37,
+        name=name,
+        key="cf-api-token",
+        config=orjson.dumps({"user_id": account}).decode(),
         models=f"{MODEL},@cf/baai/bge-base-en-v1.5",
     )
     await w.ratio("ModelRatio", MODEL, 1)
@@ -44,22 +47,16 @@ async def test_chat_embeddings_and_billing(sqlite_database, fake_upstream) -> No
         sent = fake_upstream.last
         assert sent.path == f"{PREFIX}/v1/chat/completions" and sent.headers["authorization"] == "Bearer cf-api-token"
         logs = await w.wait_for(w.consume_logs)
-        assert [(r["prompt_tokens"], r["completion_tokens"], r["quota"], r["channel_id"]) for r in logs] == [
-            (17, 11, 17 + 11 * 3, channel)
-        ]
+        assert [(r["prompt_tokens"], r["completion_tokens"], r["quota"], r["channel_id"]) for r in logs] == [(17, 11, 17 + 11 * 3, channel)]
 
         resp = await w.chat(token, model=MODEL, stream=True)
         payloads = sse_payloads(resp.text)
         assert payloads[-1] == "[DONE]"
         assert fake_upstream.last.json()["stream_options"] == {"include_usage": True}
-        text = "".join(
-            c["choices"][0]["delta"].get("content") or "" for c in map(orjson.loads, payloads[:-1]) if c["choices"]
-        )
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in map(orjson.loads, payloads[:-1]) if c["choices"])
         assert text == REPLY
 
-        resp = await w.root.post(
-            "/v1/embeddings", headers=_auth(token), json={"model": "@cf/baai/bge-base-en-v1.5", "input": "hi"}
-        )
+        resp = await w.root.post("/v1/embeddings", headers=_auth(token), json={"model": "@cf/baai/bge-base-en-v1.5", "input": "hi"})
         assert resp.status_code == 200 and resp.json()["data"][0]["object"] == "embedding"
         assert fake_upstream.last.path == f"{PREFIX}/v1/embeddings"
 
@@ -86,7 +83,10 @@ async def test_completions_use_the_native_run_api(sqlite_database, fake_upstream
         assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
         logs = await w.wait_for(lambda: _two(w))
         assert (logs[1]["prompt_tokens"], logs[1]["completion_tokens"], logs[1]["quota"], logs[1]["is_stream"]) == (
-            17, 11, 50, True,
+            17,
+            11,
+            50,
+            True,
         )
 
 
@@ -125,9 +125,18 @@ async def test_channel_test(sqlite_database, fake_upstream) -> None:
 
 
 def _meta(mode: int, base_url: str = "https://api.cloudflare.com", model: str = MODEL) -> RelayMeta:
-    return RelayMeta(mode=mode, channel_type=37, channel_id=1, base_url=base_url, api_key="t",
-                     config={"user_id": ACCOUNT}, origin_model=model, actual_model=model, is_stream=False,
-                     request_path="/v1/completions")
+    return RelayMeta(
+        mode=mode,
+        channel_type=37,
+        channel_id=1,
+        base_url=base_url,
+        api_key="t",
+        config={"user_id": ACCOUNT},
+        origin_model=model,
+        actual_model=model,
+        is_stream=False,
+        request_path="/v1/completions",
+    )
 
 
 def test_urls_for_the_api_and_an_ai_gateway() -> None:
@@ -135,7 +144,7 @@ def test_urls_for_the_api_and_an_ai_gateway() -> None:
     assert request_url(_meta(modes.COMPLETIONS)) == f"https://api.cloudflare.com{PREFIX}/run/{MODEL}"
     assert request_url(_meta(modes.COMPLETIONS, gateway)) == f"{gateway}/{MODEL}"
     assert request_url(_meta(modes.CHAT, gateway)) == f"{gateway}/v1/chat/completions"
-    assert request_url(_meta(modes.COMPLETIONS, model="@cf/a?b#c")) .endswith("/run/@cf/a%3Fb%23c")
+    assert request_url(_meta(modes.COMPLETIONS, model="@cf/a?b#c")).endswith("/run/@cf/a%3Fb%23c")
     for bad in ("@cf/../../user/tokens", "", "@cf//x"):
         with pytest.raises(RelayError) as caught:
             request_url(_meta(modes.COMPLETIONS, model=bad))

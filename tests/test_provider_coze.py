@@ -103,6 +103,10 @@ async def test_channel_test(sqlite_database, fake_upstream) -> None:
 
 def test_failure_codes_become_statuses() -> None:
     assert [(e.status, e.type) for e in map(lambda c: coze_error(c, "m"), (4101, 700012006, 4013, 4200, 5000, None))] == [
-        (401, "authentication_error"), (401, "authentication_error"), (429, "rate_limit_error"),
-        (400, "coze_error"), (500, "coze_error"), (500, "coze_error"),
+        (401, "authentication_error"),
+        (401, "authentication_error"),
+        (429, "rate_limit_error"),
+        (400, "coze_error"),
+        (500, "coze_error"),
+        (500, "coze_error"),
     ]

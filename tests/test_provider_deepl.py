@@ -64,7 +64,9 @@ async def test_stream_is_one_chunk(sqlite_database, fake_upstream) -> None:
         assert "stream" not in fake_upstream.last.json()
         logs = await w.wait_for(w.consume_logs)
         assert (logs[0]["prompt_tokens"], logs[0]["quota"], logs[0]["is_stream"]) == (
-            len(SOURCE), math.ceil(len(SOURCE) * DEEPL_RATIO), True,
+            len(SOURCE),
+            math.ceil(len(SOURCE) * DEEPL_RATIO),
+            True,
         )
 
 
@@ -89,7 +91,6 @@ async def test_errors_are_mapped(sqlite_database, fake_upstream) -> None:
         assert resp.status_code == 403 and error_of(resp)["type"] == "authentication_error"
 
 
-
 async def _status(w: World, channel: int) -> int | None:
     status = (await w.channel_row(channel))["status"]
     return status if status != 1 else None
@@ -108,5 +109,9 @@ async def test_channel_test(sqlite_database, fake_upstream) -> None:
 
 def test_target_language_from_the_model() -> None:
     assert [target_language(m) for m in ("deepl-zh", "deepl-ja", "deepl-en-gb", "deepl", "deepl-")] == [
-        "ZH", "JA", "EN-GB", "ZH", "ZH",
+        "ZH",
+        "JA",
+        "EN-GB",
+        "ZH",
+        "ZH",
     ]

@@ -48,9 +48,7 @@ async def test_chat_and_billing_from_eval_counts(sqlite_database, fake_upstream)
             "options": {"seed": 7, "temperature": 0.2, "num_predict": 50},
         }
         logs = await w.wait_for(w.consume_logs)
-        assert [(r["prompt_tokens"], r["completion_tokens"], r["quota"], r["channel_id"]) for r in logs] == [
-            (17, 11, 17 + 11 * 2, channel)
-        ]
+        assert [(r["prompt_tokens"], r["completion_tokens"], r["quota"], r["channel_id"]) for r in logs] == [(17, 11, 17 + 11 * 2, channel)]
 
 
 async def test_ndjson_stream_becomes_sse_and_is_billed(sqlite_database, fake_upstream) -> None:
@@ -67,7 +65,10 @@ async def test_ndjson_stream_becomes_sse_and_is_billed(sqlite_database, fake_ups
         assert fake_upstream.last.json()["stream"] is True
         logs = await w.wait_for(w.consume_logs)
         assert (logs[0]["prompt_tokens"], logs[0]["completion_tokens"], logs[0]["quota"], logs[0]["is_stream"]) == (
-            17, 11, 39, True,
+            17,
+            11,
+            39,
+            True,
         )
 
 
@@ -124,8 +125,18 @@ async def test_channel_test(sqlite_database, fake_upstream) -> None:
 
 
 def _meta(**kw: object) -> RelayMeta:
-    fields: dict = dict(mode=modes.CHAT, channel_type=30, channel_id=1, base_url="http://ollama:11434", api_key="k",
-                        config={}, origin_model=MODEL, actual_model=MODEL, is_stream=False, request_path="/v1/chat/completions")
+    fields: dict = dict(
+        mode=modes.CHAT,
+        channel_type=30,
+        channel_id=1,
+        base_url="http://ollama:11434",
+        api_key="k",
+        config={},
+        origin_model=MODEL,
+        actual_model=MODEL,
+        is_stream=False,
+        request_path="/v1/chat/completions",
+    )
     fields.update(kw)
     return RelayMeta(**fields)
 
@@ -136,10 +147,15 @@ def test_images_and_options_are_converted() -> None:
         "model": MODEL,
         "num_ctx": 8192,
         "top_p": 0.5,
-        "messages": [{"role": "user", "content": [
-            {"type": "text", "text": "What is this?"},
-            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
-        ]}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is this?"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+                ],
+            }
+        ],
     }
     sent = orjson.loads(OllamaAdaptor().build_request(_meta(), body, b"").body or b"")
     assert sent["messages"] == [{"role": "user", "content": "What is this?", "images": [png]}]
@@ -167,8 +183,11 @@ async def test_tool_calls_round_trip(sqlite_database, fake_upstream) -> None:
         assert choice["finish_reason"] == "tool_calls"
         assert fake_upstream.last.json()["tools"] == TOOLS
 
-        history = [*CHAT, {"role": "assistant", "content": "", "tool_calls": [call]},
-                   {"role": "tool", "tool_call_id": call["id"], "content": '{"found": true}'}]
+        history = [
+            *CHAT,
+            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": call["id"], "content": '{"found": true}'},
+        ]
         resp = await w.chat(token, model=MODEL, tools=TOOLS, messages=history)
         assert resp.json()["choices"][0]["message"]["content"] == REPLY
         sent = fake_upstream.last.json()["messages"]

@@ -5,10 +5,29 @@ from __future__ import annotations
 import httpx
 
 STATUS_KEYS = {
-    "version", "start_time", "email_verification", "github_oauth", "github_client_id", "lark_client_id",
-    "system_name", "logo", "footer_html", "wechat_qrcode", "wechat_login", "server_address", "turnstile_check",
-    "turnstile_site_key", "top_up_link", "chat_link", "quota_per_unit", "display_in_currency", "oidc",
-    "oidc_client_id", "oidc_well_known", "oidc_authorization_endpoint", "oidc_token_endpoint",
+    "version",
+    "start_time",
+    "email_verification",
+    "github_oauth",
+    "github_client_id",
+    "lark_client_id",
+    "system_name",
+    "logo",
+    "footer_html",
+    "wechat_qrcode",
+    "wechat_login",
+    "server_address",
+    "turnstile_check",
+    "turnstile_site_key",
+    "top_up_link",
+    "chat_link",
+    "quota_per_unit",
+    "display_in_currency",
+    "oidc",
+    "oidc_client_id",
+    "oidc_well_known",
+    "oidc_authorization_endpoint",
+    "oidc_token_endpoint",
     "oidc_userinfo_endpoint",
 }
 

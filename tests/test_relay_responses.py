@@ -18,7 +18,14 @@ from tests.support.relay_kit import World, relay_world
 
 REPLY = Canned().reply_text
 IMAGE = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-TOOLS: Any = [{"type": "function", "name": "lookup", "description": "Look a thing up.", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}]
+TOOLS: Any = [
+    {
+        "type": "function",
+        "name": "lookup",
+        "description": "Look a thing up.",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+    }
+]
 CONVERTED = ("claude-3-5-haiku-20241022", "gemini-1.5-flash", "compatible-model")  # Anthropic, Gemini, OpenAI-compatible
 PASSED = ("gpt-4o", "gpt-4o-mini")  # OpenAI, Azure
 
@@ -47,8 +54,14 @@ def _check_text_events(events: list[Any]) -> str:
     kinds = [e.type for e in events]
     assert kinds[:2] == ["response.created", "response.in_progress"], kinds
     assert kinds[-1] == "response.completed", kinds
-    for kind in ("response.output_item.added", "response.content_part.added", "response.output_text.delta",
-                 "response.output_text.done", "response.content_part.done", "response.output_item.done"):
+    for kind in (
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+    ):
         assert kind in kinds, (kind, kinds)
     assert kinds.index("response.output_text.done") > max(i for i, k in enumerate(kinds) if k == "response.output_text.delta")
     assert [e.sequence_number for e in events] == list(range(len(events)))
@@ -64,7 +77,9 @@ async def test_text_stream_tools_and_images(sqlite_database, fake_upstream, mode
         token = await w.token()
         async with _http(w) as http:
             sdk = _sdk(w, http, token)
-            answer = await sdk.responses.create(model=model, input="Hello from the Responses SDK", instructions="Be brief.", max_output_tokens=200)
+            answer = await sdk.responses.create(
+                model=model, input="Hello from the Responses SDK", instructions="Be brief.", max_output_tokens=200
+            )
             assert answer.output_text == REPLY and answer.status == "completed"
             assert answer.id.startswith("resp_") and answer.usage is not None and answer.usage.total_tokens > 0
 
@@ -77,10 +92,18 @@ async def test_text_stream_tools_and_images(sqlite_database, fake_upstream, mode
                 final = await helper.get_final_response()
             assert final.output_text == REPLY
 
-            picture = await sdk.responses.create(model=model, input=[{"role": "user", "content": [
-                {"type": "input_text", "text": "What is in this picture?"},
-                {"type": "input_image", "image_url": IMAGE, "detail": "low"},
-            ]}])
+            picture = await sdk.responses.create(
+                model=model,
+                input=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "input_text", "text": "What is in this picture?"},
+                            {"type": "input_image", "image_url": IMAGE, "detail": "low"},
+                        ],
+                    }
+                ],
+            )
             assert picture.output_text == REPLY
 
             # A function-call round trip: the model calls the tool, the client answers it.
@@ -88,11 +111,15 @@ async def test_text_stream_tools_and_images(sqlite_database, fake_upstream, mode
             calls = [item for item in first.output if item.type == "function_call"]
             assert len(calls) == 1 and calls[0].name == "lookup", first.output
             assert json.loads(calls[0].arguments) == TOOL_ARGUMENTS
-            second = await sdk.responses.create(model=model, tools=TOOLS, input=[
-                {"role": "user", "content": "Look up fake things"},
-                {"type": "function_call", "call_id": calls[0].call_id, "name": "lookup", "arguments": calls[0].arguments},
-                {"type": "function_call_output", "call_id": calls[0].call_id, "output": "{\"found\": 3}"},
-            ])
+            second = await sdk.responses.create(
+                model=model,
+                tools=TOOLS,
+                input=[
+                    {"role": "user", "content": "Look up fake things"},
+                    {"type": "function_call", "call_id": calls[0].call_id, "name": "lookup", "arguments": calls[0].arguments},
+                    {"type": "function_call_output", "call_id": calls[0].call_id, "output": '{"found": 3}'},
+                ],
+            )
             assert second.output_text == REPLY
 
             streamed_call = await _events(await sdk.responses.create(model=model, input="Look up, streaming", tools=TOOLS, stream=True))
@@ -145,7 +172,10 @@ async def test_stored_responses_previous_id_retrieve_and_delete(sqlite_database,
                 await sdk.responses.create(model=CONVERTED[0], input="y", previous_response_id=stored.id)
             assert other_model.value.param == "previous_response_id"
         paths = [(r.method, r.path) for r in fake_upstream.requests if r.method != "POST"]
-        assert ("GET", "/openai/v1/responses/" + next(iter(p for m, p in paths if p.startswith("/openai/v1/responses/"))).split("/")[-1]) in paths
+        assert (
+            "GET",
+            "/openai/v1/responses/" + next(iter(p for m, p in paths if p.startswith("/openai/v1/responses/"))).split("/")[-1],
+        ) in paths
 
 
 async def test_errors(sqlite_database, fake_upstream) -> None:
@@ -181,9 +211,13 @@ async def test_errors(sqlite_database, fake_upstream) -> None:
                 resp = await http.post("/v1/responses", json=body, headers={"Authorization": f"Bearer sk-{token['key']}"})
                 assert resp.status_code == 400 and set(resp.json()) == {"error"}, (body, resp.text)
             for raw in (b"{not json", b"[1, 2]", b""):
-                resp = await http.post("/v1/responses", content=raw, headers={"Authorization": f"Bearer sk-{token['key']}", "content-type": "application/json"})
+                resp = await http.post(
+                    "/v1/responses", content=raw, headers={"Authorization": f"Bearer sk-{token['key']}", "content-type": "application/json"}
+                )
                 assert 400 <= resp.status_code < 500, (raw, resp.text)
-            refused = await http.post("/v1/responses", json={"model": CONVERTED[0], "input": "x"}, headers={"Authorization": "Bearer sk-nope"})
+            refused = await http.post(
+                "/v1/responses", json={"model": CONVERTED[0], "input": "x"}, headers={"Authorization": "Bearer sk-nope"}
+            )
             assert refused.status_code == 401
             assert (await http.put("/v1/responses/resp_x", headers={"Authorization": f"Bearer sk-{token['key']}"})).status_code == 404
             stored = await sdk.responses.create(model=PASSED[0], input="kept")
@@ -192,7 +226,15 @@ async def test_errors(sqlite_database, fake_upstream) -> None:
 
 
 def _row(log: dict[str, Any]) -> tuple[Any, ...]:
-    return (log["model_name"], log["channel_id"], log["prompt_tokens"], log["completion_tokens"], log["quota"], log["is_stream"], log["content"])
+    return (
+        log["model_name"],
+        log["channel_id"],
+        log["prompt_tokens"],
+        log["completion_tokens"],
+        log["quota"],
+        log["is_stream"],
+        log["content"],
+    )
 
 
 @pytest.mark.parametrize("model", (CONVERTED[0], PASSED[0]))
@@ -205,8 +247,12 @@ async def test_billing_and_logs_equal_chat_completions(sqlite_database, fake_ups
             sdk = _sdk(w, http, token)
             for stream in (False, True):
                 options: Any = {"stream_options": {"include_usage": True}} if stream else {}  # Responses streams always report usage
-                chat: Any = await sdk.chat.completions.create(model=model, stream=stream, **options, messages=[
-                    {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Count to three."}])
+                chat: Any = await sdk.chat.completions.create(
+                    model=model,
+                    stream=stream,
+                    **options,
+                    messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Count to three."}],
+                )
                 if stream:
                     [c async for c in chat]
                 response = await sdk.responses.create(model=model, instructions="Be brief.", input="Count to three.", stream=stream)
@@ -233,7 +279,9 @@ async def test_quota_strict_ends_a_stream_at_the_balance(sqlite_database, fake_u
         async with _http(w) as http:
             events = await _events(await _sdk(w, http, token).responses.create(model=model, input="Talk a lot.", stream=True))
         last = events[-1]
-        assert last.type == "response.incomplete" and last.response.incomplete_details.reason == "max_output_tokens", [e.type for e in events[-3:]]
+        assert last.type == "response.incomplete" and last.response.incomplete_details.reason == "max_output_tokens", [
+            e.type for e in events[-3:]
+        ]
         received = "".join(e.delta for e in events if e.type == "response.output_text.delta")
         assert 0 < len(received) < 3000 * 5
         await w.flush()
@@ -248,7 +296,9 @@ async def test_failover_from_a_passthrough_channel_to_a_converted_one(sqlite_dat
     async with relay_world(sqlite_database, fake_upstream) as w:
         await w.option("RetryTimes", "1")
         first = await w.channel(name="openai", models="gpt-4o", priority=10)
-        second = await w.channel(name="claude", type=14, key="claude-key", models="gpt-4o", model_mapping='{"gpt-4o": "claude-3-5-haiku-20241022"}')
+        second = await w.channel(
+            name="claude", type=14, key="claude-key", models="gpt-4o", model_mapping='{"gpt-4o": "claude-3-5-haiku-20241022"}'
+        )
         token = await w.token()
         async with _http(w) as http:
             sdk = _sdk(w, http, token)
@@ -269,8 +319,19 @@ async def test_input_token_count_is_what_the_gateway_bills(sqlite_database, fake
     async with relay_world(sqlite_database, fake_upstream) as w:
         await _world_channels(w)
         token = await w.token()
-        request: Any = {"instructions": "Be brief.", "tools": TOOLS, "input": [
-            {"role": "user", "content": [{"type": "input_text", "text": "Count these tokens, please."}, {"type": "input_image", "image_url": IMAGE, "detail": "low"}]}]}
+        request: Any = {
+            "instructions": "Be brief.",
+            "tools": TOOLS,
+            "input": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": "Count these tokens, please."},
+                        {"type": "input_image", "image_url": IMAGE, "detail": "low"},
+                    ],
+                }
+            ],
+        }
         async with _http(w) as http:
             sdk = _sdk(w, http, token)
             counts = {}

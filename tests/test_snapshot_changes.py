@@ -40,7 +40,12 @@ def test_only_the_named_rows_change_and_deletions_go_by_hash() -> None:
 def test_a_changed_key_retires_the_old_one_and_channels_rebuild_routes() -> None:
     snapshot = _snapshot()
     disabled = channel_entry({**CHANNEL, "status": 2})
-    changes = RowChanges(version=2, tokens=[token_entry({"id": 1, "user_id": 1, "key": "new", "status": 1})], channels=[disabled], options={"RetryTimes": "3"})
+    changes = RowChanges(
+        version=2,
+        tokens=[token_entry({"id": 1, "user_id": 1, "key": "new", "status": 1})],
+        channels=[disabled],
+        options={"RetryTimes": "3"},
+    )
     updated, _ = apply_changes(snapshot, changes)
     assert key_hash("key1") not in updated.tokens and updated.tokens[key_hash("new")].id == 1
     assert updated.routes == {} and updated.channels[5].status == 2
@@ -60,8 +65,12 @@ def test_the_ledger_refreshes_only_changed_rows_net_of_what_is_pending() -> None
 
 def test_a_sealed_change_set_opens_as_the_same_rows() -> None:
     keys = ClusterKeys("secret")
-    token = token_entry({"id": 1, "user_id": 1, "key": "key1", "status": 2, "remain_quota": 40, "models": "gpt-4", "subnet": "10.0.0.0/8", "rpm_limit": 3})
-    changes = RowChanges(version=8, tokens=[token], channels=[channel_entry(CHANNEL)], deleted_users=[9], deleted_token_hashes=["ab"], options={"A": "1"})
+    token = token_entry(
+        {"id": 1, "user_id": 1, "key": "key1", "status": 2, "remain_quota": 40, "models": "gpt-4", "subnet": "10.0.0.0/8", "rpm_limit": 3}
+    )
+    changes = RowChanges(
+        version=8, tokens=[token], channels=[channel_entry(CHANNEL)], deleted_users=[9], deleted_token_hashes=["ab"], options={"A": "1"}
+    )
     sealed = seal_changes(keys, changes_message(changes, "ep", 7, {"slave-a": 4}))
     assert b"sk-up" not in sealed.SerializeToString()  # channel keys travel sealed
     opened = open_changes(keys, sealed)

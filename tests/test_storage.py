@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import inspect, insert, select, text
+from sqlalchemy import insert, inspect, select, text
 
 from master.access_tokens import stored_form
 from master.db import columns, migrate
@@ -36,7 +36,11 @@ def test_dsn_forms() -> None:
     mysql = parse_dsn("root:s3cret@tcp(mysql.local:3307)/oneapi?parseTime=true", "x")
     assert mysql.dialect == "mysql" and mysql.url.drivername == "mysql+aiomysql"
     assert (mysql.url.username, mysql.url.password, mysql.url.host, mysql.url.port, mysql.url.database) == (
-        "root", "s3cret", "mysql.local", 3307, "oneapi",
+        "root",
+        "s3cret",
+        "mysql.local",
+        3307,
+        "oneapi",
     )
     assert parse_dsn("oneapi@tcp(h)/db", "x").url.port == 3306
     with pytest.raises(DSNError):

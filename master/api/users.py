@@ -8,9 +8,7 @@ from sqlalchemy import exists, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from master.users import admin as users_admin
 from master.access_tokens import stored_form
-from master.users.accounts import verify_password
 from master.api.common import (
     ROLE_ROOT,
     BadBody,
@@ -27,12 +25,14 @@ from master.api.common import (
 from master.context import get_ctx
 from master.db.schema import users
 from master.sessions import end_session, start_session
+from master.users import admin as users_admin
+from master.users.accounts import verify_password
 from master.users.model import (
     USER_ENABLED,
     BodyTypeError,
     decode_user,
-    load_user,
     insert_user,
+    load_user,
     soft_delete,
     string_field,
     update_nonzero,

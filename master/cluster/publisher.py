@@ -136,7 +136,11 @@ class Publisher:
                 # A cold start reads the snapshot, then the stream: rewrite the snapshot (O(install))
                 # before the capped stream could lose what follows it, and otherwise rarely.
                 behind = self.version - self._written_version
-                if self._snapshot_due or behind >= self.ctx.settings.change_log_retention // 2 or (behind and time.monotonic() - written_at >= interval):
+                if (
+                    self._snapshot_due
+                    or behind >= self.ctx.settings.change_log_retention // 2
+                    or (behind and time.monotonic() - written_at >= interval)
+                ):
                     sealed_snapshot = self.snapshot()
                     await redis.set(REDIS_SNAPSHOT_KEY, sealed_snapshot.SerializeToString())
                     self._written_version, self._snapshot_due, written_at = sealed_snapshot.version, False, time.monotonic()

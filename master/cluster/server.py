@@ -170,7 +170,14 @@ class ClusterServer:
             # uses; calls still need the cluster secret.
             self.server.add_insecure_port(f"127.0.0.1:{slot.cluster_port}")
         await self.server.start()
-        log.info("cluster gRPC server listening", host=settings.grpc_host, port=self.port, tls=credentials is not None, redis=redis is not None, workers_port=slot.cluster_port if slot else None)
+        log.info(
+            "cluster gRPC server listening",
+            host=settings.grpc_host,
+            port=self.port,
+            tls=credentials is not None,
+            redis=redis is not None,
+            workers_port=slot.cluster_port if slot else None,
+        )
 
     async def stop(self) -> None:
         if self.server is not None:

@@ -43,8 +43,7 @@ def _postgresql(table: str, kind: str) -> list[str]:
         f"CREATE OR REPLACE FUNCTION oneapi_cc_{table}() RETURNS trigger AS $$ BEGIN "
         f"INSERT INTO config_changes(kind, row_id, created_at) VALUES ('{kind}', {row_id}, "
         "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)); RETURN NULL; END $$ LANGUAGE plpgsql",
-        f"CREATE TRIGGER oneapi_cc_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION oneapi_cc_{table}()",
+        f"CREATE TRIGGER oneapi_cc_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION oneapi_cc_{table}()",
     ]
 
 

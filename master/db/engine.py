@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from shared.settings import Settings
 
 # One API's MySQL form: user:pass@tcp(host:port)/db?params
-_MYSQL_GO = re.compile(r"^(?P<user>[^:@/]*)(?::(?P<password>[^@]*))?@tcp\((?P<host>[^:)]+)(?::(?P<port>\d+))?\)/(?P<db>[^?]*)(?:\?(?P<query>.*))?$")
+_MYSQL_GO = re.compile(
+    r"^(?P<user>[^:@/]*)(?::(?P<password>[^@]*))?@tcp\((?P<host>[^:)]+)(?::(?P<port>\d+))?\)/(?P<db>[^?]*)(?:\?(?P<query>.*))?$"
+)
 
 
 class DSNError(ValueError):

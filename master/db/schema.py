@@ -6,7 +6,6 @@ LOG_SQL_DSN database.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import mysql
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -20,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.dialects import mysql
 
 from shared.limits import LIMIT_FIELDS
 
@@ -30,7 +30,6 @@ log_metadata = MetaData()
 Str = String(191)
 # gorm maps an unsized string to longtext on MySQL; TEXT there stops at 64 KB (ModelRatio is larger).
 LongText = Text().with_variant(mysql.LONGTEXT(), "mysql")
-
 
 
 class FixedKey(TypeDecorator[str]):
@@ -45,6 +44,7 @@ class FixedKey(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: object) -> str | None:
         return value.rstrip(" ") if value is not None else None
+
 
 def rate_limit_columns() -> list[Column[int]]:
     """Our rate limits on tokens and users (shared.limits); 0 is no limit. Not One API's: its

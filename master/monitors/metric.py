@@ -9,7 +9,7 @@ itself (a database write and a notification) is handed to `on_disable`, which mu
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 class MetricWindow:

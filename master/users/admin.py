@@ -80,7 +80,11 @@ async def search_users(request: Request) -> Response:
     ctx = get_ctx(request)
     keyword = request.query_params.get("keyword", "")
     # LIKE wildcards in the keyword stay wildcards, as in One API.
-    clauses: list[ColumnElement[bool]] = [users.c.username.like(keyword + "%"), users.c.email.like(keyword + "%"), users.c.display_name.like(keyword + "%")]
+    clauses: list[ColumnElement[bool]] = [
+        users.c.username.like(keyword + "%"),
+        users.c.email.like(keyword + "%"),
+        users.c.display_name.like(keyword + "%"),
+    ]
     if ctx.store.dialect != "postgresql" and _GO_INT.match(keyword) and abs(int(keyword)) <= INT32_MAX:
         clauses.append(users.c.id == int(keyword))  # One API drops `id =` on PostgreSQL
     async with ctx.store.main.connect() as conn:

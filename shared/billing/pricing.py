@@ -7,8 +7,9 @@ float64 -> int64 conversions truncate toward zero; Python's int() does the same.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from shared.billing.tokenizer import count_text
 
@@ -55,9 +56,7 @@ def pre_consume_quota(prompt_tokens: int, max_tokens: int, pre_consumed_quota_op
     return int(tokens * ratio)
 
 
-def text_quota(
-    prompt_tokens: float, completion_tokens: int, model_ratio: float, group_ratio: float, completion_ratio: float
-) -> int:
+def text_quota(prompt_tokens: float, completion_tokens: int, model_ratio: float, group_ratio: float, completion_ratio: float) -> int:
     """ceil((prompt + completion × completionRatio) × modelRatio × groupRatio), at least 1 when
     the ratio is not 0, and 0 when both counts are 0."""
     if prompt_tokens + completion_tokens == 0:
@@ -129,7 +128,7 @@ class ImageRequest:
     n: int
 
     @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> "ImageRequest":
+    def from_body(cls, body: Mapping[str, Any]) -> ImageRequest:
         """Defaults n=1, size 1024x1024, model dall-e-2. Raises ValueError on wrong field types
         (-> 400 `invalid_image_request`)."""
         model, prompt, size, quality = (body.get(k) or "" for k in ("model", "prompt", "size", "quality"))

@@ -23,8 +23,12 @@ class OpenedChanges:
 
 def changes_message(changes: RowChanges, epoch: str, from_version: int, applied: Mapping[str, int]) -> pb.ChangeSet:
     msg = pb.ChangeSet(
-        epoch=epoch, from_version=from_version, version=changes.version, applied=dict(applied),
-        deleted_users=changes.deleted_users, deleted_token_hashes=changes.deleted_token_hashes,
+        epoch=epoch,
+        from_version=from_version,
+        version=changes.version,
+        applied=dict(applied),
+        deleted_users=changes.deleted_users,
+        deleted_token_hashes=changes.deleted_token_hashes,
         deleted_channels=changes.deleted_channels,
     )
     for u in changes.users:

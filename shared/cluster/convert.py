@@ -7,8 +7,9 @@ by key hash only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
@@ -28,46 +29,99 @@ class Replica:
 
 
 def user_fields(u: UserEntry) -> dict[str, Any]:
-    return dict(id=u.id, username=u.username, group=u.group, status=u.status, role=u.role, quota=u.quota, used_quota=u.used_quota, **u.limits.as_json())
+    return dict(
+        id=u.id,
+        username=u.username,
+        group=u.group,
+        status=u.status,
+        role=u.role,
+        quota=u.quota,
+        used_quota=u.used_quota,
+        **u.limits.as_json(),
+    )
 
 
 def token_fields(t: TokenEntry) -> dict[str, Any]:
     return dict(
-        id=t.id, user_id=t.user_id, name=t.name, status=t.status, expired_time=t.expired_time,
-        remain_quota=t.remain_quota, unlimited_quota=t.unlimited_quota, used_quota=t.used_quota,
-        models=t.models_text, subnet=t.subnet_text, key_hash=t.key_hash, **t.limits.as_json(),
+        id=t.id,
+        user_id=t.user_id,
+        name=t.name,
+        status=t.status,
+        expired_time=t.expired_time,
+        remain_quota=t.remain_quota,
+        unlimited_quota=t.unlimited_quota,
+        used_quota=t.used_quota,
+        models=t.models_text,
+        subnet=t.subnet_text,
+        key_hash=t.key_hash,
+        **t.limits.as_json(),
     )
 
 
 def channel_fields(c: ChannelEntry) -> dict[str, Any]:
     return dict(
-        id=c.id, type=c.type, key=c.key, status=c.status, name=c.name, weight=c.weight, priority=c.priority,
-        base_url=c.base_url, config=dict(c.config), models=",".join(c.models), groups=",".join(c.groups),
-        model_mapping=dict(c.model_mapping), system_prompt=c.system_prompt,
+        id=c.id,
+        type=c.type,
+        key=c.key,
+        status=c.status,
+        name=c.name,
+        weight=c.weight,
+        priority=c.priority,
+        base_url=c.base_url,
+        config=dict(c.config),
+        models=",".join(c.models),
+        groups=",".join(c.groups),
+        model_mapping=dict(c.model_mapping),
+        system_prompt=c.system_prompt,
     )
 
 
 def user_row(u: pb.User) -> dict[str, Any]:
     return {
-        "id": u.id, "username": u.username, "group": u.group, "status": u.status, "role": u.role, "quota": u.quota,
-        "used_quota": u.used_quota, **_limits(u),
+        "id": u.id,
+        "username": u.username,
+        "group": u.group,
+        "status": u.status,
+        "role": u.role,
+        "quota": u.quota,
+        "used_quota": u.used_quota,
+        **_limits(u),
     }
 
 
 def token_row(t: pb.Token) -> dict[str, Any]:
     return {
-        "id": t.id, "user_id": t.user_id, "name": t.name, "status": t.status, "expired_time": t.expired_time,
-        "remain_quota": t.remain_quota, "unlimited_quota": t.unlimited_quota, "used_quota": t.used_quota,
-        "models": t.models, "subnet": t.subnet, "key_hash": t.key_hash, **_limits(t),
+        "id": t.id,
+        "user_id": t.user_id,
+        "name": t.name,
+        "status": t.status,
+        "expired_time": t.expired_time,
+        "remain_quota": t.remain_quota,
+        "unlimited_quota": t.unlimited_quota,
+        "used_quota": t.used_quota,
+        "models": t.models,
+        "subnet": t.subnet,
+        "key_hash": t.key_hash,
+        **_limits(t),
     }
 
 
 def channel_row(c: pb.Channel) -> dict[str, Any]:
     return {
-        "id": c.id, "type": c.type, "key": c.key, "status": c.status, "name": c.name, "weight": c.weight,
-        "priority": c.priority, "base_url": c.base_url, "config": orjson.dumps(dict(c.config)).decode(),
-        "other": "", "models": c.models, "group": c.groups,
-        "model_mapping": orjson.dumps(dict(c.model_mapping)).decode(), "system_prompt": c.system_prompt,
+        "id": c.id,
+        "type": c.type,
+        "key": c.key,
+        "status": c.status,
+        "name": c.name,
+        "weight": c.weight,
+        "priority": c.priority,
+        "base_url": c.base_url,
+        "config": orjson.dumps(dict(c.config)).decode(),
+        "other": "",
+        "models": c.models,
+        "group": c.groups,
+        "model_mapping": orjson.dumps(dict(c.model_mapping)).decode(),
+        "system_prompt": c.system_prompt,
     }
 
 

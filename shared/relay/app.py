@@ -22,12 +22,12 @@ from shared.relay.auth import authenticate, check_model_allowed, request_model
 from shared.relay.billing_routes import subscription, usage
 from shared.relay.engine import Call, RelayEngine
 from shared.relay.http import BadGzip, BodyTooLarge, header, headers_dict, read_body, send_bytes, send_error, send_json
-from shared.relay.inbound.gemini import route as gemini
-from shared.relay.inbound.gemini.reply import GeminiReply
-from shared.relay.inbound.responses.relay import count_input_tokens, relay_response_item, relay_responses
 from shared.relay.inbound import ClientFormat
 from shared.relay.inbound.anthropic import MESSAGES
 from shared.relay.inbound.anthropic.count import count_tokens
+from shared.relay.inbound.gemini import route as gemini
+from shared.relay.inbound.gemini.reply import GeminiReply
+from shared.relay.inbound.responses.relay import count_input_tokens, relay_response_item, relay_responses
 from shared.relay.media import relay_audio, relay_image, relay_proxy
 from shared.relay.models_routes import list_models, retrieve_model
 from shared.relay.ratelimit import Admission
@@ -150,11 +150,16 @@ class RelayApp:
             return
         method, path = scope["method"], scope["path"]
         if method == "OPTIONS":
-            await send_bytes(send, 204, b"", [
-                (b"access-control-allow-methods", b"GET, POST, PUT, DELETE, OPTIONS"),
-                (b"access-control-allow-headers", header(scope, b"access-control-request-headers").encode() or b"*"),
-                (b"access-control-max-age", b"43200"),
-            ])
+            await send_bytes(
+                send,
+                204,
+                b"",
+                [
+                    (b"access-control-allow-methods", b"GET, POST, PUT, DELETE, OPTIONS"),
+                    (b"access-control-allow-headers", header(scope, b"access-control-request-headers").encode() or b"*"),
+                    (b"access-control-max-age", b"43200"),
+                ],
+            )
             return
         request_id = request_id_var.get() or scope.get("state", {}).get("request_id", "")
         admission = Admission()  # every answer after admission carries its x-ratelimit-* headers
@@ -175,7 +180,12 @@ class RelayApp:
             await _send_error(send, exc, request_id, client_format)
         except BodyTooLarge:
             limit = self.engine.settings.max_request_body
-            await _send_error(send, RelayError(413, f"request body is larger than {limit} bytes", "invalid_request_error", code="request_too_large"), request_id, client_format)
+            await _send_error(
+                send,
+                RelayError(413, f"request body is larger than {limit} bytes", "invalid_request_error", code="request_too_large"),
+                request_id,
+                client_format,
+            )
         except BadGzip:
             await send_bytes(send, 400, b"")
         except Exception as exc:  # the node stays up whatever a request does
@@ -269,9 +279,7 @@ class RelayApp:
         else:
             await relay_text(engine, call, send, pinned)
 
-    async def _inbound(
-        self, scope: Scope, receive: Receive, send: Send, path: str, request_id: str, admission: Admission
-    ) -> None:
+    async def _inbound(self, scope: Scope, receive: Receive, send: Send, path: str, request_id: str, admission: Admission) -> None:
         """A request in another API's format (shared.relay.inbound): the chat pipeline, converted."""
         engine = self.engine
         if engine.snapshot is None:

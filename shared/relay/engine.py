@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from shared.billing.ratios import Ratios
@@ -19,12 +20,12 @@ from shared.logs import get_logger
 from shared.metrics import Metrics
 from shared.redact import redact_key
 from shared.relay.adaptors import adaptor_for
-from shared.relay.adaptors.registry import channel_base_url
 from shared.relay.adaptors.errors import error_of, should_disable_channel
+from shared.relay.adaptors.registry import channel_base_url
 from shared.relay.auth import Caller, auth_error
 from shared.relay.ledger import Ledger
-from shared.relay.ratelimit import Admission, RateLimits
 from shared.relay.prompt import PromptCounter
+from shared.relay.ratelimit import Admission, RateLimits
 from shared.relay.routing import Cooldowns, choose
 from shared.relay.sink import QuotaSink
 from shared.relay.types import Adaptor, RelayError, RelayMeta
@@ -113,7 +114,9 @@ class RelayEngine:
                 self.ratios = Ratios.from_options(o.get("ModelRatio"), o.get("CompletionRatio"), o.get("GroupRatio"))
             except ValueError:
                 log.error("a ratio option is not valid JSON; keeping the previous ratios")
-        self.cooldowns.disabled = {cid for cid in self.cooldowns.disabled if cid in snapshot.channels and snapshot.channels[cid].status == CHANNEL_ENABLED}
+        self.cooldowns.disabled = {
+            cid for cid in self.cooldowns.disabled if cid in snapshot.channels and snapshot.channels[cid].status == CHANNEL_ENABLED
+        }
         self.snapshot = snapshot
 
     @property
@@ -197,7 +200,7 @@ class RelayEngine:
 
     # -- per-attempt helpers ------------------------------------------------------------------
 
-    async def send(self, call: Call, adaptor: Adaptor, meta: RelayMeta, body: dict[str, Any] | None) -> "UpstreamResponse | Failure":
+    async def send(self, call: Call, adaptor: Adaptor, meta: RelayMeta, body: dict[str, Any] | None) -> UpstreamResponse | Failure:
         """Build and send the upstream request; an answer that is an error becomes a Failure.
 
         Errors: a status other than 200/201, and a stream request answered with JSON (One API reads

@@ -12,8 +12,8 @@ flushes, so a delta is never counted twice or lost. Fleet-wide enforcement acros
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from shared.snapshot import Snapshot, TokenEntry, UserEntry
 
@@ -62,12 +62,9 @@ class Ledger:
         held_t, held_u = self.inflight_tokens, self.inflight_users
         self.user_used = {u.id: u.used_quota + used.get(u.id, 0) for u in snapshot.users.values()}
         self.token_remain = {
-            t.id: t.remain_quota - pending_tokens.get(t.id, 0) - held_t.get(t.id, 0)
-            for t in snapshot.tokens_by_id.values()
+            t.id: t.remain_quota - pending_tokens.get(t.id, 0) - held_t.get(t.id, 0) for t in snapshot.tokens_by_id.values()
         }
-        self.token_used = {
-            t.id: t.used_quota + pending_tokens.get(t.id, 0) + held_t.get(t.id, 0) for t in snapshot.tokens_by_id.values()
-        }
+        self.token_used = {t.id: t.used_quota + pending_tokens.get(t.id, 0) + held_t.get(t.id, 0) for t in snapshot.tokens_by_id.values()}
         self.user_quota = {u.id: u.quota - pending_users.get(u.id, 0) - held_u.get(u.id, 0) for u in snapshot.users.values()}
 
     def refresh(

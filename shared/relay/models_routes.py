@@ -11,7 +11,15 @@ from shared.snapshot import Snapshot
 
 
 def _custom(model_id: str) -> dict:
-    return {"id": model_id, "object": "model", "created": 1626777600, "owned_by": "custom", "permission": None, "root": model_id, "parent": None}
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": 1626777600,
+        "owned_by": "custom",
+        "permission": None,
+        "root": model_id,
+        "parent": None,
+    }
 
 
 def available_models(snapshot: Snapshot, caller: Caller) -> set[str]:
@@ -35,6 +43,17 @@ async def list_models(engine: object, caller: Caller, send: Send) -> None:
 async def retrieve_model(model_id: str, send: Send) -> None:
     entry = catalogue_lookup(model_id)
     if entry is None:
-        await send_json(send, 200, {"error": {"message": f"The model '{model_id}' does not exist", "type": "invalid_request_error", "param": "model", "code": "model_not_found"}})
+        await send_json(
+            send,
+            200,
+            {
+                "error": {
+                    "message": f"The model '{model_id}' does not exist",
+                    "type": "invalid_request_error",
+                    "param": "model",
+                    "code": "model_not_found",
+                }
+            },
+        )
         return
     await send_json(send, 200, entry.as_dict())

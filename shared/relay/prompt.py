@@ -17,9 +17,10 @@ machine, issue 12 item 6). So, in this order, before any token is counted:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from shared.billing import tokenizer
 from shared.relay import modes

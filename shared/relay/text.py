@@ -26,7 +26,7 @@ from shared.relay import modes, prompt, strict
 from shared.relay.engine import BAICHUAN, Call, Failure, RelayEngine
 from shared.relay.fields import check_field_types
 from shared.relay.http import ClientStream, send_bytes
-from shared.relay.inbound import Converting, frames
+from shared.relay.inbound import frames
 from shared.relay.ledger import QuotaRefused
 from shared.relay.types import RelayError, Usage
 from shared.relay.upstream import UpstreamUnavailable, read_error
@@ -35,6 +35,8 @@ from shared.snapshot import ChannelEntry
 log = get_logger(__name__)
 
 MAX_TOKENS_LIMIT = 1073741823
+
+
 def invalid(message: str) -> RelayError:
     return RelayError(400, message, code="invalid_text_request")
 
@@ -139,9 +141,7 @@ async def _cap_max_tokens(engine: RelayEngine, call: Call, request: dict[str, An
 AttemptFn = Callable[[RelayEngine, Call, Send, ChannelEntry, dict[str, Any], bool, int, float, Any], Awaitable["Failure | None"]]
 
 
-async def relay_text(
-    engine: RelayEngine, call: Call, send: Send, pinned: ChannelEntry | None, attempt_fn: AttemptFn | None = None
-) -> None:
+async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: ChannelEntry | None, attempt_fn: AttemptFn | None = None) -> None:
     """The chat pipeline; an inbound format (shared.relay.inbound) passes its own `attempt_fn` to
     serve some channels its own way and the rest through `_attempt`."""
     run_attempt = attempt_fn or _attempt
@@ -378,7 +378,5 @@ async def _settle(
     # Only the settled cost is shipped: the reservation lived in memory alone.
     engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, quota)
     content = pricing.consume_log_content(model_ratio, group_ratio, completion_ratio) + cache_note
-    row = engine.consume_log(
-        call, channel.id, model, quota, usage.prompt_tokens, usage.completion_tokens, content, is_stream, system_reset
-    )
+    row = engine.consume_log(call, channel.id, model, quota, usage.prompt_tokens, usage.completion_tokens, content, is_stream, system_reset)
     engine.record_usage(caller.user.id, channel.id, quota, row)

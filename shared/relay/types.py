@@ -7,8 +7,9 @@ a stream line by line. That keeps adaptors testable without a network and the ho
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 
 @dataclass
@@ -136,5 +137,4 @@ class Adaptor(Protocol):
         Raise RelayError for an error carried inside a 200 body."""
         ...
 
-    def stream_converter(self, meta: RelayMeta) -> StreamConverter:
-        ...
+    def stream_converter(self, meta: RelayMeta) -> StreamConverter: ...

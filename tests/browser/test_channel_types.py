@@ -52,10 +52,17 @@ def test_a_changed_api_answer_changes_the_form(browsing) -> None:
         for entry in body["data"]:
             if entry["id"] == 36:
                 entry["label"] = {"en": "DeepSeek from the API", "zh": "来自接口的 DeepSeek"}
-                entry["fields"] = [{
-                    "name": "config.region", "label": {"en": "Data centre", "zh": "数据中心"}, "hint": None,
-                    "placeholder": "eu-1", "default": "", "secret": False, "multiline": False,
-                }]
+                entry["fields"] = [
+                    {
+                        "name": "config.region",
+                        "label": {"en": "Data centre", "zh": "数据中心"},
+                        "hint": None,
+                        "placeholder": "eu-1",
+                        "default": "",
+                        "secret": False,
+                        "multiline": False,
+                    }
+                ]
         route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
 
     page.route("**/api/channel/types", rewrite)

@@ -38,8 +38,12 @@ def test_copy_as_snippets(browsing, fake_upstream, master_url) -> None:
     page = browsing.page()
     login(page, "root", "123456")
     channel = {
-        "name": "snippets-openai", "type": 1, "key": "sk-upstream-good", "base_url": fake_upstream.url,
-        "models": "gpt-4o-mini,gemini-2.0-flash", "group": "default",
+        "name": "snippets-openai",
+        "type": 1,
+        "key": "sk-upstream-good",
+        "base_url": fake_upstream.url,
+        "models": "gpt-4o-mini,gemini-2.0-flash",
+        "group": "default",
     }
     assert page.request.post("/api/channel/", data=channel).json()["success"]
     made = page.request.post(
@@ -55,8 +59,14 @@ def test_copy_as_snippets(browsing, fake_upstream, master_url) -> None:
     expect(page.locator("[data-hint=claude_code]")).to_contain_text("/v1/messages")
 
     codex = _copied(page, "Codex CLI")
-    for line in ('model_provider = "oneapi"', "[model_providers.oneapi]", f'base_url = "{master_url}/v1"',
-                 'env_key = "ONEAPI_API_KEY"', 'wire_api = "responses"', f'# export ONEAPI_API_KEY="{key}"'):
+    for line in (
+        'model_provider = "oneapi"',
+        "[model_providers.oneapi]",
+        f'base_url = "{master_url}/v1"',
+        'env_key = "ONEAPI_API_KEY"',
+        'wire_api = "responses"',
+        f'# export ONEAPI_API_KEY="{key}"',
+    ):
         assert line in codex.splitlines(), line
 
     anthropic_code = _copied(page, "anthropic-python")

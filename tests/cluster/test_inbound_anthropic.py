@@ -17,7 +17,9 @@ from tests.cluster.ops import add_channel, add_token
 from tests.fake_upstream.state import Canned
 
 REPLY = Canned().reply_text
-TOOLS: list[Any] = [{"name": "search", "description": "Search", "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}}}]
+TOOLS: list[Any] = [
+    {"name": "search", "description": "Search", "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}}}
+]
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
 
 
@@ -31,12 +33,22 @@ def conversation(sdk: anthropic.Anthropic, model: str) -> None:
     first = sdk.messages.create(model=model, max_tokens=64, tools=TOOLS, messages=hello)
     use = first.content[0]
     assert first.stop_reason == "tool_use" and use.type == "tool_use" and use.input == {"query": "fake"}
-    turns: list[Any] = [*hello, {"role": "assistant", "content": [use.model_dump()]},
-                        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "found"}]}]
+    turns: list[Any] = [
+        *hello,
+        {"role": "assistant", "content": [use.model_dump()]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "found"}]},
+    ]
     second = sdk.messages.create(model=model, max_tokens=64, tools=TOOLS, messages=turns)
     assert second.content[0].type == "text" and second.content[0].text == REPLY
-    image: list[Any] = [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
-                                                     {"type": "text", "text": "What is it?"}]}]
+    image: list[Any] = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+                {"type": "text", "text": "What is it?"},
+            ],
+        }
+    ]
     assert sdk.messages.create(model=model, max_tokens=64, messages=image).content[0].type == "text"
     assert sdk.messages.count_tokens(model=model, messages=hello).input_tokens > 0
 
@@ -51,7 +63,11 @@ def test_messages_through_a_master_and_a_slave(fleet, fake_upstream) -> None:
         token = add_token(admin)  # last: seen => the channels too
     key = f"sk-{token['key']}"
     probe = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
-    wait_for(lambda: httpx.post(slave.url + "/v1/messages/count_tokens", headers={"x-api-key": key}, json=probe).status_code == 200, 5, what="token on the slave")
+    wait_for(
+        lambda: httpx.post(slave.url + "/v1/messages/count_tokens", headers={"x-api-key": key}, json=probe).status_code == 200,
+        5,
+        what="token on the slave",
+    )
 
     for node in (master, slave):
         with anthropic.Anthropic(api_key=key, base_url=node.url, max_retries=0, timeout=10) as sdk:
@@ -70,10 +86,20 @@ def test_messages_through_a_master_and_a_slave(fleet, fake_upstream) -> None:
     # The same conversation through both doors of the slave bills and logs the same.
     with httpx.Client(base_url=slave.url, timeout=10) as http:
         for model in ("gpt-4o-mini", "claude-sonnet-4-5"):
-            chat = http.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
-                             json={"model": model, "max_tokens": 64, "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}]})
-            messages = http.post("/v1/messages", headers={"x-api-key": key},
-                                 json={"model": model, "max_tokens": 64, "system": "Be brief.", "messages": [{"role": "user", "content": "Hello"}]})
+            chat = http.post(
+                "/v1/chat/completions",
+                headers={"Authorization": f"Bearer {key}"},
+                json={
+                    "model": model,
+                    "max_tokens": 64,
+                    "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
+                },
+            )
+            messages = http.post(
+                "/v1/messages",
+                headers={"x-api-key": key},
+                json={"model": model, "max_tokens": 64, "system": "Be brief.", "messages": [{"role": "user", "content": "Hello"}]},
+            )
             assert chat.status_code == messages.status_code == 200
 
     query = "select quota, prompt_tokens, completion_tokens, model_name, channel_id, is_stream from logs where type = 2 order by id"

@@ -65,9 +65,14 @@ def test_google_genai_through_master_and_slave(fleet, fake_upstream) -> None:
         key = f"sk-{add_token(admin, name='genai')['key']}"
         body = {"contents": [{"role": "user", "parts": [{"text": "ready?"}]}]}
         wait_for(
-            lambda: httpx.post(f"{slave.url}/v1beta/models/gemini-1.5-flash:generateContent", json=body,
-                               headers={"x-goog-api-key": probe}, timeout=10).status_code == 200,
-            10, what="the token and channels on the slave",
+            lambda: (
+                httpx.post(
+                    f"{slave.url}/v1beta/models/gemini-1.5-flash:generateContent", json=body, headers={"x-goog-api-key": probe}, timeout=10
+                ).status_code
+                == 200
+            ),
+            10,
+            what="the token and channels on the slave",
         )
         for node in (master, slave):
             client = _client(node.url, key)
@@ -90,7 +95,9 @@ def test_google_genai_through_master_and_slave(fleet, fake_upstream) -> None:
         on_slave = _client(slave.url, key)
         for model in MODELS:
             chat = httpx.post(
-                f"{slave.url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, timeout=10,
+                f"{slave.url}/v1/chat/completions",
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=10,
                 json={"model": model, "messages": [{"role": "user", "content": "Hello over the cluster"}]},
             )
             assert chat.status_code == 200

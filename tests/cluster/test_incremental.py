@@ -17,7 +17,9 @@ from tests.cluster.tcp_cut import CutProxy
 
 def _counter(node, name: str) -> int:  # type: ignore[no-untyped-def]
     text = httpx.get(node.url + "/metrics", timeout=5).text
-    return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " ") or line.startswith(name + "{")))
+    return int(
+        sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " ") or line.startswith(name + "{"))
+    )
 
 
 def _snapshots(node) -> int:  # type: ignore[no-untyped-def]

@@ -33,14 +33,20 @@ def _conversation(sdk: openai.OpenAI, model: str) -> int:
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == REPLY
     call = next(i for i in sdk.responses.create(model=model, input="Look it up", tools=TOOLS).output if i.type == "function_call")
     assert json.loads(call.arguments) == TOOL_ARGUMENTS
-    done = sdk.responses.create(model=model, tools=TOOLS, input=[
-        {"role": "user", "content": "Look it up"},
-        {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
-        {"type": "function_call_output", "call_id": call.call_id, "output": "42"},
-    ])
+    done = sdk.responses.create(
+        model=model,
+        tools=TOOLS,
+        input=[
+            {"role": "user", "content": "Look it up"},
+            {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+            {"type": "function_call_output", "call_id": call.call_id, "output": "42"},
+        ],
+    )
     assert done.output_text == REPLY
-    picture = sdk.responses.create(model=model, input=[{"role": "user", "content": [
-        {"type": "input_text", "text": "What is this?"}, {"type": "input_image", "image_url": IMAGE}]}])
+    picture = sdk.responses.create(
+        model=model,
+        input=[{"role": "user", "content": [{"type": "input_text", "text": "What is this?"}, {"type": "input_image", "image_url": IMAGE}]}],
+    )
     assert picture.output_text == REPLY
     with pytest.raises(openai.BadRequestError):
         sdk.responses.create(model=model, input="x", max_output_tokens=1)
@@ -56,8 +62,16 @@ def test_responses_through_master_and_slave(fleet, fake_upstream) -> None:
         add_channel(admin, fake_upstream.url, name="claude", type=14, key="claude-key", models=MODELS[0])
         token = add_token(admin)
     key = f"sk-{token['key']}"
-    wait_for(lambda: httpx.post(slave.url + "/v1/responses", headers={"Authorization": f"Bearer {key}"},
-                                json={"model": MODELS[1], "input": "ready?"}).status_code == 200, 10, what="token and channels on the slave")
+    wait_for(
+        lambda: (
+            httpx.post(
+                slave.url + "/v1/responses", headers={"Authorization": f"Bearer {key}"}, json={"model": MODELS[1], "input": "ready?"}
+            ).status_code
+            == 200
+        ),
+        10,
+        what="token and channels on the slave",
+    )
     billed = 1
     for node in (master, slave):
         sdk = openai.OpenAI(api_key=key, base_url=node.url + "/v1", max_retries=0, timeout=20)
@@ -77,11 +91,14 @@ def test_responses_through_master_and_slave(fleet, fake_upstream) -> None:
 
     # The same conversation through /v1/chat/completions and /v1/responses, on the slave.
     for model in MODELS:
-        on_slave.chat.completions.create(model=model, messages=[{"role": "system", "content": "Same."}, {"role": "user", "content": "Same question"}])
+        on_slave.chat.completions.create(
+            model=model, messages=[{"role": "system", "content": "Same."}, {"role": "user", "content": "Same question"}]
+        )
         on_slave.responses.create(model=model, instructions="Same.", input="Same question")
     billed += 4
 
     with fleet.admin() as admin:
+
         def rows() -> list[dict[str, Any]]:  # every page (10 rows each), newest first
             found: list[dict[str, Any]] = []
             for number in range(10):

@@ -48,8 +48,7 @@ def ask(call: Call) -> Response:
     if not doc.get("stream"):
         return json_response(call, {"success": True, "answer": reply, "documents": DOCUMENTS, "errCode": 0, "message": ""})
     events: list[tuple[bytes, dict[str, int] | None]] = [
-        (data_event({"content": word, "finish": False, "model": doc["model"], "documents": []}), None)
-        for word in call.canned.words
+        (data_event({"content": word, "finish": False, "model": doc["model"], "documents": []}), None) for word in call.canned.words
     ]
     events.append((data_event({"content": "", "finish": True, "model": doc["model"], "documents": DOCUMENTS}), None))
     return sse_response(call, events)

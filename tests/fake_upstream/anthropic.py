@@ -42,9 +42,7 @@ def messages(call: Call) -> Response:
     model = str(call.field("model") or "claude-3-5-sonnet-20241022")
     prompt, completion = call.canned.prompt_tokens, call.canned.completion_tokens
     usage = (
-        None
-        if call.kind == "no_usage"
-        else {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        None if call.kind == "no_usage" else {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
     )
     tool = _tool(call)
     stop = "tool_use" if tool else "end_turn"
@@ -117,18 +115,12 @@ def messages(call: Call) -> Response:
                 )
             )
     else:
-        events.append(
-            (_event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}}), None)
-        )
+        events.append((_event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}}), None))
         events.append((_event("ping", {}), None))
         for word in call.canned.words:
-            events.append(
-                (_event("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": word}}), None)
-            )
+            events.append((_event("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": word}}), None))
     events.append((_event("content_block_stop", {"index": index}), None))
     delta_usage = {"output_tokens": completion if usage else 0}
-    events.append(
-        (_event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": delta_usage}), usage)
-    )
+    events.append((_event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": delta_usage}), usage))
     events.append((_event("message_stop", {}), None))
     return sse_response(call, events)

@@ -32,9 +32,7 @@ class _HideCuts(logging.Filter):
         while exc is not None:
             if isinstance(exc, StreamCut):
                 return False
-            exc = (
-                exc.__cause__ or exc.__context__ or (exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) else None)
-            )
+            exc = exc.__cause__ or exc.__context__ or (exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) else None)
         return True
 
 
@@ -56,11 +54,19 @@ def _key(request: Request) -> str:
 
 # Providers recognised by their own paths (path -> fake module name); the rest are OpenAI-shaped.
 OWN_PATHS = {
-    "/api/chat": "ollama", "/api/embed": "ollama", "/v2/translate": "deepl", "/open_api/v2/chat": "coze",
+    "/api/chat": "ollama",
+    "/api/embed": "ollama",
+    "/v2/translate": "deepl",
+    "/open_api/v2/chat": "coze",
     "/api/library/ask": "aiproxylibrary",
 }
 MODULES: dict[str, Any] = {
-    "gemini": gemini, "anthropic": anthropic, "ollama": ollama, "deepl": deepl, "cloudflare": cloudflare, "coze": coze,
+    "gemini": gemini,
+    "anthropic": anthropic,
+    "ollama": ollama,
+    "deepl": deepl,
+    "cloudflare": cloudflare,
+    "coze": coze,
     "aiproxylibrary": aiproxylibrary,
 }
 
@@ -140,9 +146,7 @@ def create_app(state: FakeState) -> Starlette:
         behaviour = state.record(record)
         doc: Any = None
         # Lenient like real providers: a JSON body is JSON whatever its Content-Type says.
-        if body and (
-            headers.get("content-type", "").startswith("application/json") or body.lstrip()[:1] in (b"{", b"[")
-        ):
+        if body and (headers.get("content-type", "").startswith("application/json") or body.lstrip()[:1] in (b"{", b"[")):
             try:
                 doc = orjson.loads(body)
             except orjson.JSONDecodeError:
@@ -178,9 +182,7 @@ def create_app(state: FakeState) -> Starlette:
         return JSONResponse({"ok": True})
 
     async def requests(request: Request) -> Response:
-        return JSONResponse(
-            {"requests": [r.as_dict() for r in state.requests], "served_usage": state.served_usage_total()}
-        )
+        return JSONResponse({"requests": [r.as_dict() for r in state.requests], "served_usage": state.served_usage_total()})
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
     routes = [

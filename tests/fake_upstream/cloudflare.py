@@ -74,7 +74,7 @@ async def dispatch(call: Call, path: str) -> Response | None:
     if not ACCOUNT.match(match["account"]):
         return _error(404, 7003, f"Could not route to {path}, perhaps your object identifier is invalid?")
     if rest.startswith("run/"):
-        model = rest[len("run/"):]
+        model = rest[len("run/") :]
     elif rest in ("v1/chat/completions", "v1/embeddings"):
         model = str(call.field("model") or "")
     else:

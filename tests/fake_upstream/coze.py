@@ -48,7 +48,9 @@ def _problem(doc: Any) -> tuple[int, str] | None:
         return 4000, "The request parameter query is required"
     history = doc.get("chat_history", [])
     if not isinstance(history, list) or not all(
-        isinstance(m, dict) and m.get("role") in ("user", "assistant", "system") and isinstance(m.get("content"), str)
+        isinstance(m, dict)
+        and m.get("role") in ("user", "assistant", "system")
+        and isinstance(m.get("content"), str)
         and m.get("content_type") == "text"
         for m in history
     ):
@@ -79,14 +81,25 @@ def chat(call: Call) -> Response:
         return json_response(call, answer)
     events: list[tuple[bytes, dict[str, int] | None]] = []
     for index, word in enumerate(call.canned.words):
-        event = {"event": "message", "message": _message("answer", word), "is_finish": False, "index": index,
-                 "conversation_id": CONVERSATION, "seq_id": index}
+        event = {
+            "event": "message",
+            "message": _message("answer", word),
+            "is_finish": False,
+            "index": index,
+            "conversation_id": CONVERSATION,
+            "seq_id": index,
+        }
         events.append((b"data:" + orjson.dumps(event) + b"\n\n", None))
     if call.doc["query"] == FAIL_MID_STREAM:
         error = {"event": "error", "error_information": {"code": 5000, "msg": "Server internal error"}}
         return sse_response(call, [events[0], (b"data:" + orjson.dumps(error) + b"\n\n", None)])
-    events.append((b"data:" + orjson.dumps({"event": "message", "message": follow_up, "is_finish": True, "index": 1,
-                                             "conversation_id": CONVERSATION}) + b"\n\n", None))
+    events.append(
+        (
+            b"data:"
+            + orjson.dumps({"event": "message", "message": follow_up, "is_finish": True, "index": 1, "conversation_id": CONVERSATION})
+            + b"\n\n",
+            None,
+        )
+    )
     events.append((b"data:" + orjson.dumps({"event": "done", "conversation_id": CONVERSATION}) + b"\n\n", None))
     return sse_response(call, events)
-

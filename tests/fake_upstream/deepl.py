@@ -43,7 +43,7 @@ def translate(call: Call) -> Response:
     if call.request.method != "POST":
         return _message(405, "Method Not Allowed")
     auth = call.request.headers.get("authorization", "")
-    if not auth.startswith(SCHEME) or not auth[len(SCHEME):].strip():
+    if not auth.startswith(SCHEME) or not auth[len(SCHEME) :].strip():
         return _message(403, "Forbidden")
     doc: Any = call.doc
     texts = doc.get("text") if isinstance(doc, dict) else None
@@ -60,4 +60,6 @@ def translate(call: Call) -> Response:
             item["billed_characters"] = len(text)
         translations.append(item)
     chars = sum(len(t) for t in texts)
-    return json_response(call, {"translations": translations}, usage={"prompt_tokens": chars, "completion_tokens": 0, "total_tokens": chars})
+    return json_response(
+        call, {"translations": translations}, usage={"prompt_tokens": chars, "completion_tokens": 0, "total_tokens": chars}
+    )

@@ -48,8 +48,7 @@ def _bad_chat(doc: Any) -> str:
             return "invalid images"
         calls = message.get("tool_calls", [])
         if not isinstance(calls, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("function"), dict) and isinstance(c["function"].get("arguments"), dict)
-            for c in calls
+            isinstance(c, dict) and isinstance(c.get("function"), dict) and isinstance(c["function"].get("arguments"), dict) for c in calls
         ):
             return "invalid tool_calls: arguments must be an object"
     tools = doc.get("tools", [])
@@ -83,10 +82,15 @@ def chat(call: Call) -> Response:
     if model == MISSING_MODEL:
         return _error(404, f'model "{model}" not found, try pulling it first')
     final = _final(call, model)
-    usage = None if call.kind == "no_usage" else {
-        "prompt_tokens": final["prompt_eval_count"], "completion_tokens": final["eval_count"],
-        "total_tokens": final["prompt_eval_count"] + final["eval_count"],
-    }
+    usage = (
+        None
+        if call.kind == "no_usage"
+        else {
+            "prompt_tokens": final["prompt_eval_count"],
+            "completion_tokens": final["eval_count"],
+            "total_tokens": final["prompt_eval_count"] + final["eval_count"],
+        }
+    )
     tools = call.doc.get("tools")
     if wants_tool_call(call.doc["messages"], tools):
         name = tools[0].get("function", {}).get("name", "tool")
@@ -99,8 +103,10 @@ def chat(call: Call) -> Response:
         final["message"]["content"] = call.canned.reply_text
         return json_response(call, final, usage=usage)
     lines = [
-        orjson.dumps({"model": model, "created_at": "2023-11-14T22:13:20Z",
-                      "message": {"role": "assistant", "content": word}, "done": False}) + b"\n"
+        orjson.dumps(
+            {"model": model, "created_at": "2023-11-14T22:13:20Z", "message": {"role": "assistant", "content": word}, "done": False}
+        )
+        + b"\n"
         for word in call.canned.words
     ]
     lines.append(orjson.dumps(final) + b"\n")
@@ -125,8 +131,13 @@ def embed(call: Call) -> Response:
     if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
         return _error(400, "invalid input type")
     tokens = call.canned.embedding_tokens_per_input * len(inputs)
-    answer = {"model": doc["model"], "embeddings": [vector(text) for text in inputs],
-              "total_duration": 14143917, "load_duration": 1019500, "prompt_eval_count": tokens}
+    answer = {
+        "model": doc["model"],
+        "embeddings": [vector(text) for text in inputs],
+        "total_duration": 14143917,
+        "load_duration": 1019500,
+        "prompt_eval_count": tokens,
+    }
     return json_response(call, answer, usage={"prompt_tokens": tokens, "completion_tokens": 0, "total_tokens": tokens})
 
 
@@ -138,4 +149,3 @@ def dispatch(call: Call, path: str) -> Response | None:
     if path == "/api/embed":
         return embed(call)
     return None
-

@@ -86,8 +86,14 @@ def create(call: Call, stored: dict[str, Any]) -> Response:
     response_id = f"resp_fake{next(_numbers):04d}"
     tool = _wants_tool(body)
     if tool:
-        item = {"id": "fc_fake", "type": "function_call", "status": "completed", "call_id": "call_fake_0",
-                "name": tool.get("name", "tool"), "arguments": orjson.dumps(TOOL_ARGUMENTS).decode()}
+        item = {
+            "id": "fc_fake",
+            "type": "function_call",
+            "status": "completed",
+            "call_id": "call_fake_0",
+            "name": tool.get("name", "tool"),
+            "arguments": orjson.dumps(TOOL_ARGUMENTS).decode(),
+        }
     else:
         part = {"type": "output_text", "text": call.canned.reply_text, "annotations": []}
         item = {"id": "msg_fake", "type": "message", "status": "completed", "role": "assistant", "content": [part]}

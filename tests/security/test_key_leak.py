@@ -102,8 +102,16 @@ def test_stream_error_events_are_redacted() -> None:
     for channel_type, adaptor in ((14, AnthropicAdaptor()), (24, GeminiAdaptor())):
         key = CHANNELS["anthropic" if channel_type == 14 else "gemini"][1]
         meta = RelayMeta(
-            mode=modes.CHAT, channel_type=channel_type, channel_id=1, base_url="https://upstream", api_key=key, config={},
-            origin_model="m", actual_model="m", is_stream=True, request_path="/v1/chat/completions",
+            mode=modes.CHAT,
+            channel_type=channel_type,
+            channel_id=1,
+            base_url="https://upstream",
+            api_key=key,
+            config={},
+            origin_model="m",
+            actual_model="m",
+            is_stream=True,
+            request_path="/v1/chat/completions",
         )
         event = {"type": "error", "error": {"type": "authentication_error", "message": f"bad key {key}"}}
         payloads = list(adaptor.stream_converter(meta).feed(b"data: " + orjson.dumps(event)))

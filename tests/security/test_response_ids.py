@@ -33,7 +33,9 @@ async def test_another_users_or_a_forged_response_id_is_refused(sqlite_database,
                     resp = await http.request(method, f"/v1/responses/{stranger_id}{path}", headers=headers)
                     assert resp.status_code == 404, (method, stranger_id, resp.text)
                     assert "my secret plan" not in resp.text
-                follow = await http.post("/v1/responses", headers=headers, json={"model": "gpt-4o", "input": "and?", "previous_response_id": stranger_id})
+                follow = await http.post(
+                    "/v1/responses", headers=headers, json={"model": "gpt-4o", "input": "and?", "previous_response_id": stranger_id}
+                )
                 assert follow.status_code == 400 and follow.json()["error"]["param"] == "previous_response_id", follow.text
             assert len(fake_upstream.requests) == before  # none of it reached upstream
             assert upstream_id in fake_upstream.state.stored_responses

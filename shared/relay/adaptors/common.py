@@ -57,9 +57,7 @@ def content_text(content: Any) -> str:
     if isinstance(content, list):
         # A text part whose text is null or not a string carries no text (never a TypeError: a 500).
         return "".join(
-            text
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text" and isinstance(text := part.get("text"), str)
+            text for part in content if isinstance(part, dict) and part.get("type") == "text" and isinstance(text := part.get("text"), str)
         )
     return ""
 
@@ -92,9 +90,7 @@ def decode_data_url(url: str) -> tuple[str, str]:
         try:  # validate so the provider gets a clean 400 from us rather than an opaque one
             base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
-            raise RelayError(
-                400, "invalid base64 image data", type="invalid_request_error", code="invalid_image_url"
-            ) from None
+            raise RelayError(400, "invalid base64 image data", type="invalid_request_error", code="invalid_image_url") from None
         return mime, payload
     return mime, base64.b64encode(unquote_to_bytes(payload)).decode("ascii")
 
@@ -103,9 +99,7 @@ def image_source(url: str) -> tuple[str, str]:
     """An image part's URL -> (mime, base64). Remote URLs must have been inlined by `inline_images` first."""
     if url.startswith("data:"):
         return decode_data_url(url)
-    raise RelayError(
-        400, f"image url was not fetched: {url[:100]}", type="invalid_request_error", code="invalid_image_url"
-    )
+    raise RelayError(400, f"image url was not fetched: {url[:100]}", type="invalid_request_error", code="invalid_image_url")
 
 
 def path_segment(value: str) -> str:

@@ -89,9 +89,7 @@ def upstream_error(status: int, body: bytes) -> RelayError:
     The whole OpenAI-shaped `error` object wins when it has a message (Anthropic's and Gemini's error
     bodies share that shape); otherwise the first known message field; otherwise a generic text.
     """
-    default = RelayError(
-        status=status, message="", type="upstream_error", param=str(status), code="bad_response_status_code"
-    )
+    default = RelayError(status=status, message="", type="upstream_error", param=str(status), code="bad_response_status_code")
     try:
         doc = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:

@@ -25,9 +25,7 @@ class AIProxyLibraryAdaptor:
             headers["Accept"] = "text/event-stream"
         return UpstreamRequest("POST", f"{meta.base_url}/api/library/ask", headers, orjson.dumps(converted))
 
-    def convert_response(
-        self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes
-    ) -> ConvertedResponse:
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
         return convert.convert_response(meta, status, body)
 
     def stream_converter(self, meta: RelayMeta) -> convert.LibraryStream:

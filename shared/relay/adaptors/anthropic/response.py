@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from shared.relay.adaptors.common import member, now
+from shared.relay.adaptors.common import now
 from shared.relay.adaptors.errors import error_from_object
 from shared.relay.types import ConvertedResponse, RelayError, Usage
 

@@ -31,9 +31,7 @@ class CloudflareAdaptor:
             headers["Accept"] = "text/event-stream"
         return UpstreamRequest("POST", url, headers, converted)
 
-    def convert_response(
-        self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes
-    ) -> ConvertedResponse:
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
         if meta.mode == modes.COMPLETIONS:
             return response.convert_run(meta, status, body)
         return openai_response.convert(meta.mode, status, headers, body)

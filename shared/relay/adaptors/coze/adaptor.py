@@ -24,9 +24,7 @@ class CozeAdaptor:
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {meta.api_key}", "Accept": "*/*"}
         return UpstreamRequest("POST", f"{meta.base_url}/open_api/v2/chat", headers, orjson.dumps(converted))
 
-    def convert_response(
-        self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes
-    ) -> ConvertedResponse:
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
         return convert.convert_response(meta, status, body)
 
     def stream_converter(self, meta: RelayMeta) -> CozeStream:

@@ -55,9 +55,7 @@ class DeepLAdaptor:
         headers = {"Content-Type": "application/json", "Authorization": f"DeepL-Auth-Key {meta.api_key}"}
         return UpstreamRequest("POST", f"{meta.base_url}/v2/translate", headers, orjson.dumps(converted))
 
-    def convert_response(
-        self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes
-    ) -> ConvertedResponse:
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
         text, usage = convert.parse(status, body)
         answer = convert.completion(meta.actual_model, text, usage)
         return ConvertedResponse(status=status, body=orjson.dumps(answer), usage=usage, text=text)

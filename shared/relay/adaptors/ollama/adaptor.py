@@ -29,9 +29,7 @@ class OllamaAdaptor:
             converted = request.convert_chat(body)
         return UpstreamRequest("POST", url, request.request_headers(meta), orjson.dumps(converted))
 
-    def convert_response(
-        self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes
-    ) -> ConvertedResponse:
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
         if meta.mode == modes.EMBEDDINGS:
             return response.convert_embeddings(meta, status, body)
         return response.convert_chat(meta, status, body)

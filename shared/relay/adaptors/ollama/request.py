@@ -58,9 +58,7 @@ def _tool_calls(calls: Any) -> list[dict[str, Any]]:
     for call in calls if isinstance(calls, list) else []:
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):
-            converted.append(
-                {"function": {"name": str(function.get("name") or ""), "arguments": _arguments(function.get("arguments"))}}
-            )
+            converted.append({"function": {"name": str(function.get("name") or ""), "arguments": _arguments(function.get("arguments"))}})
     return converted
 
 

@@ -29,11 +29,8 @@ class ProxyAdaptor:
         raise proxy_only(meta)
 
     # No request is ever built, so there is never an answer to convert.
-    def convert_response(
-        self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes
-    ) -> NoReturn:
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> NoReturn:
         raise proxy_only(meta)
 
     def stream_converter(self, meta: RelayMeta) -> NoReturn:
         raise proxy_only(meta)
-

@@ -9,7 +9,13 @@ import orjson
 
 from shared.relay.types import ConvertedResponse, RelayError, Usage
 
-STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "function_call": "tool_use", "content_filter": "refusal"}
+STOP_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -78,7 +84,12 @@ def convert(converted: ConvertedResponse, model: str, prompt_estimate: int) -> C
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):
             content.append(
-                {"type": "tool_use", "id": str(call.get("id") or ""), "name": str(function.get("name") or ""), "input": tool_input(function.get("arguments"))}
+                {
+                    "type": "tool_use",
+                    "id": str(call.get("id") or ""),
+                    "name": str(function.get("name") or ""),
+                    "input": tool_input(function.get("arguments")),
+                }
             )
     answer = {
         "id": message_id(doc.get("id") if isinstance(doc, dict) else ""),

@@ -53,9 +53,7 @@ class NativeAdaptor:
             raise RelayError(500, "unexpected upstream response", code="unmarshal_response_body_failed")
         if isinstance(doc.get("error"), dict):
             raise error_from_object(status, doc["error"])
-        text = "".join(
-            str(b.get("text") or "") for b in doc.get("content") or () if isinstance(b, dict) and b.get("type") == "text"
-        )
+        text = "".join(str(b.get("text") or "") for b in doc.get("content") or () if isinstance(b, dict) and b.get("type") == "text")
         usage = anthropic_usage(doc.get("usage"))
         return ConvertedResponse(status, body, usage=usage if usage.total_tokens else None, text=text)
 
@@ -118,7 +116,9 @@ class NativeStream:
         self.partial = []
         return [
             *close,
-            frame({"type": "message_delta", "delta": {"stop_reason": "max_tokens", "stop_sequence": None}, "usage": {"output_tokens": output}}),
+            frame(
+                {"type": "message_delta", "delta": {"stop_reason": "max_tokens", "stop_sequence": None}, "usage": {"output_tokens": output}}
+            ),
             frame({"type": "message_stop"}),
         ]
 

@@ -117,7 +117,9 @@ class MessagesStream:
         if isinstance(reasoning, str) and reasoning:
             if self.block_kind != "thinking":
                 out += self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-            out.append(frame({"type": "content_block_delta", "index": self.block, "delta": {"type": "thinking_delta", "thinking": reasoning}}))
+            out.append(
+                frame({"type": "content_block_delta", "index": self.block, "delta": {"type": "thinking_delta", "thinking": reasoning}})
+            )
         text = delta.get("content")
         if isinstance(text, str) and text:
             if self.block_kind != "text":
@@ -134,14 +136,23 @@ class MessagesStream:
         index: int = call["index"] if isinstance(call.get("index"), int) else len(self.tool_blocks)
         function = as_dict(call.get("function"))
         if index not in self.tool_blocks:
-            block = {"type": "tool_use", "id": str(call.get("id") or f"toolu_{index}"), "name": str(function.get("name") or ""), "input": {}}
+            block = {
+                "type": "tool_use",
+                "id": str(call.get("id") or f"toolu_{index}"),
+                "name": str(function.get("name") or ""),
+                "input": {},
+            }
             out += self._open("tool_use", block)
             self.tool_blocks[index] = self.block
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
             if self.tool_blocks[index] != self.block:
                 return out  # arguments of a call whose block was closed: Anthropic blocks do not interleave
-            out.append(frame({"type": "content_block_delta", "index": self.block, "delta": {"type": "input_json_delta", "partial_json": arguments}}))
+            out.append(
+                frame(
+                    {"type": "content_block_delta", "index": self.block, "delta": {"type": "input_json_delta", "partial_json": arguments}}
+                )
+            )
         return out
 
     def _close(self, reason: str | None = None) -> list[bytes]:

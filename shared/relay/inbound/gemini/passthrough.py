@@ -16,10 +16,10 @@ import orjson
 
 from shared.catalog.channel_types import api_type
 from shared.redact import redact_error
-from shared.relay.adaptors.spec import API_GEMINI
 from shared.relay.adaptors.common import path_segment, sse_data
 from shared.relay.adaptors.gemini import request as gemini_request
 from shared.relay.adaptors.gemini import response as gemini_response
+from shared.relay.adaptors.spec import API_GEMINI
 from shared.relay.types import Adaptor, ConvertedResponse, RelayMeta, UpstreamRequest, Usage
 from shared.snapshot import ChannelEntry
 
@@ -63,9 +63,7 @@ class GeminiPassthrough:
     def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
         doc = gemini_response.parse(status, body)  # raises the upstream's error
         text = "".join(
-            gemini_response.parts_text(gemini_response.candidate_parts(c))
-            for c in doc.get("candidates") or []
-            if isinstance(c, dict)
+            gemini_response.parts_text(gemini_response.candidate_parts(c)) for c in doc.get("candidates") or [] if isinstance(c, dict)
         )
         return ConvertedResponse(status=status, body=body, usage=None, text=text)
 

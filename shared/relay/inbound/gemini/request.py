@@ -156,9 +156,7 @@ def _messages(contents: list[Any], calls: _Calls) -> list[dict[str, Any]]:
                 user_parts.append(converted)
         if user_parts:
             only_text = all(p["type"] == "text" for p in user_parts)
-            messages.append(
-                {"role": "user", "content": "".join(p["text"] for p in user_parts) if only_text else user_parts}
-            )
+            messages.append({"role": "user", "content": "".join(p["text"] for p in user_parts) if only_text else user_parts})
     return messages
 
 
@@ -265,7 +263,9 @@ def count_body(model: str, request: Any) -> dict[str, Any]:
 def _embed_text(request: Any, what: str) -> str:
     request = _object(request, what)
     content = _object(request.get("content"), f"{what}.content")
-    texts = [p["text"] for p in _list(content.get("parts"), f"{what}.content.parts") if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    texts = [
+        p["text"] for p in _list(content.get("parts"), f"{what}.content.parts") if isinstance(p, dict) and isinstance(p.get("text"), str)
+    ]
     if not texts:
         raise invalid(f"{what}.content needs a text part")
     return "".join(texts)

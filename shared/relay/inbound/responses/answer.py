@@ -106,7 +106,9 @@ def convert_answer(chat: dict[str, Any], request: dict[str, Any], response_id: s
     for call in calls if isinstance(calls, list) else []:
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):
-            output.append(function_item(str(call.get("id") or item_id("call")), str(function.get("name") or ""), str(function.get("arguments") or "")))
+            output.append(
+                function_item(str(call.get("id") or item_id("call")), str(function.get("name") or ""), str(function.get("arguments") or ""))
+            )
     finish(response, choice.get("finish_reason"))
     response["usage"] = usage_object(usage)
     return response

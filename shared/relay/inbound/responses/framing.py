@@ -163,7 +163,9 @@ class ResponsesSend:
             return await self._end_converted() if self._stream is not None and not self._stream.ended else []
         if self._terminal:
             return []
-        return self._synthesize("response.failed", None, {"code": "server_error", "message": "the upstream stream ended before the response was complete"})
+        return self._synthesize(
+            "response.failed", None, {"code": "server_error", "message": "the upstream stream ended before the response was complete"}
+        )
 
     async def _write(self, events: list[dict[str, Any]], more: bool) -> None:
         await self._send({"type": "http.response.body", "body": b"".join(_frames(events)), "more_body": more})

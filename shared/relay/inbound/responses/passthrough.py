@@ -19,9 +19,9 @@ import orjson
 
 from shared.redact import redact_error
 from shared.relay.adaptors.azure.spec import AZURE
-from shared.relay.adaptors.openai.spec import OPENAI
 from shared.relay.adaptors.common import DONE, sse_data
 from shared.relay.adaptors.openai.request import full_url, route_of
+from shared.relay.adaptors.openai.spec import OPENAI
 from shared.relay.inbound.responses.ids import ResponseIds, ResponseRef
 from shared.relay.types import Usage
 

@@ -73,8 +73,15 @@ async def relay_responses(engine: RelayEngine, call: Call, send: Send, pinned: C
     framer = ResponsesSend(send, body, ids.seal(ResponseRef(CONVERTED_CHANNEL, user_id, item_id("chat"))), _no_fallback)
 
     async def attempt(
-        engine: RelayEngine, call: Call, send: Send, channel: ChannelEntry, request: dict[str, Any],
-        is_stream: bool, prompt_tokens: int, group_ratio: float, reservation: Any,
+        engine: RelayEngine,
+        call: Call,
+        send: Send,
+        channel: ChannelEntry,
+        request: dict[str, Any],
+        is_stream: bool,
+        prompt_tokens: int,
+        group_ratio: float,
+        reservation: Any,
     ) -> Failure | None:
         model = channel.model_mapping.get(origin_model(call, request)) or origin_model(call, request)
         approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
@@ -120,9 +127,7 @@ def _passthrough_channel(engine: RelayEngine, call: Call, problem: RelayError) -
     return channel
 
 
-def _outbound(
-    body: dict[str, Any], original: bytes, channel: ChannelEntry, model: str, request: dict[str, Any], previous: str
-) -> bytes:
+def _outbound(body: dict[str, Any], original: bytes, channel: ChannelEntry, model: str, request: dict[str, Any], previous: str) -> bytes:
     """The Responses request a passthrough channel gets: the client's bytes unless the gateway must
     change the model (mapping, Azure deployment), the previous id, the output cap (QUOTA_STRICT) or
     the instructions (the channel's system prompt)."""
@@ -159,8 +164,16 @@ class Passthrough:
         return passthrough.PassthroughStream(self.ids, meta.channel_id, self.user_id, meta.api_key)
 
     async def attempt(
-        self, engine: RelayEngine, call: Call, send: Send, channel: ChannelEntry, model: str,
-        is_stream: bool, prompt_tokens: int, group_ratio: float, reservation: Any,
+        self,
+        engine: RelayEngine,
+        call: Call,
+        send: Send,
+        channel: ChannelEntry,
+        model: str,
+        is_stream: bool,
+        prompt_tokens: int,
+        group_ratio: float,
+        reservation: Any,
     ) -> Failure | None:
         meta = engine.meta(call, channel, model, is_stream, prompt_tokens)
         resp = await engine.send(call, self, meta, None)  # type: ignore[arg-type]
@@ -210,7 +223,12 @@ async def relay_response_item(engine: RelayEngine, call: Call, send: Send, respo
         )
     channel = engine.snapshot.channels.get(ref.channel_id)
     if channel is None or channel.status != CHANNEL_ENABLED:
-        raise RelayError(404, f"the channel that stored response '{response_id}' is no longer available", type="invalid_request_error", code="response_not_found")
+        raise RelayError(
+            404,
+            f"the channel that stored response '{response_id}' is no longer available",
+            type="invalid_request_error",
+            code="response_not_found",
+        )
     query = call.path_qs.partition("?")[2]
     if "stream=true" in query.lower():
         # A replayed stream would carry upstream's ids unsealed; the whole response is available.
@@ -267,4 +285,6 @@ async def count_input_tokens(engine: RelayEngine, call: Call, send: Send) -> Non
         raise oversized
     approximate = engine.snapshot.option_flag("ApproximateTokenEnabled")
     tokens = await engine.prompts.count(modes.CHAT, chat, str(model), approximate, size, engine.user_content)
-    await send_bytes(send, 200, orjson.dumps({"object": "response.input_tokens", "input_tokens": tokens}), [(b"content-type", b"application/json")])
+    await send_bytes(
+        send, 200, orjson.dumps({"object": "response.input_tokens", "input_tokens": tokens}), [(b"content-type", b"application/json")]
+    )

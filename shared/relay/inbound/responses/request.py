@@ -166,14 +166,18 @@ def _content(content: Any, where: str, role: str, problems: list[RelayError]) ->
         elif kind == "input_image":
             url = part.get("image_url")
             if not isinstance(url, str) or not url:
-                problems.append(invalid(f"{where}.content[{number}]: images by file_id are only supported on OpenAI and Azure channels", "input"))
+                problems.append(
+                    invalid(f"{where}.content[{number}]: images by file_id are only supported on OpenAI and Azure channels", "input")
+                )
                 continue
             image: dict[str, Any] = {"url": url}
             if isinstance(part.get("detail"), str):
                 image["detail"] = part["detail"]
             parts.append({"type": "image_url", "image_url": image})
         else:
-            problems.append(invalid(f"{where}.content[{number}]: content of type {kind!r} is only supported on OpenAI and Azure channels", "input"))
+            problems.append(
+                invalid(f"{where}.content[{number}]: content of type {kind!r} is only supported on OpenAI and Azure channels", "input")
+            )
     if role != "user" and all(p["type"] == "text" for p in parts):
         return "".join(p["text"] for p in parts)  # assistant and system turns as plain text
     return parts
@@ -185,13 +189,17 @@ def _text_of_parts(parts: list[Any], where: str, problems: list[RelayError]) -> 
         if isinstance(part, dict) and part.get("type") in ("input_text", "output_text") and isinstance(part.get("text"), str):
             texts.append(part["text"])
         else:
-            problems.append(invalid(f"{where}: function_call_output parts other than text are only supported on OpenAI and Azure channels", "input"))
+            problems.append(
+                invalid(f"{where}: function_call_output parts other than text are only supported on OpenAI and Azure channels", "input")
+            )
     return "".join(texts)
 
 
 def _tool(tool: dict[str, Any], index: int, problems: list[RelayError]) -> dict[str, Any] | None:
     if tool.get("type") != "function":
-        problems.append(invalid(f"tools[{index}]: tools of type {tool.get('type')!r} are only supported on OpenAI and Azure channels", "tools"))
+        problems.append(
+            invalid(f"tools[{index}]: tools of type {tool.get('type')!r} are only supported on OpenAI and Azure channels", "tools")
+        )
         return None
     name = tool.get("name")
     if not isinstance(name, str) or not name:

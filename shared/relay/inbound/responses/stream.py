@@ -94,10 +94,26 @@ class ResponsesStream:
         if self._reasoning is None:
             self._reasoning, added = self._open({"id": item_id("rs"), "type": "reasoning", "summary": []})
             events.append(added)
-            events.append(self._event("response.reasoning_summary_part.added", item_id=self._reasoning.item["id"], output_index=self._reasoning.output_index, summary_index=0, part={"type": "summary_text", "text": ""}))
+            events.append(
+                self._event(
+                    "response.reasoning_summary_part.added",
+                    item_id=self._reasoning.item["id"],
+                    output_index=self._reasoning.output_index,
+                    summary_index=0,
+                    part={"type": "summary_text", "text": ""},
+                )
+            )
         entry = self._reasoning
         entry.text.append(text)
-        events.append(self._event("response.reasoning_summary_text.delta", item_id=entry.item["id"], output_index=entry.output_index, summary_index=0, delta=text))
+        events.append(
+            self._event(
+                "response.reasoning_summary_text.delta",
+                item_id=entry.item["id"],
+                output_index=entry.output_index,
+                summary_index=0,
+                delta=text,
+            )
+        )
         return events
 
     def _text_delta(self, text: str) -> list[Event]:
@@ -106,10 +122,27 @@ class ResponsesStream:
             item = {"id": item_id("msg"), "type": "message", "status": "in_progress", "role": "assistant", "content": []}
             self._message, added = self._open(item)
             events.append(added)
-            events.append(self._event("response.content_part.added", item_id=item["id"], output_index=self._message.output_index, content_index=0, part={"type": "output_text", "text": "", "annotations": [], "logprobs": []}))
+            events.append(
+                self._event(
+                    "response.content_part.added",
+                    item_id=item["id"],
+                    output_index=self._message.output_index,
+                    content_index=0,
+                    part={"type": "output_text", "text": "", "annotations": [], "logprobs": []},
+                )
+            )
         entry = self._message
         entry.text.append(text)
-        events.append(self._event("response.output_text.delta", item_id=entry.item["id"], output_index=entry.output_index, content_index=0, delta=text, logprobs=[]))
+        events.append(
+            self._event(
+                "response.output_text.delta",
+                item_id=entry.item["id"],
+                output_index=entry.output_index,
+                content_index=0,
+                delta=text,
+                logprobs=[],
+            )
+        )
         return events
 
     def _tool_delta(self, call: dict[str, Any]) -> list[Event]:
@@ -120,14 +153,25 @@ class ResponsesStream:
         entry = self._tools.get(index)
         if entry is None:
             events += self._close_reasoning() + self._close_message()
-            item = {"id": item_id("fc"), "type": "function_call", "status": "in_progress", "call_id": str(call.get("id") or item_id("call")), "name": str(function.get("name") or ""), "arguments": ""}
+            item = {
+                "id": item_id("fc"),
+                "type": "function_call",
+                "status": "in_progress",
+                "call_id": str(call.get("id") or item_id("call")),
+                "name": str(function.get("name") or ""),
+                "arguments": "",
+            }
             entry, added = self._open(item)
             self._tools[index] = entry
             events.append(added)
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
             entry.text.append(arguments)
-            events.append(self._event("response.function_call_arguments.delta", item_id=entry.item["id"], output_index=entry.output_index, delta=arguments))
+            events.append(
+                self._event(
+                    "response.function_call_arguments.delta", item_id=entry.item["id"], output_index=entry.output_index, delta=arguments
+                )
+            )
         return events
 
     # -- closing items ----------------------------------------------------------------------------
@@ -165,7 +209,15 @@ class ResponsesStream:
         for entry in sorted(self._tools.values(), key=lambda e: e.output_index):
             arguments = "".join(entry.text)
             entry.item.update(status="completed", arguments=arguments)
-            events.append(self._event("response.function_call_arguments.done", item_id=entry.item["id"], output_index=entry.output_index, name=entry.item["name"], arguments=arguments))
+            events.append(
+                self._event(
+                    "response.function_call_arguments.done",
+                    item_id=entry.item["id"],
+                    output_index=entry.output_index,
+                    name=entry.item["name"],
+                    arguments=arguments,
+                )
+            )
             events.append(self._event("response.output_item.done", output_index=entry.output_index, item=entry.item))
         self._tools = {}
         return events
