@@ -25,6 +25,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 # that reaches PostgreSQL, MariaDB or Redis without the `db` marker fails there instead of passing here.
 KINDS = ("db", "cluster", "browser")
 BROWSER_FIXTURES = {"browser", "browsing", "master_url"}
+SERVICE_PARAMS = {"postgres", "mysql", "redis"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -35,8 +36,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif "browser" in parts and BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("database") in ("postgres", "mysql"):
-            item.add_marker(pytest.mark.db)
+        if callspec is not None and SERVICE_PARAMS & ({str(v) for v in callspec.params.values()} | set(callspec.id.split("-"))):
+            item.add_marker(pytest.mark.db)  # a run on PostgreSQL, MariaDB or Redis, whatever the fixture's name
         if not any(item.get_closest_marker(kind) for kind in KINDS):
             item.add_marker(pytest.mark.unit)
 

@@ -321,6 +321,7 @@ async def test_a_slot_is_freed_by_an_upstream_error_and_by_cancellation(sqlite_d
         assert (await w.chat(token)).status_code == 200
 
 
+@pytest.mark.db  # Redis
 async def test_a_fleet_slot_left_by_a_dead_node_expires_with_its_lease() -> None:
     import redis.asyncio as aioredis
 
