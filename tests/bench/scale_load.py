@@ -5,6 +5,7 @@ a lower offered rate (a closed loop of N connections would quietly slow down wit
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -26,7 +27,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     ranked = sorted(values)
-    index = min(len(ranked) - 1, max(0, int(round(q / 100 * len(ranked) + 0.5)) - 1))
+    index = min(len(ranked) - 1, max(0, math.ceil(q / 100 * len(ranked)) - 1))
     return ranked[index]
 
 
