@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -263,6 +264,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM (a `kill` of the bench) unwinds like Ctrl-C, so every node, Redis and nginx is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     for tool in ("nginx", "psql", "redis-server", "ss"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             print(f"bench-scale: {tool} is missing (make bench-scale installs nginx)", file=sys.stderr)
