@@ -151,6 +151,38 @@ async def load_cell(fleet: Fleet, keys: list[str], args: argparse.Namespace) -> 
     return row
 
 
+async def settle(sent: SentBytes, quiet: float = 1.0, limit: float = 60.0) -> None:
+    """Until the master has sent nothing to the slaves for `quiet` seconds (the load's last batches
+    applied and pushed), or `limit` seconds passed."""
+    deadline = time.monotonic() + limit
+    last = await asyncio.to_thread(sent.read)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(quiet)
+        now = await asyncio.to_thread(sent.read)
+        if now == last:
+            return
+        last = now
+
+
+async def change_cost_cell(fleet: Fleet, changes: int) -> dict[str, Any]:
+    """The cost of one change with no load: `changes` token creations and as many disables, one at
+    a time, each waited for on every slave; bytes sent and CPU of each node per change."""
+    sent = SentBytes(fleet.master.url, fleet.grpc_port)
+    await settle(sent)
+    windows = {"master": CpuWindow(fleet.master.proc.pid).start()}  # type: ignore[union-attr]
+    for i, s in enumerate(fleet.slaves, 1):
+        windows[f"slave{i}"] = CpuWindow(s.proc.pid).start()  # type: ignore[union-attr]
+    sent0 = await asyncio.to_thread(sent.read)
+    times = await measure_changes(fleet.master.url, [s.url for s in fleet.slaves], changes, 0.0)
+    n = 2 * changes
+    row: dict[str, Any] = {"bytes_per_change": round((await asyncio.to_thread(sent.read) - sent0) / n)}
+    for name, window in windows.items():
+        row[f"{name}_cpu_ms_per_change"] = round(window.used() * 1000 / n, 1)
+    row["idle_new_token"] = _stats(times["created"])
+    row["idle_disabled_token"] = _stats(times["disabled"])
+    return row
+
+
 def join_cell(fleet: Fleet, workdir: Path, tag: str, batch_interval: int) -> dict[str, Any]:
     redis_env = {"REDIS_CONN_STRING": fleet.redis.url} if fleet.redis is not None else {}
     env = slave_env(fleet.grpc_port, None, workdir / f"spool-{tag}-join", f"scale-{tag}-join", BATCH_UPDATE_INTERVAL=str(batch_interval), **redis_env)
@@ -177,6 +209,8 @@ def run_size(size: int, args: argparse.Namespace, workdir: Path, upstream_port: 
                     bench_run.wait_http(s.url + "/readyz", timeout=START_TIMEOUT)
                 row: dict[str, Any] = {"tokens": size, "users": max(1, size // 5), "mode": mode, **starts}
                 row.update(asyncio.run(load_cell(fleet, keys, args)))
+                if args.changes:
+                    row["change_cost"] = asyncio.run(change_cost_cell(fleet, args.changes))
                 row.update(join_cell(fleet, workdir, tag, args.batch_interval))
                 if index == 0 and args.ingest_seconds > 0:
                     for s in fleet.slaves:  # the master alone: only the synthetic slaves' batches
@@ -220,6 +254,24 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{_cell(new['median_s'])} / {_cell(new['max_s'])} | {_cell(dis['median_s'])} / {_cell(dis['max_s'])}{missed} | "
             f"{r['join_ready_s']} | {r['master_start_s']} |"
         )
+    costs = [r for r in rows if "change_cost" in r]
+    if costs:
+        lines += [
+            "",
+            "One change with no load (a token created or disabled, waited for on both slaves):",
+            "",
+            "| tokens | mode | bytes master→slaves per change | master CPU ms per change | slave CPU ms per change (1 / 2) | "
+            "new token s (median / max) | disabled token s (median / max) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in costs:
+            c = r["change_cost"]
+            new, dis = c["idle_new_token"], c["idle_disabled_token"]
+            lines.append(
+                f"| {r['tokens']:,} | {r['mode']} | {c['bytes_per_change']:,} | {c['master_cpu_ms_per_change']} | "
+                f"{c['slave1_cpu_ms_per_change']} / {c['slave2_cpu_ms_per_change']} | "
+                f"{_cell(new['median_s'])} / {_cell(new['max_s'])} | {_cell(dis['median_s'])} / {_cell(dis['max_s'])} |"
+            )
     sources = sorted({r["sent_bytes_source"] for r in rows})
     lines += ["", f"Bytes master→slaves counted by: {', '.join(sources)}."]
     ingest = [r for r in rows if "ingest" in r]
