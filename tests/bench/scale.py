@@ -101,17 +101,25 @@ async def measure_changes(master_url: str, slave_urls: list[str], count: int, sp
     time that until every slave refuses it. Times run from the start of the /api call."""
     created: list[float | None] = []
     disabled: list[float | None] = []
-    async with httpx.AsyncClient(base_url=master_url, headers={"Authorization": ADMIN}, timeout=60) as admin:
+    async with httpx.AsyncClient(base_url=master_url, headers={"Authorization": ADMIN}, timeout=CHANGE_TIMEOUT) as admin:
         for i in range(count):
             await asyncio.sleep(spacing)
             since = time.monotonic()
-            resp = await admin.post("/api/token/", json={
-                "name": f"scale-probe-{i}", "expired_time": -1, "remain_quota": 0, "unlimited_quota": True,
-            })
+            try:
+                resp = await admin.post("/api/token/", json={
+                    "name": f"scale-probe-{i}", "expired_time": -1, "remain_quota": 0, "unlimited_quota": True,
+                })
+            except httpx.TimeoutException:  # the master did not answer the write in time: not seen
+                created.append(None)
+                continue
             token = resp.json()["data"]
             created.append(await time_until(slave_urls, token["key"], True, since, CHANGE_TIMEOUT))
             since = time.monotonic()
-            resp = await admin.put("/api/token/?status_only=true", json={"id": token["id"], "status": 2})
+            try:
+                resp = await admin.put("/api/token/?status_only=true", json={"id": token["id"], "status": 2})
+            except httpx.TimeoutException:
+                disabled.append(None)
+                continue
             if not resp.json().get("success"):
                 raise RuntimeError(f"disabling a token failed: {resp.text}")
             disabled.append(await time_until(slave_urls, token["key"], False, since, CHANGE_TIMEOUT))

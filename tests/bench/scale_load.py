@@ -75,7 +75,7 @@ async def drive(targets: list[str], keys: list[str], rate: float, seconds: float
                 await resp.read()
                 status = str(resp.status)
             except (TimeoutError, ClientError, OSError) as exc:
-                status = type(exc).__name__
+                status = f"{type(exc).__name__}: {str(exc)[:60]}"
             result.statuses[status] = result.statuses.get(status, 0) + 1
             if status == "200":
                 result.ok += 1
