@@ -96,13 +96,19 @@ def ensure_channel(master_url: str, upstream_port: int) -> int:
         return max(int(c["id"]) for c in admin.get("/api/channel/?p=0").json()["data"] if c["name"] == "bench-scale")
 
 
-async def measure_changes(master_url: str, slave_urls: list[str], count: int, spacing: float) -> dict[str, list[float | None]]:
-    """`count` times: create a token and time it until every slave accepts it, then disable it and
-    time that until every slave refuses it. Times run from the start of the /api call."""
+async def measure_changes(
+    master_url: str, slave_urls: list[str], count: int, spacing: float, budget: float
+) -> dict[str, list[float | None]]:
+    """Up to `count` times: create a token and time it until every slave accepts it, then disable it
+    and time that until every slave refuses it. Times run from the start of the /api call. No new
+    round starts after `budget` seconds (a slow master would otherwise stretch the run for long)."""
     created: list[float | None] = []
     disabled: list[float | None] = []
+    stop_at = time.monotonic() + budget
     async with httpx.AsyncClient(base_url=master_url, headers={"Authorization": ADMIN}, timeout=CHANGE_TIMEOUT) as admin:
         for i in range(count):
+            if created and time.monotonic() > stop_at:
+                break
             await asyncio.sleep(spacing)
             since = time.monotonic()
             try:
@@ -129,6 +135,7 @@ async def measure_changes(master_url: str, slave_urls: list[str], count: int, sp
 def _stats(values: list[float | None]) -> dict[str, Any]:
     seen = [v for v in values if v is not None]
     return {
+        "n": len(values),
         "median_s": round(statistics.median(seen), 3) if seen else None,
         "max_s": round(max(seen), 3) if seen else None,
         "not_seen": len(values) - len(seen),
@@ -146,7 +153,7 @@ async def load_cell(fleet: Fleet, keys: list[str], args: argparse.Namespace) -> 
     spacing = args.seconds / (args.changes + 1) / 2 if args.changes else 0.0
     load, changes = await asyncio.gather(
         drive(slave_urls, keys, args.rate, args.seconds, BODY),
-        measure_changes(fleet.master.url, slave_urls, args.changes, spacing),
+        measure_changes(fleet.master.url, slave_urls, args.changes, spacing, args.seconds),
     )
     wall = time.monotonic() - wall0
     sent_rate = (await asyncio.to_thread(sent.read) - sent0) / wall
@@ -172,7 +179,7 @@ async def settle(sent: SentBytes, quiet: float = 1.0, limit: float = 60.0) -> No
         last = now
 
 
-async def change_cost_cell(fleet: Fleet, changes: int) -> dict[str, Any]:
+async def change_cost_cell(fleet: Fleet, changes: int, budget: float) -> dict[str, Any]:
     """The cost of one change with no load: `changes` token creations and as many disables, one at
     a time, each waited for on every slave; bytes sent and CPU of each node per change."""
     sent = SentBytes(fleet.master.url, fleet.grpc_port)
@@ -181,9 +188,9 @@ async def change_cost_cell(fleet: Fleet, changes: int) -> dict[str, Any]:
     for i, s in enumerate(fleet.slaves, 1):
         windows[f"slave{i}"] = CpuWindow(s.proc.pid).start()  # type: ignore[union-attr]
     sent0 = await asyncio.to_thread(sent.read)
-    times = await measure_changes(fleet.master.url, [s.url for s in fleet.slaves], changes, 0.0)
-    n = 2 * changes
-    row: dict[str, Any] = {"bytes_per_change": round((await asyncio.to_thread(sent.read) - sent0) / n)}
+    times = await measure_changes(fleet.master.url, [s.url for s in fleet.slaves], changes, 0.0, budget)
+    n = len(times["created"]) + len(times["disabled"])
+    row: dict[str, Any] = {"changes": n, "bytes_per_change": round((await asyncio.to_thread(sent.read) - sent0) / n)}
     for name, window in windows.items():
         row[f"{name}_cpu_ms_per_change"] = round(window.used() * 1000 / n, 1)
     row["idle_new_token"] = _stats(times["created"])
@@ -218,7 +225,7 @@ def run_size(size: int, args: argparse.Namespace, workdir: Path, upstream_port: 
                 row: dict[str, Any] = {"tokens": size, "users": max(1, size // 5), "mode": mode, **starts}
                 row.update(asyncio.run(load_cell(fleet, keys, args)))
                 if args.changes:
-                    row["change_cost"] = asyncio.run(change_cost_cell(fleet, args.changes))
+                    row["change_cost"] = asyncio.run(change_cost_cell(fleet, args.changes, args.seconds))
                 row.update(join_cell(fleet, workdir, tag, args.batch_interval))
                 if index == 0 and args.ingest_seconds > 0:
                     for s in fleet.slaves:  # the master alone: only the synthetic slaves' batches
@@ -242,10 +249,16 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _times(stats: dict[str, Any]) -> str:
+    """"median / max (n=…)" of a change timing."""
+    return f"{_cell(stats['median_s'])} / {_cell(stats['max_s'])} (n={stats['n']})"
+
+
 def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"Load: {args.rate} req/s open loop over {args.distinct} tokens through two slaves, {args.seconds} s; "
-        f"{args.changes} token creations and disables per cell; BATCH_UPDATE_INTERVAL={args.batch_interval}.",
+        f"up to {args.changes} token creations and disables timed per cell (none started after {args.seconds} s; "
+        f"n = how many); BATCH_UPDATE_INTERVAL={args.batch_interval}.",
         "",
         "| tokens | users | mode | achieved req/s | p99 ms | master CPU % | master RSS MB | slave CPU % (1 / 2) | "
         "slave RSS MB (1 / 2) | master→slaves B/s | new token s (median / max) | disabled token s (median / max) | "
@@ -259,8 +272,7 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"| {r['tokens']:,} | {r['users']:,} | {r['mode']} | {r['load']['achieved_rps']} | {r['load']['p99_ms']} | "
             f"{r['master_cpu_pct']} | {r['master_rss_mb']} | {r['slave1_cpu_pct']} / {r['slave2_cpu_pct']} | "
             f"{r['slave1_rss_mb']} / {r['slave2_rss_mb']} | {r['sent_bytes_per_s']:,} | "
-            f"{_cell(new['median_s'])} / {_cell(new['max_s'])} | {_cell(dis['median_s'])} / {_cell(dis['max_s'])}{missed} | "
-            f"{r['join_ready_s']} | {r['master_start_s']} |"
+            f"{_times(new)} | {_times(dis)}{missed} | {r['join_ready_s']} | {r['master_start_s']} |"
         )
     costs = [r for r in rows if "change_cost" in r]
     if costs:
@@ -278,7 +290,7 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             lines.append(
                 f"| {r['tokens']:,} | {r['mode']} | {c['bytes_per_change']:,} | {c['master_cpu_ms_per_change']} | "
                 f"{c['slave1_cpu_ms_per_change']} / {c['slave2_cpu_ms_per_change']} | "
-                f"{_cell(new['median_s'])} / {_cell(new['max_s'])} | {_cell(dis['median_s'])} / {_cell(dis['max_s'])} |"
+                f"{_times(new)} | {_times(dis)} |"
             )
     sources = sorted({r["sent_bytes_source"] for r in rows})
     lines += ["", f"Bytes master→slaves counted by: {', '.join(sources)}."]
