@@ -166,31 +166,32 @@ async def load_cell(fleet: Fleet, keys: list[str], args: argparse.Namespace) -> 
     return row
 
 
-async def settle(sent: SentBytes, quiet: float = 1.0, limit: float = 60.0) -> None:
+async def settle(sent: SentBytes, quiet: float = 1.0, limit: float = 60.0) -> bool:
     """Until the master has sent nothing to the slaves for `quiet` seconds (the load's last batches
-    applied and pushed), or `limit` seconds passed."""
+    applied and pushed): True; False when `limit` seconds passed first."""
     deadline = time.monotonic() + limit
     last = await asyncio.to_thread(sent.read)
     while time.monotonic() < deadline:
         await asyncio.sleep(quiet)
         now = await asyncio.to_thread(sent.read)
         if now == last:
-            return
+            return True
         last = now
+    return False
 
 
 async def change_cost_cell(fleet: Fleet, changes: int, budget: float) -> dict[str, Any]:
     """The cost of one change with no load: `changes` token creations and as many disables, one at
     a time, each waited for on every slave; bytes sent and CPU of each node per change."""
     sent = SentBytes(fleet.master.url, fleet.grpc_port)
-    await settle(sent)
+    settled = await settle(sent)
     windows = {"master": CpuWindow(fleet.master.proc.pid).start()}  # type: ignore[union-attr]
     for i, s in enumerate(fleet.slaves, 1):
         windows[f"slave{i}"] = CpuWindow(s.proc.pid).start()  # type: ignore[union-attr]
     sent0 = await asyncio.to_thread(sent.read)
     times = await measure_changes(fleet.master.url, [s.url for s in fleet.slaves], changes, 0.0, budget)
     n = len(times["created"]) + len(times["disabled"])
-    row: dict[str, Any] = {"changes": n, "bytes_per_change": round((await asyncio.to_thread(sent.read) - sent0) / n)}
+    row: dict[str, Any] = {"settled": settled, "changes": n, "bytes_per_change": round((await asyncio.to_thread(sent.read) - sent0) / n)}
     for name, window in windows.items():
         row[f"{name}_cpu_ms_per_change"] = round(window.used() * 1000 / n, 1)
     row["idle_new_token"] = _stats(times["created"])
@@ -251,6 +252,8 @@ def _cell(value: Any) -> str:
 
 def _times(stats: dict[str, Any]) -> str:
     """"median / max (n=…)" of a change timing."""
+    if stats["n"] and stats["median_s"] is None:
+        return f"none within {CHANGE_TIMEOUT:.0f} s (n={stats['n']})"
     return f"{_cell(stats['median_s'])} / {_cell(stats['max_s'])} (n={stats['n']})"
 
 
@@ -287,8 +290,9 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         for r in costs:
             c = r["change_cost"]
             new, dis = c["idle_new_token"], c["idle_disabled_token"]
+            quiet = "" if c.get("settled", True) else " (load backlog still draining)"
             lines.append(
-                f"| {r['tokens']:,} | {r['mode']} | {c['bytes_per_change']:,} | {c['master_cpu_ms_per_change']} | "
+                f"| {r['tokens']:,} | {r['mode']}{quiet} | {c['bytes_per_change']:,} | {c['master_cpu_ms_per_change']} | "
                 f"{c['slave1_cpu_ms_per_change']} / {c['slave2_cpu_ms_per_change']} | "
                 f"{_times(new)} | {_times(dis)} |"
             )
