@@ -57,6 +57,15 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
 	$(PY) -m tests.bench.run
 
+# The control plane's cost against the install's size: 10k / 100k / 1M tokens in PostgreSQL, a master
+# and two slaves with and without Redis, 200 req/s open loop, change propagation, a joining slave and
+# the master's ingestion ceiling (tests/bench/scale.py; BENCH_SCALE_ARGS="--sizes 10000" etc.).
+.PHONY: bench-scale
+bench-scale: $(STAMP)
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || (apt-get update -qq && apt-get install -y -qq nginx-light)
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+	$(PY) -m tests.bench.scale $(BENCH_SCALE_ARGS)
+
 # The cluster protocol: protos/cluster.proto -> shared/cluster/pb/ (imports as shared.cluster.pb).
 PROTOC = $(PY) -m grpc_tools.protoc -Ishared/cluster/pb=protos --python_out=$(1) --pyi_out=$(1) --grpc_python_out=$(1) shared/cluster/pb/cluster.proto
 
