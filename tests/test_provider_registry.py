@@ -18,8 +18,25 @@ from shared.relay.types import RelayError, RelayMeta
 from shared.snapshot import channel_config
 
 ADAPTORS_DIR = pathlib.Path(registry.__file__).parent
-# One API's channel types that no adaptor relays yet (issue 13, item 2 fills them in).
-NOT_RELAYED = {11, 15, 16, 17, 18, 21, 23, 30, 33, 34, 35, 37, 38, 42, 43, 46}
+# One API's channel types that no adaptor relays yet (issue 13, item 2 fills them in): one line
+# per type, removed with the provider's adaptor.
+NOT_RELAYED = {
+    11,  # PaLM
+    15,  # Baidu
+    16,  # Zhipu
+    17,  # Ali
+    18,  # Xunfei
+    21,  # AIProxyLibrary
+    23,  # Tencent
+    30,  # Ollama
+    34,  # Coze
+    35,  # Cohere
+    37,  # Cloudflare
+    38,  # DeepL
+    42,  # VertexAI
+    43,  # Proxy
+    46,  # Replicate
+}
 
 
 def test_every_channel_type_id_resolves_to_its_own_spec() -> None:
@@ -160,7 +177,7 @@ def test_console_types_cover_every_selectable_type() -> None:
     types = registry.console_types()
     assert sorted(t["id"] for t in types) == list(range(1, registry.DUMMY))
     aws = next(t for t in types if t["id"] == 33)
-    assert aws["key_from_fields"] == ["ak", "sk", "region"] and aws["relays"] is False
+    assert aws["key_from_fields"] == ["ak", "sk", "region"] and aws["relays"] is True
     assert [f["name"] for f in aws["fields"]] == ["config.region", "config.ak", "config.sk"]
     azure = next(t for t in types if t["id"] == 3)
     assert azure["base_url_required"] is True and azure["fields"][0]["default"] == "2024-03-01-preview"

@@ -22,6 +22,7 @@ from shared.relay.adaptors import adaptor_for
 from shared.relay.adaptors.registry import channel_base_url
 from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.auth import Caller, auth_error
+from shared.relay.exchange import exchange, json_stream_ok
 from shared.relay.ledger import Ledger
 from shared.relay.ratelimit import Admission, RateLimits
 from shared.relay.prompt import PromptCounter
@@ -202,12 +203,15 @@ class RelayEngine:
             return Failure(exc)
         raw = request.body if request.body is not None else call.body
         try:
-            resp = await self.upstream.send(request, raw)
+            resp = await exchange(self.upstream, adaptor, meta, request, raw)
+        except RelayError as exc:  # an adaptor's own exchange refused (e.g. a credential exchange)
+            return Failure(exc)
         except UpstreamTooLarge as exc:  # refused at its headers (a declared length over the cap)
             return Failure(read_error(exc))
         except UpstreamUnavailable as exc:
             return Failure(RelayError(500, f"do request failed: {exc}", code="do_request_failed"))
-        if resp.status in (200, 201) and not (meta.is_stream and resp.content_type.startswith("application/json")):
+        json_error = meta.is_stream and resp.content_type.startswith("application/json") and not json_stream_ok(adaptor)
+        if resp.status in (200, 201) and not json_error:
             return resp
         try:
             error_body = await resp.read()

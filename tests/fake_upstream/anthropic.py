@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from tests.fake_upstream.common import TOOL_ARGUMENTS, Call, json_response, sse_response, wants_tool_call
+from tests.fake_upstream.common import TOOL_ARGUMENTS, Call, json_response, sse_response, usage_dict, wants_tool_call
 
 ERRORS: dict[str, tuple[int, str, str]] = {
     "500": (500, "api_error", "Internal server error"),
@@ -61,10 +61,21 @@ def messages(call: Call) -> Response:
             "usage": {"input_tokens": prompt if usage else 0, "output_tokens": completion if usage else 0},
         }
         return json_response(call, answer, usage=usage)
+    events = [(_event(name, payload), used) for (name, payload), used in message_events(call, model)]
+    return sse_response(call, events)
+
+
+def message_events(call: Call, model: str) -> list[tuple[tuple[str, dict[str, Any]], dict[str, int] | None]]:
+    """A streamed answer as ((event name, payload), the usage it reports): the SSE fake and the Bedrock
+    fake (tests/fake_upstream/aws.py) frame the same events."""
+    prompt, completion = call.canned.prompt_tokens, call.canned.completion_tokens
+    usage = None if call.kind == "no_usage" else usage_dict(prompt, completion)
+    tool = _tool(call)
+    stop = "tool_use" if tool else "end_turn"
     start_usage = {"input_tokens": prompt if usage else 0, "output_tokens": 1 if usage else 0}
-    events: list[tuple[bytes, dict[str, int] | None]] = [
+    events: list[tuple[tuple[str, dict[str, Any]], dict[str, int] | None]] = [
         (
-            _event(
+            _ev(
                 "message_start",
                 {
                     "message": {
@@ -84,12 +95,12 @@ def messages(call: Call) -> Response:
     ]
     if tool:
         block = {"type": "tool_use", "id": tool["id"], "name": tool["name"], "input": {}}
-        events.append((_event("content_block_start", {"index": 0, "content_block": block}), None))
+        events.append((_ev("content_block_start", {"index": 0, "content_block": block}), None))
         partial = orjson.dumps(TOOL_ARGUMENTS).decode()
         for piece in (partial[: len(partial) // 2], partial[len(partial) // 2 :]):
             events.append(
                 (
-                    _event(
+                    _ev(
                         "content_block_delta",
                         {"index": 0, "delta": {"type": "input_json_delta", "partial_json": piece}},
                     ),
@@ -98,17 +109,21 @@ def messages(call: Call) -> Response:
             )
     else:
         events.append(
-            (_event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}), None)
+            (_ev("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}), None)
         )
-        events.append((_event("ping", {}), None))
+        events.append((_ev("ping", {}), None))
         for word in call.canned.words:
             events.append(
-                (_event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": word}}), None)
+                (_ev("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": word}}), None)
             )
-    events.append((_event("content_block_stop", {"index": 0}), None))
+    events.append((_ev("content_block_stop", {"index": 0}), None))
     delta_usage = {"output_tokens": completion if usage else 0}
     events.append(
-        (_event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": delta_usage}), usage)
+        (_ev("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": delta_usage}), usage)
     )
-    events.append((_event("message_stop", {}), None))
-    return sse_response(call, events)
+    events.append((_ev("message_stop", {}), None))
+    return events
+
+
+def _ev(name: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return name, payload

@@ -1,0 +1,32 @@
+"""The upstream exchange of one attempt: the pooled client's single request, or the adaptor's own.
+
+Most providers answer one HTTP request. A few need more than that, and declare an async
+`exchange(upstream, meta, request)` on their adaptor: Vertex AI fetches an OAuth token first,
+Bedrock's binary event stream is decoded into lines, Replicate creates a prediction and then reads
+it. Whatever they do, they use the same pooled client and return one `UpstreamResponse`, so the
+engine (shared/relay/engine.py) and the channel test (master/monitors/channel_test.py) drive every
+adaptor alike. An `exchange` may raise RelayError (a refused token exchange, say).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from shared.relay.types import RelayMeta, UpstreamRequest
+from shared.relay.upstream import UpstreamClient, UpstreamResponse
+
+Exchange = Callable[[UpstreamClient, RelayMeta, UpstreamRequest], Awaitable[UpstreamResponse]]
+
+
+async def exchange(upstream: UpstreamClient, adaptor: Any, meta: RelayMeta, request: UpstreamRequest, raw: bytes) -> UpstreamResponse:
+    own: Exchange | None = getattr(adaptor, "exchange", None)
+    if own is not None:
+        return await own(upstream, meta, request)
+    return await upstream.send(request, raw)
+
+
+def json_stream_ok(adaptor: Any) -> bool:
+    """One API reads a stream request answered with JSON as an error, except for providers whose
+    streams are JSON (PaLM has no stream: its one JSON answer becomes one chunk)."""
+    return bool(getattr(adaptor, "json_stream", False))
