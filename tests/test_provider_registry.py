@@ -33,7 +33,6 @@ NOT_RELAYED = {
     35,  # Cohere
     37,  # Cloudflare
     38,  # DeepL
-    42,  # VertexAI
     43,  # Proxy
     46,  # Replicate
 }

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, aws, gemini, openai
+from tests.fake_upstream import anthropic, aws, gemini, openai, vertex
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -57,6 +57,8 @@ def _key(request: Request) -> str:
 def _provider(path: str) -> str:
     if aws.PATH.match(path):
         return "aws"
+    if vertex.PATH.match(path) or path == vertex.TOKEN_PATH:
+        return "vertex"
     if GEMINI_PATH.match(path):
         return "gemini"
     if path.endswith("/v1/messages"):
@@ -65,7 +67,7 @@ def _provider(path: str) -> str:
 
 
 def _error(provider: str, kind: str, key: str = "") -> Response:
-    module: Any = {"gemini": gemini, "anthropic": anthropic, "aws": aws}.get(provider, openai)
+    module: Any = {"gemini": gemini, "anthropic": anthropic, "aws": aws, "vertex": vertex}.get(provider, openai)
     if kind in ECHO_KINDS:
         return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
@@ -93,6 +95,11 @@ async def _answer(call: Call, path: str) -> Response | None:
     match = aws.PATH.match(path)
     if match:
         return aws.invoke(call, match["model"], match["action"])
+    if path == vertex.TOKEN_PATH:
+        return vertex.token(call)
+    match = vertex.PATH.match(path)
+    if match:
+        return vertex.predict(call, match["publisher"], match["model"], match["action"])
     match = GEMINI_PATH.match(path)
     if match:
         return gemini.dispatch(call, match["model"], match["action"])
