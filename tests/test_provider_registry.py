@@ -30,7 +30,6 @@ NOT_RELAYED = {
     23,  # Tencent
     30,  # Ollama
     34,  # Coze
-    35,  # Cohere
     37,  # Cloudflare
     38,  # DeepL
     43,  # Proxy

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, aws, gemini, openai, vertex
+from tests.fake_upstream import anthropic, aws, cohere, gemini, openai, vertex
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -57,6 +57,8 @@ def _key(request: Request) -> str:
 def _provider(path: str) -> str:
     if aws.PATH.match(path):
         return "aws"
+    if path == cohere.PATH:
+        return "cohere"
     if vertex.PATH.match(path) or path == vertex.TOKEN_PATH:
         return "vertex"
     if GEMINI_PATH.match(path):
@@ -67,7 +69,7 @@ def _provider(path: str) -> str:
 
 
 def _error(provider: str, kind: str, key: str = "") -> Response:
-    module: Any = {"gemini": gemini, "anthropic": anthropic, "aws": aws, "vertex": vertex}.get(provider, openai)
+    module: Any = {"gemini": gemini, "anthropic": anthropic, "aws": aws, "vertex": vertex, "cohere": cohere}.get(provider, openai)
     if kind in ECHO_KINDS:
         return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
@@ -97,6 +99,8 @@ async def _answer(call: Call, path: str) -> Response | None:
         return aws.invoke(call, match["model"], match["action"])
     if path == vertex.TOKEN_PATH:
         return vertex.token(call)
+    if path == cohere.PATH:
+        return cohere.chat(call)
     match = vertex.PATH.match(path)
     if match:
         return vertex.predict(call, match["publisher"], match["model"], match["action"])
