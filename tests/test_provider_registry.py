@@ -21,7 +21,6 @@ ADAPTORS_DIR = pathlib.Path(registry.__file__).parent
 # One API's channel types that no adaptor relays yet (issue 13, item 2 fills them in): one line
 # per type, removed with the provider's adaptor.
 NOT_RELAYED = {
-    11,  # PaLM
     15,  # Baidu
     16,  # Zhipu
     17,  # Ali
