@@ -32,7 +32,6 @@ NOT_RELAYED = {
     37,  # Cloudflare
     38,  # DeepL
     43,  # Proxy
-    46,  # Replicate
 }
 
 

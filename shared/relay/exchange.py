@@ -10,7 +10,7 @@ adaptor alike. An `exchange` may raise RelayError (a refused token exchange, say
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from shared.relay.types import RelayMeta, UpstreamRequest
@@ -30,3 +30,25 @@ def json_stream_ok(adaptor: Any) -> bool:
     """One API reads a stream request answered with JSON as an error, except for providers whose
     streams are JSON (PaLM has no stream: its one JSON answer becomes one chunk)."""
     return bool(getattr(adaptor, "json_stream", False))
+
+
+class BufferedResponse(UpstreamResponse):
+    """An answer an adaptor's exchange composed itself (after polling, say), served from memory."""
+
+    def __init__(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.status = status
+        self.headers = {"Content-Type": content_type}
+        self._body = body
+
+    def copied_headers(self) -> list[tuple[bytes, bytes]]:
+        return [(b"content-type", self.headers["Content-Type"].encode("latin-1"))]
+
+    async def read(self) -> bytes:
+        return self._body
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if self._body:
+            yield self._body
+
+    def close(self) -> None:
+        self._body = b""

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, aws, cohere, gemini, openai, palm, vertex
+from tests.fake_upstream import anthropic, aws, cohere, gemini, openai, palm, replicate, vertex
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -61,6 +61,8 @@ def _provider(path: str) -> str:
         return "cohere"
     if path == palm.PATH:
         return "palm"
+    if replicate.handles(path):
+        return "replicate"
     if vertex.PATH.match(path) or path == vertex.TOKEN_PATH:
         return "vertex"
     if GEMINI_PATH.match(path):
@@ -71,7 +73,7 @@ def _provider(path: str) -> str:
 
 
 def _error(provider: str, kind: str, key: str = "") -> Response:
-    module: Any = {"gemini": gemini, "anthropic": anthropic, "aws": aws, "vertex": vertex, "cohere": cohere, "palm": palm}.get(provider, openai)
+    module: Any = {"gemini": gemini, "anthropic": anthropic, "aws": aws, "vertex": vertex, "cohere": cohere, "palm": palm, "replicate": replicate}.get(provider, openai)
     if kind in ECHO_KINDS:
         return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
@@ -105,6 +107,8 @@ async def _answer(call: Call, path: str) -> Response | None:
         return cohere.chat(call)
     if path == palm.PATH:
         return palm.generate_message(call)
+    if replicate.handles(path):
+        return replicate.dispatch(call, path)
     match = vertex.PATH.match(path)
     if match:
         return vertex.predict(call, match["publisher"], match["model"], match["action"])
