@@ -129,3 +129,50 @@ async def test_replicate_channel_test(sqlite_database, fake_upstream) -> None:
         bad = await w.channel(f"{fake_upstream.url}/v1/models", type=46, key="wrong", models=LLAMA, name="bad")
         body = (await w.root.get(f"/api/channel/test/{bad}")).json()
         assert body["success"] is False and body["message"].startswith("You did not pass a valid authentication token")
+
+
+class _Recorder:
+    """An upstream client stub: answers the prediction create with `urls` elsewhere, records the rest."""
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.urls = urls
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, request, body):  # type: ignore[no-untyped-def]
+        from shared.relay.exchange import BufferedResponse
+
+        self.sent.append((request.url, request.headers.get("Authorization", "")))
+        doc = {"id": "p1", "status": "starting", "urls": self.urls}
+        return BufferedResponse(201, orjson.dumps(doc))
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_replicate_never_sends_the_key_to_a_foreign_prediction_url() -> None:
+    """A prediction's follow-up URLs get the channel key only on the API's own host or on https
+    *.replicate.com; any other URL is not requested at all."""
+    from shared.relay import modes
+    from shared.relay.adaptors.replicate.adaptor import Prediction, ReplicateAdaptor
+    from shared.relay.types import RelayError, RelayMeta, UpstreamRequest
+
+    create = UpstreamRequest("POST", "https://api.replicate.com/v1/models/a/b/predictions", {"Authorization": f"Bearer {KEY}"}, b"{}")
+    urls = {
+        "get": "http://evil.example/v1/predictions/p1",
+        "cancel": "https://api.replicate.com.evil.example/cancel",
+        "stream": "https://stream.replicate.com/v1/files/abc",
+    }
+    assert Prediction(_Recorder({}), create, {"urls": urls}).urls == {"stream": urls["stream"]}  # type: ignore[arg-type]
+
+    meta = RelayMeta(mode=modes.CHAT, channel_type=46, channel_id=1, base_url="https://api.replicate.com/v1/models", api_key=KEY,
+                     config={}, origin_model=POLLED, actual_model=POLLED, is_stream=False, request_path="/v1/chat/completions")
+    adaptor = ReplicateAdaptor()
+    request = adaptor.build_request(meta, {"model": POLLED, "messages": CHAT}, b"")
+    upstream = _Recorder({"get": "http://evil.example/v1/predictions/p1"})
+    try:
+        await adaptor.exchange(upstream, meta, request)  # type: ignore[arg-type]
+    except RelayError as exc:
+        assert exc.message == "prediction has no get url"
+    else:
+        raise AssertionError("a foreign get URL was followed")
+    assert [url for url, _ in upstream.sent] == [request.url]
