@@ -176,3 +176,30 @@ async def test_bedrock_channel_test(sqlite_database, fake_upstream) -> None:
         body = (await w.root.get(f"/api/channel/test/{bad}")).json()
         assert body["success"] is False
         assert body["message"].startswith("The security token included in the request is invalid.")
+
+
+async def test_bedrock_llama3(sqlite_database, fake_upstream) -> None:
+    model = "llama3-8b-8192"
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await w.channel(type=33, key=KEY, models=model)
+        token = await w.token()
+        messages = [{"role": "system", "content": "Be brief."}, *CHAT]
+        resp = await w.chat(token, model=model, messages=messages, max_tokens=64)
+        assert resp.status_code == 200, resp.text
+        answer = resp.json()
+        assert answer["choices"][0]["message"]["content"] == REPLY and answer["choices"][0]["finish_reason"] == "stop"
+        assert answer["usage"] == {"prompt_tokens": 17, "completion_tokens": 11, "total_tokens": 28}
+        req = fake_upstream.last
+        assert req.raw_path == "/model/meta.llama3-8b-instruct-v1%3A0/invoke"
+        assert req.json() == {
+            "prompt": "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+            f"<|start_header_id|>user<|end_header_id|>\n\n{CHAT[0]['content']}<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n",
+            "max_gen_len": 64,
+        }
+        resp = await w.chat(token, model=model, stream=True)
+        assert resp.status_code == 200, resp.text
+        text, parsed = stream_text(resp.text)
+        assert text == REPLY and parsed[-1]["choices"][0]["finish_reason"] == "stop"
+        await w.flush()
+        assert [(r["prompt_tokens"], r["completion_tokens"], r["is_stream"]) for r in await w.consume_logs()] == [(17, 11, False), (17, 11, True)]

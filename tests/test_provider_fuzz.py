@@ -59,7 +59,7 @@ def test_chat_requests_convert_or_are_refused_cleanly(body: dict[str, Any]) -> N
 
 
 values = st.one_of(st.none(), st.booleans(), st.text(max_size=8), st.integers(-(2**40), 2**40), st.lists(st.text(max_size=4), max_size=2))
-keys = st.one_of(st.text(max_size=8), st.sampled_from(["type", "event_type", "text", "message", "delta", "usage", "response", "finish_reason", "candidates", "error", "index"]))
+keys = st.one_of(st.text(max_size=8), st.sampled_from(["type", "event_type", "text", "message", "delta", "usage", "response", "finish_reason", "candidates", "error", "index", "content", "generation", "filters", "meta", "billed_units", "stop_reason"]))
 objects = st.recursive(st.dictionaries(keys, values, max_size=4), lambda inner: st.dictionaries(keys, st.one_of(values, inner), max_size=4), max_leaves=10)
 lines = st.one_of(
     st.binary(max_size=80),
@@ -73,10 +73,11 @@ lines = st.one_of(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(lines, max_size=12))
 def test_stream_converters_never_raise(feed: list[bytes]) -> None:
-    for type_id in PROVIDERS:
+    cases = [(type_id, None) for type_id in PROVIDERS] + [(33, "llama3-8b-8192"), (42, "gemini-1.5-pro-002")]
+    for type_id, model in cases:
         adaptor = adaptor_for(type_id)
         assert adaptor is not None
-        converter = adaptor.stream_converter(meta_for(type_id, modes.CHAT, True))
+        converter = adaptor.stream_converter(meta_for(type_id, modes.CHAT, True, model))
         for line in feed:
             for payload in converter.feed(line):
                 orjson.loads(payload)
@@ -93,3 +94,18 @@ def test_event_stream_decoder_refuses_garbage_with_framing_errors_only(noise: by
             eventstream.Decoder().feed(data)
         except eventstream.FramingError:
             pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(objects, st.binary(max_size=40)))
+def test_whole_answers_convert_or_raise_relay_errors_only(doc: Any) -> None:
+    body = doc if isinstance(doc, bytes) else orjson.dumps(doc)
+    cases = [(type_id, None) for type_id in PROVIDERS] + [(33, "llama3-8b-8192"), (42, "gemini-1.5-pro-002")]
+    for type_id, model in cases:
+        adaptor = adaptor_for(type_id)
+        assert adaptor is not None
+        try:
+            converted = adaptor.convert_response(meta_for(type_id, modes.CHAT, False, model), 200, {}, body)
+        except RelayError:
+            continue
+        orjson.loads(converted.body)

@@ -120,6 +120,8 @@ def invoke(call: Call, model_id: str, action: str) -> Response:
     refused = check_signature(call)
     if refused is not None:
         return refused
+    if model_id.startswith("meta.llama3"):
+        return _llama(call, action)
     doc = call.doc
     if not isinstance(doc, dict) or doc.get("anthropic_version") != "bedrock-2023-05-31" or "model" in doc or "stream" in doc:
         return _error(400, "ValidationException", "Malformed input request: #: extraneous key or missing anthropic_version")
@@ -155,6 +157,36 @@ def invoke(call: Call, model_id: str, action: str) -> Response:
                 yield frame
             if usage is not None:
                 call.record.served_usage = usage
+
+    return StreamingResponse(body(), media_type="application/vnd.amazon.eventstream")
+
+
+def _llama(call: Call, action: str) -> Response:
+    """Llama 3: a `prompt` in Llama 3's chat format, answers with generation and token counts."""
+    doc = call.doc
+    prompt = doc.get("prompt") if isinstance(doc, dict) else None
+    if not isinstance(prompt, str) or not prompt.startswith("<|begin_of_text|>") or not prompt.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n") or "messages" in doc:
+        return _error(400, "ValidationException", "Malformed input request: #: required key [prompt] not found")
+    prompt_tokens, completion = call.canned.prompt_tokens, call.canned.completion_tokens
+    served = {"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion}
+    if action == "invoke":
+        answer = {"generation": call.canned.reply_text, "prompt_token_count": prompt_tokens, "generation_token_count": completion, "stop_reason": "stop"}
+        return json_response(call, answer, usage=served)
+    words = call.canned.words
+
+    async def body() -> AsyncIterator[bytes]:
+        for index, word in enumerate(words):
+            last = index == len(words) - 1
+            chunk: dict[str, Any] = {
+                "generation": word,
+                "prompt_token_count": prompt_tokens if index == 0 else None,
+                "generation_token_count": index + 1,
+                "stop_reason": "stop" if last else None,
+            }
+            if last:
+                chunk["amazon-bedrock-invocationMetrics"] = {"inputTokenCount": prompt_tokens, "outputTokenCount": completion}
+                call.record.served_usage = served
+            yield chunk_frame(chunk)
 
     return StreamingResponse(body(), media_type="application/vnd.amazon.eventstream")
 

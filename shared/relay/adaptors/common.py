@@ -31,6 +31,11 @@ def member(doc: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def listed(value: Any) -> list[Any]:
+    """`value` when it is a JSON array, else an empty one (`true` where a list belongs iterates nothing)."""
+    return value if isinstance(value, list) else []
+
+
 def now() -> int:
     return int(time.time())
 

@@ -1,8 +1,9 @@
-"""The AWS Bedrock adaptor (channel type 33): Claude through InvokeModel and
+"""The AWS Bedrock adaptor (channel type 33): Claude and Llama 3 through InvokeModel and
 InvokeModelWithResponseStream, SigV4-signed, on the relay's pooled client (not the AWS SDK).
 
-Requests and answers are Anthropic's Messages format (the Anthropic folder converts them); the
-stream arrives in AWS's binary event-stream framing and is decoded here into Anthropic SSE lines.
+Claude requests and answers are Anthropic's Messages format (the Anthropic folder converts them),
+Llama 3's are converted in llama.py; the stream arrives in AWS's binary event-stream framing and is
+decoded here into `data:` lines of the model's own chunks.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from shared.relay import modes
 from shared.relay.adaptors.anthropic import request as anthropic_request
 from shared.relay.adaptors.anthropic import response as anthropic_response
 from shared.relay.adaptors.anthropic.stream import AnthropicStream
-from shared.relay.adaptors.aws import eventstream, sigv4
+from shared.relay.adaptors.aws import eventstream, llama, sigv4
 from shared.relay.adaptors.common import conversion_error, unsupported_mode
 from shared.relay.adaptors.images import prepare_images
-from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, UpstreamRequest
+from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, StreamConverter, UpstreamRequest
 from shared.relay.upstream import UpstreamClient, UpstreamResponse, UpstreamUnavailable
 
 SERVICE = "bedrock"
@@ -64,18 +65,20 @@ def credentials(meta: RelayMeta) -> tuple[str, str, str]:
 
 
 def model_id(model: str) -> str:
-    """One API's fixed name -> Bedrock id map; a Bedrock Anthropic id is also taken as it is."""
+    """One API's fixed name -> Bedrock id map; a Bedrock Anthropic or Meta Llama 3 id is also taken
+    as it is. Another model is One API's 500 (the channel lists a model Bedrock cannot serve here)."""
     from shared.relay.adaptors.aws.spec import AWS_MODEL_IDS
 
     for name, bedrock_id in AWS_MODEL_IDS:
         if name == model:
-            if not bedrock_id.startswith("anthropic."):
-                break
             return bedrock_id
-    else:
-        if model.startswith("anthropic."):
-            return model
-    raise RelayError(500, f"model {model} is not a Claude model on AWS Bedrock", code="convert_request_failed")
+    if model.startswith(("anthropic.", "meta.llama3")):
+        return model
+    raise RelayError(500, f"model {model} is not served on AWS Bedrock", code="convert_request_failed")
+
+
+def is_llama(bedrock_id: str) -> bool:
+    return bedrock_id.startswith("meta.llama")
 
 
 def _error_type(raw: str) -> tuple[str, str]:
@@ -168,14 +171,18 @@ class BedrockAdaptor:
             if not isinstance(body, dict):
                 raise conversion_error("request body is not a JSON object")
         ak, sk, region = credentials(meta)
-        converted = anthropic_request.convert(body)
-        converted.pop("model", None)  # the model is in the URL
-        converted.pop("stream", None)  # the action says it
-        converted["anthropic_version"] = ANTHROPIC_VERSION
+        bedrock_id = model_id(meta.actual_model)
+        if is_llama(bedrock_id):
+            converted = llama.convert(body)
+        else:
+            converted = anthropic_request.convert(body)
+            converted.pop("model", None)  # the model is in the URL
+            converted.pop("stream", None)  # the action says it
+            converted["anthropic_version"] = ANTHROPIC_VERSION
         payload = orjson.dumps(converted)
         base = meta.base_url or f"https://bedrock-runtime.{region}.amazonaws.com"
         action = "invoke-with-response-stream" if meta.is_stream else "invoke"
-        url = f"{base}/model/{quote(model_id(meta.actual_model), safe='')}/{action}"
+        url = f"{base}/model/{quote(bedrock_id, safe='')}/{action}"
         accept = EVENT_STREAM if meta.is_stream else "application/json"
         headers = sigv4.sign("POST", url, {"Content-Type": "application/json", "Accept": accept}, payload, ak, sk, region, SERVICE)
         return UpstreamRequest("POST", url, headers, payload)
@@ -195,7 +202,11 @@ class BedrockAdaptor:
         return resp
 
     def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
+        if is_llama(model_id(meta.actual_model)):
+            return llama.convert_response(meta, status, body)
         return anthropic_response.convert(status, body)
 
-    def stream_converter(self, meta: RelayMeta) -> AnthropicStream:
+    def stream_converter(self, meta: RelayMeta) -> StreamConverter:
+        if is_llama(model_id(meta.actual_model)):
+            return llama.LlamaStream(meta)
         return AnthropicStream(meta)

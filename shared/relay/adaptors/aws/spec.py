@@ -1,8 +1,7 @@
-"""AWS Bedrock (type 33): Claude through InvokeModel and InvokeModelWithResponseStream, SigV4-signed.
+"""AWS Bedrock (type 33): Claude and Llama 3 through InvokeModel and InvokeModelWithResponseStream, SigV4-signed.
 
 Credentials: config `ak`, `sk`, `region`, or the key `ak|sk|region`. The URL is the region's
-bedrock-runtime endpoint, or the channel's base URL when it has one (a VPC endpoint, a proxy).
-One API's list also names two Llama 3 models; only Claude models are relayed here."""
+bedrock-runtime endpoint, or the channel's base URL when it has one (a VPC endpoint, a proxy)."""
 
 from __future__ import annotations
 

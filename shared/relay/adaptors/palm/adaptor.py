@@ -15,7 +15,7 @@ import orjson
 from shared.billing import tokenizer
 from shared.redact import redact_error
 from shared.relay import modes
-from shared.relay.adaptors.common import content_text, conversion_error, now, unsupported_mode
+from shared.relay.adaptors.common import content_text, conversion_error, listed, now, unsupported_mode
 from shared.relay.adaptors.errors import error_from_object
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, UpstreamRequest, Usage
 
@@ -58,9 +58,9 @@ def _answer(status: int, body: bytes) -> dict[str, Any]:
         raise RelayError(500, "unexpected upstream response", code="unmarshal_response_body_failed")
     if isinstance(doc.get("error"), dict) and doc["error"].get("message"):
         raise error_from_object(status if status >= 400 else 500, doc["error"])
-    candidates = [c for c in doc.get("candidates") or [] if isinstance(c, dict)]
+    candidates = [c for c in listed(doc.get("candidates")) if isinstance(c, dict)]
     if not candidates:
-        filters = [f for f in doc.get("filters") or [] if isinstance(f, dict)]
+        filters = [f for f in listed(doc.get("filters")) if isinstance(f, dict)]
         reason = str(filters[0].get("reason") or "") if filters else ""
         message = f"PaLM returned no candidates (filtered: {reason})" if reason else "PaLM returned no candidates"
         raise RelayError(400, message, type="invalid_request_error", code="content_filtered")

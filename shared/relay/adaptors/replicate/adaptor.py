@@ -21,7 +21,7 @@ import orjson
 
 from shared.billing import tokenizer
 from shared.relay import modes
-from shared.relay.adaptors.common import content_text, conversion_error, now, path_segment, unsupported_mode
+from shared.relay.adaptors.common import content_text, conversion_error, listed, now, path_segment, unsupported_mode
 from shared.relay.adaptors.replicate.models import MODELS
 from shared.relay.adaptors.replicate.sse import ReplicateEvents, ReplicateStream, error_text
 from shared.relay.exchange import BufferedResponse
@@ -236,7 +236,7 @@ class ReplicateAdaptor:
             return BufferedResponse(200, _as_events(_output_text(done.get("output"))), "text/event-stream")
         done = await prediction.wait()
         output = done.get("output")
-        urls = [output] if isinstance(output, str) else [u for u in output or [] if isinstance(u, str)][:MAX_IMAGES]
+        urls = [output] if isinstance(output, str) else [u for u in listed(output) if isinstance(u, str)][:MAX_IMAGES]
         if not urls:
             raise RelayError(500, "prediction returned no image", code="bad_response")
         images = [{"b64_json": await prediction.image(url), "revised_prompt": ""} for url in urls]
