@@ -106,3 +106,26 @@ async def test_cohere_channel_test(sqlite_database, fake_upstream) -> None:
         body = (await w.root.get(f"/api/channel/test/{bad}")).json()
         assert body == {**body, "success": False}
         assert body["message"] == "http status code: 401, error message: invalid api token"
+
+
+async def test_cohere_embeddings(sqlite_database, fake_upstream) -> None:
+    model = "embed-english-v3.0"
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await w.channel(type=35, key="cohere-secret", models=model)
+        token = await w.token()
+        headers = {"Authorization": f"Bearer sk-{token['key']}"}
+        resp = await w.root.post("/v1/embeddings", headers=headers, json={"model": model, "input": ["alpha", "beta"]})
+        assert resp.status_code == 200, resp.text
+        answer = resp.json()
+        assert [d["index"] for d in answer["data"]] == [0, 1] and len(answer["data"][0]["embedding"]) == 8
+        assert answer["usage"] == {"prompt_tokens": 10, "total_tokens": 10}
+        req = fake_upstream.last
+        assert req.path == "/v1/embed"
+        assert req.json() == {"model": model, "texts": ["alpha", "beta"], "input_type": "search_document"}
+        resp = await w.root.post("/v1/embeddings", headers=headers, json={"model": model, "input": [1, 2]})
+        assert resp.status_code == 400 and error_of(resp)["code"] == "convert_request_failed"
+        await w.flush()
+        (log,) = await w.consume_logs()
+        ratios = w.engine.ratios
+        assert (log["prompt_tokens"], log["completion_tokens"]) == (10, 0)
+        assert log["quota"] == pricing.text_quota(10, 0, ratios.model_ratio(model, 35), 1.0, ratios.completion_ratio(model, 35))

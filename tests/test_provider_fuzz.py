@@ -17,7 +17,7 @@ from shared.relay.adaptors.registry import adaptor_for
 from shared.relay.text import validate
 from shared.relay.types import RelayError, RelayMeta
 from tests.fake_upstream import aws as fake_aws
-from tests.security.test_adaptor_fuzz import request
+from tests.security.test_adaptor_fuzz import embedding, request
 
 # type id -> (a model it serves, its key, its config)
 PROVIDERS: dict[int, tuple[str, str, dict[str, str]]] = {
@@ -109,3 +109,20 @@ def test_whole_answers_convert_or_raise_relay_errors_only(doc: Any) -> None:
         except RelayError:
             continue
         orjson.loads(converted.body)
+
+
+@settings(max_examples=150, deadline=None)
+@given(embedding)
+def test_cohere_embedding_requests_convert_or_are_refused_cleanly(body: dict[str, Any]) -> None:
+    try:
+        checked = validate(modes.EMBEDDINGS, body)
+    except RelayError:
+        return
+    adaptor = adaptor_for(35)
+    assert adaptor is not None
+    try:
+        built = adaptor.build_request(meta_for(35, modes.EMBEDDINGS, False, "embed-english-v3.0"), checked, orjson.dumps(checked))
+    except RelayError as exc:
+        assert exc.status < 500, exc
+        return
+    assert built.body is not None and orjson.loads(built.body)["texts"]

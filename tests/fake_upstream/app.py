@@ -57,7 +57,7 @@ def _key(request: Request) -> str:
 def _provider(path: str) -> str:
     if aws.PATH.match(path):
         return "aws"
-    if path == cohere.PATH:
+    if path in (cohere.PATH, cohere.EMBED_PATH):
         return "cohere"
     if path == palm.PATH:
         return "palm"
@@ -105,6 +105,8 @@ async def _answer(call: Call, path: str) -> Response | None:
         return vertex.token(call)
     if path == cohere.PATH:
         return cohere.chat(call)
+    if path == cohere.EMBED_PATH:
+        return cohere.embed(call)
     if path == palm.PATH:
         return palm.generate_message(call)
     if replicate.handles(path):

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response, StreamingResponse
 
-from tests.fake_upstream.common import Call, StreamCut, json_response
+from tests.fake_upstream.common import Call, StreamCut, json_response, vector
 
 PATH = "/v1/chat"
 ERRORS: dict[str, tuple[int, str]] = {
@@ -84,3 +84,24 @@ def chat(call: Call) -> Response:
             await asyncio.sleep(0)
 
     return StreamingResponse(body(), media_type="application/stream+json")
+
+
+EMBED_PATH = "/v1/embed"
+
+
+def embed(call: Call) -> Response:
+    if not call.request.headers.get("authorization", "").startswith("Bearer ") or not call.record.key:
+        return error_response("401", "no api key supplied")
+    texts = call.field("texts")
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        return _bad("invalid request: texts must be a non-empty array of strings")
+    if "v3" in str(call.field("model")) and call.field("input_type") not in ("search_document", "search_query", "classification", "clustering"):
+        return _bad("invalid request: valid input_type must be provided with the provided model")
+    tokens = call.canned.embedding_tokens_per_input * len(texts)
+    answer = {
+        "id": "c0h3r3-embed",
+        "embeddings": [vector(t) for t in texts],
+        "texts": texts,
+        "meta": {"api_version": {"version": "1"}, "billed_units": {"input_tokens": tokens}},
+    }
+    return json_response(call, answer, usage={"prompt_tokens": tokens, "completion_tokens": 0, "total_tokens": tokens})

@@ -2,7 +2,8 @@
 
 The last user message becomes `message` and every other one `chat_history` (USER, CHATBOT,
 SYSTEM); a `-internet` model suffix adds the web-search connector (reference §5.8, Cohere).
-Streams are newline-delimited JSON events; usage comes from `meta.billed_units`.
+Streams are newline-delimited JSON events; usage comes from `meta.billed_units`. Embeddings go to
+`POST /v1/embed` (One API has none for Cohere; the channel lists the embed models it serves).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from shared.relay.adaptors.common import content_text, conversion_error, member,
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, UpstreamRequest, Usage
 
 DEFAULT_MODEL = "command-r"
+DEFAULT_EMBED_MODEL = "embed-english-v3.0"
+MAX_EMBED_TEXTS = 96  # Cohere's own limit per /v1/embed call
 INTERNET = "-internet"
 ROLES = {"assistant": "CHATBOT", "system": "SYSTEM"}
 FINISH = {"COMPLETE": "stop", "MAX_TOKENS": "length", "STOP_SEQUENCE": "stop", "TOOL_CALL": "tool_calls"}
@@ -161,11 +164,39 @@ class CohereStream:
         return ()
 
 
+def convert_embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI `input` (a string or strings) -> Cohere's `texts`; v3 models require an input_type."""
+    value = body.get("input")
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise conversion_error("input must be a string or a list of strings for Cohere embeddings")
+    if len(texts) > MAX_EMBED_TEXTS:
+        raise conversion_error(f"Cohere embeds at most {MAX_EMBED_TEXTS} texts per request")
+    return {"model": body.get("model") or DEFAULT_EMBED_MODEL, "texts": texts, "input_type": "search_document"}
+
+
+def convert_embed_response(meta: RelayMeta, status: int, body: bytes) -> ConvertedResponse:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RelayError(500, f"unmarshal response body failed: {exc}", code="unmarshal_response_body_failed") from exc
+    vectors = doc.get("embeddings") if isinstance(doc, dict) else None
+    if isinstance(vectors, dict):  # asked with embedding_types: {"float": [...]}
+        vectors = vectors.get("float")
+    if not isinstance(vectors, list):
+        raise RelayError(500, "Cohere answered no embeddings", code="unmarshal_response_body_failed")
+    prompt = _count(member(member(doc, "meta"), "billed_units").get("input_tokens"))
+    usage = Usage(prompt, 0, prompt)
+    data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors) if isinstance(v, list)]
+    answer = {"object": "list", "data": data, "model": meta.actual_model, "usage": {"prompt_tokens": prompt, "total_tokens": prompt}}
+    return ConvertedResponse(status=status, body=orjson.dumps(answer), usage=usage if prompt else None)
+
+
 class CohereAdaptor:
     name = "cohere"
 
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
-        if meta.mode != modes.CHAT:
+        if meta.mode not in (modes.CHAT, modes.EMBEDDINGS):
             raise unsupported_mode(meta.mode)
         if body is None:
             try:
@@ -175,9 +206,13 @@ class CohereAdaptor:
             if not isinstance(body, dict):
                 raise conversion_error("request body is not a JSON object")
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {meta.api_key}", "Accept": "application/json"}
+        if meta.mode == modes.EMBEDDINGS:
+            return UpstreamRequest("POST", f"{meta.base_url}/v1/embed", headers, orjson.dumps(convert_embeddings(body)))
         return UpstreamRequest("POST", f"{meta.base_url}/v1/chat", headers, orjson.dumps(convert_request(body)))
 
     def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
+        if meta.mode == modes.EMBEDDINGS:
+            return convert_embed_response(meta, status, body)
         return convert_response(meta, status, body)
 
     def stream_converter(self, meta: RelayMeta) -> CohereStream:
