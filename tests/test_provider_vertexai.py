@@ -128,3 +128,23 @@ async def test_vertex_channel_test(sqlite_database, fake_upstream) -> None:
                               config=config(fake_upstream.url, f"disabled-{uuid.uuid4().hex[:6]}@x.iam.gserviceaccount.com"))
         body = (await w.root.get(f"/api/channel/test/{bad}")).json()
         assert body["success"] is False and "invalid_grant" in body["message"]
+
+
+def test_vertex_urls_per_region_and_publisher() -> None:
+    from shared.relay import modes
+    from shared.relay.adaptors.vertexai.adaptor import request_url
+    from shared.relay.types import RelayMeta
+
+    def url(model: str, region: str, stream: bool) -> str:
+        meta = RelayMeta(mode=modes.CHAT, channel_type=42, channel_id=1, base_url="", api_key="k", config={},
+                         origin_model=model, actual_model=model, is_stream=stream, request_path="/v1/chat/completions")
+        return request_url(meta, region, "proj")
+
+    assert url(CLAUDE, "us-east5", False) == (
+        "https://us-east5-aiplatform.googleapis.com/v1/projects/proj/locations/us-east5/publishers/anthropic/models/"
+        "claude-3-5-sonnet-v2@20241022:rawPredict"
+    )
+    assert url(GEMINI, "global", True) == (
+        "https://aiplatform.googleapis.com/v1/projects/proj/locations/global/publishers/google/models/"
+        "gemini-1.5-flash-002:streamGenerateContent?alt=sse"
+    )

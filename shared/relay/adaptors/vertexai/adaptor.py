@@ -52,11 +52,13 @@ def request_url(meta: RelayMeta, region: str, project: str) -> str:
         action = "streamRawPredict?alt=sse" if meta.is_stream else "rawPredict"
     else:
         action = "streamGenerateContent?alt=sse" if meta.is_stream else "generateContent"
-    base = meta.base_url or f"https://{path_segment(region)}-aiplatform.googleapis.com"
+    host = "aiplatform.googleapis.com" if region == "global" else f"{path_segment(region)}-aiplatform.googleapis.com"
+    base = meta.base_url or f"https://{host}"
     publisher = "anthropic" if claude else "google"
     return (
         f"{base}/v1/projects/{path_segment(project)}/locations/{path_segment(region)}"
-        f"/publishers/{publisher}/models/{path_segment(meta.actual_model)}:{action}"
+        # `@` stays literal as Google writes it (claude-…@20241022); it is a legal path character
+        f"/publishers/{publisher}/models/{path_segment(meta.actual_model).replace('%40', '@')}:{action}"
     )
 
 
