@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.relay import modes
@@ -98,6 +98,11 @@ def test_event_stream_decoder_refuses_garbage_with_framing_errors_only(noise: by
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(objects, st.binary(max_size=40)))
+# Found by this test: a JSON value where a list belongs raised TypeError (a 500) in the Anthropic
+# (Bedrock, Vertex Claude), Gemini (Vertex) and PaLM converters.
+@example({"content": True})
+@example({"candidates": True})
+@example({"candidates": [{"content": {"parts": True}}]})
 def test_whole_answers_convert_or_raise_relay_errors_only(doc: Any) -> None:
     body = doc if isinstance(doc, bytes) else orjson.dumps(doc)
     cases = [(type_id, None) for type_id in PROVIDERS] + [(33, "llama3-8b-8192"), (42, "gemini-1.5-pro-002")]
