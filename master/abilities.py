@@ -1,16 +1,17 @@
-"""The abilities table (reference §3.4): one routing row per (group, model) of each channel,
+"""The abilities table (docs/one-api-compat.md §3.4): one routing row per (group, model) of each channel,
 kept in step with the channel on every write."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from master.context import MasterContext
-from master.db.schema import abilities, channels
 from master.db.rows import Record
+from master.db.schema import abilities, channels
 
 CHANNEL_ENABLED = 1
 
@@ -54,8 +55,6 @@ async def set_channel_status(ctx: MasterContext, channel_id: int, status: int) -
         if found is None:
             return False
         await conn.execute(channels.update().where(channels.c.id == channel_id).values(status=status))
-        await conn.execute(
-            abilities.update().where(abilities.c.channel_id == channel_id).values(enabled=status == CHANNEL_ENABLED)
-        )
+        await conn.execute(abilities.update().where(abilities.c.channel_id == channel_id).values(enabled=status == CHANNEL_ENABLED))
     await ctx.changed("channel")
     return True

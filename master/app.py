@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,23 +15,23 @@ from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from master import web
-from master.accounts import ensure_root
 from master.api.common import JSONResponse, client_ip
 from master.api.routes import api_routes
 from master.context import MasterContext
 from master.db.store import open_store
 from master.monitors import start_monitors
 from master.options import Options
+from master.ratelimit import Limit, RateLimiter, RedisRateLimiter
 from master.relay_host import RelayHost
 from master.sessions import SESSION_MAX_AGE, prune_expired_sessions
+from master.users.accounts import ensure_root
 from shared.client_address import TrustedProxies
+from shared.logs import get_logger
+from shared.memory import freeze_startup_heap
+from shared.metrics import Metrics, engine_state
 from shared.relay.app import RelayApp
 from shared.relay.paths import is_relay_path
-from master.ratelimit import Limit, RateLimiter, RedisRateLimiter
-from shared.logs import get_logger
-from shared.metrics import Metrics, engine_state
 from shared.request_id import RequestIdMiddleware
-from shared.memory import freeze_startup_heap
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -158,7 +158,6 @@ def create_app(settings: Settings) -> Starlette:
         app.state.relay = host
         app.state.relay_app = RelayApp(host.engine)
         host.engine.metrics = metrics
-        metrics.bind(lambda: engine_state(host.engine))
         monitors = app.state.monitors = await start_monitors(ctx, host)
         cluster = None
         if settings.cluster_secret:
@@ -166,6 +165,14 @@ def create_app(settings: Settings) -> Starlette:
 
             cluster = ClusterServer(ctx, host)
             await cluster.start()
+        publisher = cluster.publisher if cluster is not None else None
+        metrics.bind(
+            lambda: engine_state(
+                host.engine,
+                cluster_sent_bytes=publisher.sent_bytes if publisher is not None else None,
+                changes_published=publisher.published if publisher is not None else None,
+            )
+        )
         app.state.cluster = cluster
         freeze_startup_heap()
         try:

@@ -12,8 +12,9 @@ check), so a stale row fetched before a change can never be cached after it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 DEFAULT_CAPACITY = 10_000  # entries per map; the oldest go first
 DEFAULT_TTL = 30.0  # seconds

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 from starlette.requests import Request
 
@@ -34,7 +34,7 @@ class MasterContext:
 
     async def changed(self, what: str) -> None:
         """Call after every write through /api: bumps the config version and tells listeners
-        (the relay snapshot rebuild, the cluster publisher)."""
+        (the change feed, which applies and publishes the rows the write touched)."""
         self.config_version += 1
         for listener in self.listeners:
             try:

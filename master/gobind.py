@@ -103,4 +103,3 @@ def int32_eq(column: ColumnClause[Any] | Any, value: int) -> ColumnElement[bool]
     if not INT32_MIN <= value <= INT32_MAX:
         return false()
     return column == value
-

@@ -1,4 +1,4 @@
-"""Writing rows of the logs table (reference §3.7), in the logs database."""
+"""Writing rows of the logs table (docs/one-api-compat.md §3.7), in the logs database."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 LOG_UNKNOWN, LOG_TOPUP, LOG_CONSUME, LOG_MANAGE, LOG_SYSTEM, LOG_TEST = 0, 1, 2, 3, 4, 5
 
 
-def format_quota(ctx: "MasterContext", quota: int) -> str:
+def format_quota(ctx: MasterContext, quota: int) -> str:
     """One API's LogQuota: `＄0.002000 额度` when displaying currency, else `1000 点额度`."""
     if ctx.options.flag("DisplayInCurrencyEnabled"):
         per_unit = ctx.options.number("QuotaPerUnit") or 500000
@@ -23,13 +23,13 @@ def format_quota(ctx: "MasterContext", quota: int) -> str:
     return f"{quota} 点额度"
 
 
-async def _username(ctx: "MasterContext", user_id: int) -> str:
+async def _username(ctx: MasterContext, user_id: int) -> str:
     async with ctx.store.main.connect() as conn:
         row = (await conn.execute(select(users.c.username).where(users.c.id == user_id))).first()
     return row.username if row else ""
 
 
-async def record_log(ctx: "MasterContext", user_id: int, log_type: int, content: str, quota: int = 0) -> None:
+async def record_log(ctx: MasterContext, user_id: int, log_type: int, content: str, quota: int = 0) -> None:
     """A non-consume log row (top-up, manage, system); the username is looked up now."""
     row = {
         "user_id": user_id,
@@ -52,7 +52,7 @@ async def record_log(ctx: "MasterContext", user_id: int, log_type: int, content:
         await conn.execute(insert(logs).values(**row))
 
 
-async def record_test_log(ctx: "MasterContext", channel_id: int, model_name: str, content: str, elapsed_ms: int) -> None:
+async def record_test_log(ctx: MasterContext, channel_id: int, model_name: str, content: str, elapsed_ms: int) -> None:
     row = {
         "user_id": 0,
         "created_at": int(time.time()),

@@ -1,4 +1,4 @@
-"""Notifications (reference §7.4): the root user hears about channel status changes through
+"""Notifications (docs/one-api-compat.md §7.4): the root user hears about channel status changes through
 MessagePusher when `MessagePusherAddress` is set, by e-mail otherwise (or when the push fails).
 
 `send_email` is the one SMTP transport of the master: options SMTPServer/SMTPPort/SMTPAccount/
@@ -50,13 +50,13 @@ def email_template(system_name: str, title: str, content_html: str) -> str:
         f'<h2 style="margin-top:0;padding-bottom:10px;border-bottom:1px solid #eee;">{html.escape(title)}</h2>'
         f'<div style="color:#666;">{content_html}</div>'
         '<div style="margin-top:20px;padding-top:20px;border-top:1px solid #eee;font-size:12px;color:#999;">'
-        "<p style=\"margin:0;\">此邮件由系统自动发送，请勿直接回复</p>"
+        '<p style="margin:0;">此邮件由系统自动发送，请勿直接回复</p>'
         f'<p style="margin:0;">{html.escape(system_name)}</p>'
         "</div></div></body></html>"
     )
 
 
-async def push_message(ctx: "MasterContext", title: str, description: str, content: str) -> None:
+async def push_message(ctx: MasterContext, title: str, description: str, content: str) -> None:
     """POST to MessagePusher; raises NotifyError unless it answers `{"success": true}`."""
     address = ctx.options.get("MessagePusherAddress")
     if not address:
@@ -126,7 +126,7 @@ def _deliver(server: str, port: int, account: str, secret: str, sender: str, rec
             smtp.close()
 
 
-async def send_email(ctx: "MasterContext", to: str, subject: str, html_body: str) -> None:
+async def send_email(ctx: MasterContext, to: str, subject: str, html_body: str) -> None:
     """Send an HTML e-mail (several recipients separated by `;`); raises NotifyError on failure."""
     options = ctx.options
     if not to:
@@ -145,7 +145,7 @@ async def send_email(ctx: "MasterContext", to: str, subject: str, html_body: str
         raise NotifyError(f"SMTP {server}:{port}: {exc or type(exc).__name__}") from exc
 
 
-async def root_email(ctx: "MasterContext") -> str:
+async def root_email(ctx: MasterContext) -> str:
     """The e-mail of the first root user ("" when none is set)."""
     query = select(users.c.email).where(users.c.role == ROLE_ROOT).order_by(users.c.id).limit(1)
     async with ctx.store.main.connect() as conn:
@@ -153,7 +153,7 @@ async def root_email(ctx: "MasterContext") -> str:
     return (row.email or "") if row else ""
 
 
-async def notify_root(ctx: "MasterContext", subject: str, content_html: str) -> bool:
+async def notify_root(ctx: MasterContext, subject: str, content_html: str) -> bool:
     """Tell the root user; never raises. True when some transport accepted the message."""
     if ctx.options.get("MessagePusherAddress"):
         try:

@@ -1,4 +1,4 @@
-"""Runtime options (the `options` table, reference §4.12): defaults, DB overlay, typed reads.
+"""Runtime options (the `options` table, docs/one-api-compat.md §4.12): defaults, DB overlay, typed reads.
 
 The map holds strings exactly as stored; typed accessors parse them leniently as One API does
 (keys ending in `Enabled` are `value == "true"`, numbers that do not parse are 0).
@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from master.db.schema import options as options_table
 from shared import gojson, option_values
-from shared.logs import get_logger
 from shared.billing.ratios import DEFAULT_COMPLETION_RATIO, DEFAULT_GROUP_RATIO, DEFAULT_MODEL_RATIO
+from shared.logs import get_logger
 
 log = get_logger(__name__)
 
@@ -82,6 +82,10 @@ def default_options(theme: str = "default") -> dict[str, str]:
         "ChatLink": "",
         "QuotaPerUnit": "500000",
         "RetryTimes": "0",
+        # ours: prompt-cache tokens (Anthropic usage) priced against uncached ones; Anthropic's list
+        # multipliers (cache write 1.25×, cache read 0.1×), shown in the log row (shared.relay.text)
+        "AnthropicCacheWriteRatio": "1.25",
+        "AnthropicCacheReadRatio": "0.1",
         "GroupRateLimits": "{}",  # ours: group -> rate limits for each user of it (shared.relay.ratelimit)
         "Theme": theme if theme in VALID_THEMES else _unknown_theme(theme),
     }
@@ -152,6 +156,4 @@ class Options:
 
     def public_items(self) -> list[dict[str, Any]]:
         """GET /api/option/: every entry except keys ending in Token or Secret."""
-        return [
-            {"key": k, "value": v} for k, v in self.values.items() if not (k.endswith("Token") or k.endswith("Secret"))
-        ]
+        return [{"key": k, "value": v} for k, v in self.values.items() if not (k.endswith("Token") or k.endswith("Secret"))]

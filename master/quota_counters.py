@@ -9,11 +9,12 @@ not yet in the database. Nodes keep it on the hot path; this keeper keeps it for
   A token or user created while the master runs is set outright (nothing can have spent from it).
 - Batches: applying a delta batch (the master's own flush, or a slave's) to the database must not
   touch Redis, since its deltas are in the counters already; `note_applied` records them so that
-- every other change of a balance is found at the next rebuild (which every /api write triggers,
-  under the same lock as the batches): difference = database value now − (value at the previous
-  rebuild − batch deltas applied since). It is applied with an unconditional shift (INCRBY), never a
-  SET, so reservations in flight stay counted. That catches admin edits of a token's remain_quota or
-  a user's quota, top-ups, redemptions and invitation rewards alike, whichever code path wrote them.
+- every other change of a balance is found when the change feed next reads that row (every write
+  of a token or user logs it; the feed reads under the same lock as the batches, observe_changes):
+  difference = database value now − (value at the previous read − batch deltas applied since).
+  It is applied with an unconditional shift (INCRBY), never a SET, so reservations in flight stay
+  counted. That catches admin edits of a token's remain_quota or a user's quota, top-ups,
+  redemptions and invitation rewards alike, whichever code path wrote them.
 
 What cannot be reached now (Redis down) stays queued and is retried every CHECK_INTERVAL seconds.
 A counter re-seeded after Redis lost its data misses what slaves had spent through it but not yet
@@ -23,7 +24,7 @@ shipped at that moment: a one-time overspend of at most that much (README "The q
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from redis.asyncio import Redis
 
@@ -65,6 +66,23 @@ class _Side:
         self.known = dict(now)
         self.applied = {}
 
+    def observe_rows(self, now: Mapping[int, int], gone: Iterable[int]) -> None:
+        """`observe` for the rows of one change set: the rest of `known` is unchanged."""
+        for i, value in now.items():
+            if i in self.known:
+                diff = value - (self.known[i] - self.applied.pop(i, 0))
+                if diff:
+                    self.shifts[i] = self.shifts.get(i, 0) + diff
+            else:
+                self.fresh.add(i)
+            self.known[i] = value
+        for i in gone:
+            if self.known.pop(i, None) is not None:
+                self.gone.add(i)
+                self.applied.pop(i, None)
+                self.shifts.pop(i, None)
+                self.fresh.discard(i)
+
     def value(self, i: int, pending: Mapping[int, int]) -> int:
         """The counter's right value: the database's now minus the master's unflushed deltas."""
         return self.known[i] - self.applied.get(i, 0) - pending.get(i, 0)
@@ -89,6 +107,15 @@ class CounterKeeper:
         """A rebuild read the database (under the host lock): queue what changed outside batches."""
         self.tokens.observe({t.id: t.remain_quota for t in snapshot.tokens_by_id.values()}, self._first)
         self.users.observe({u.id: u.quota for u in snapshot.users.values()}, self._first)
+        self._first = False
+
+    def observe_changes(
+        self, tokens: Mapping[int, int], users: Mapping[int, int], gone_tokens: Iterable[int], gone_users: Iterable[int]
+    ) -> None:
+        """The change feed read these rows (under the host lock, with every batch applied before
+        the read noted): queue what changed outside batches, for these rows only."""
+        self.tokens.observe_rows(tokens, gone_tokens)
+        self.users.observe_rows(users, gone_users)
         self._first = False
 
     async def sync(self, pending: DeltaBatch) -> None:

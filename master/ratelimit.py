@@ -1,4 +1,4 @@
-"""Sliding-log rate limiters of reference §8, in memory or in Redis.
+"""Sliding-log rate limiters of docs/one-api-compat.md §8, in memory or in Redis.
 
 Key = mark + client IP. A limiter with max 0, or any limiter under DEBUG=true, lets everything
 through. Exceeding answers a bare 429.

@@ -1,5 +1,5 @@
-"""The relay engine hosted by the master: snapshots rebuilt from the database on every /api write,
-and a sink that writes settled deltas to the database in batches (flushed on shutdown).
+"""The relay engine hosted by the master: a snapshot read whole at start, then kept current by the
+change feed (master.change_feed: only the rows each write touched), and a sink that writes settled deltas to the database in batches (flushed on shutdown).
 
 BATCH_UPDATE_ENABLED=true flushes every BATCH_UPDATE_INTERVAL seconds (One API's batch updater);
 otherwise a flush starts as soon as something is pending, coalescing whatever arrives meanwhile.
@@ -7,18 +7,20 @@ Either way the hot path only appends to memory.
 
 With REDIS_CONN_STRING the engine reserves through the fleet's Redis counters (RedisLedger) and a
 CounterKeeper seeds and reconciles them: every committed batch is noted, every rebuild compares
-the database with what batches explain (master.quota_counters).
+the database with what batches explain (master.quota_counters), row by row as the feed reads them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from master.change_feed import ChangeFeed
 from master.context import MasterContext
 from master.db.schema import abilities, applied_batches, channels, logs, tokens, users
 from shared.billing import tokenizer
@@ -46,7 +48,7 @@ class DatabaseSink:
     With BATCH_UPDATE_ENABLED a flush also comes early once MAX_PENDING_LOGS log rows wait: what a
     busy master holds (~1 KB a row) stays bounded, and so does the heap it keeps afterwards."""
 
-    def __init__(self, host: "RelayHost") -> None:
+    def __init__(self, host: RelayHost) -> None:
         self.host = host
         self.pending = DeltaBatch()
         self.wake = asyncio.Event()
@@ -86,7 +88,9 @@ class RelayHost:
             self.redis = connect(settings.redis_conn_string)
             ledger = RedisLedger(self.redis)
             self.counters = CounterKeeper(self.redis)
-        self.engine = RelayEngine(settings, make_upstream(settings.relay_http_client, proxy=settings.relay_proxy, limits=limits_from(settings)), self.sink, ledger)
+        self.engine = RelayEngine(
+            settings, make_upstream(settings.relay_http_client, proxy=settings.relay_proxy, limits=limits_from(settings)), self.sink, ledger
+        )
         self.lock = asyncio.Lock()  # a rebuild never sees half a flush
         self.trimmer = HeapTrimmer()  # hands the pages a flushed batch (or slaves' batches) freed back
         self._task: asyncio.Task[None] | None = None
@@ -97,19 +101,23 @@ class RelayHost:
         self.applied: dict[str, int] = {}
         self.applied_ids: dict[str, str] = {}  # node id -> the id of that newest batch (its one row)
         self.snapshot_applied: dict[str, int] = {}
+        self.feed = ChangeFeed(self)
 
     async def start(self) -> None:
         # Loading the BPE files takes a second or two: do it before the first request, off the loop.
         await asyncio.to_thread(tokenizer.warm_up)
         self.engine.user_content = UserContentClient.from_settings(self.ctx.settings)
         await self._load_applied()
+        await self.feed.read_head()  # before the full read: nothing committed after it is missed
         await self.rebuild()
         self.ctx.listeners.append(self._on_change)
+        self.feed.start()
         self._task = asyncio.create_task(self._flush_loop(), name="quota-flush")
         if self.counters is not None:
             self._counter_task = asyncio.create_task(self.counters.run(self.sync_counters), name="quota-counters")
 
     async def stop(self) -> None:
+        await self.feed.stop()
         if self._counter_task is not None:
             self._counter_task.cancel()
             await asyncio.gather(self._counter_task, return_exceptions=True)
@@ -130,13 +138,14 @@ class RelayHost:
             await self.engine.user_content.aclose()
 
     async def _on_change(self, what: str) -> None:
-        await self.rebuild()
+        # The write has committed: apply it here before the admin's answer (the next request sees it).
+        await self.feed.step()
 
     async def rebuild(self) -> None:
-        """Read users, tokens, channels and options into a new snapshot and swap it in."""
+        """Read users, tokens, channels and options into a new snapshot and swap it in (at start:
+        afterwards the change feed applies each write's rows)."""
         async with self.lock:
-            # Read the version before the rows: a snapshot at version v holds every write bumped to <= v.
-            version = self.ctx.config_version
+            version = self.feed.version
             async with self.ctx.store.main.connect() as conn:
                 user_rows = (await conn.execute(select(users))).mappings().all()
                 token_rows = (await conn.execute(select(tokens))).mappings().all()
@@ -176,7 +185,7 @@ class RelayHost:
             if settings.batch_update_enabled:
                 try:
                     await asyncio.wait_for(self.sink.full.wait(), max(settings.batch_update_interval, 1))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 self.sink.full.clear()
             else:
@@ -248,7 +257,7 @@ class RelayHost:
                 else:
                     stale.append(batch_id)
             for start in range(0, len(stale), 500):
-                await conn.execute(delete(applied_batches).where(applied_batches.c.id.in_(stale[start:start + 500])))
+                await conn.execute(delete(applied_batches).where(applied_batches.c.id.in_(stale[start : start + 500])))
 
     async def apply_remote(self, batch_id: str, batch: DeltaBatch) -> bool:
         """Apply a slave's batch exactly once: its id is recorded in the same transaction as its

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import delete, insert, select
 
@@ -35,14 +35,18 @@ async def start_session(ctx: MasterContext, user_id: int) -> str:
     async with ctx.store.main.begin() as conn:
         await conn.execute(delete(sessions).where(sessions.c.user_id == user_id, sessions.c.expires_at <= now))
         older = (
-            await conn.execute(
-                select(sessions.c.id)
-                .where(sessions.c.user_id == user_id)
-                .order_by(sessions.c.id.desc())
-                .offset(MAX_SESSIONS_PER_USER - 1)
-                .limit(MAX_SESSIONS_PER_USER)  # more than one only if the cap was lowered
+            (
+                await conn.execute(
+                    select(sessions.c.id)
+                    .where(sessions.c.user_id == user_id)
+                    .order_by(sessions.c.id.desc())
+                    .offset(MAX_SESSIONS_PER_USER - 1)
+                    .limit(MAX_SESSIONS_PER_USER)  # more than one only if the cap was lowered
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if older:
             await conn.execute(delete(sessions).where(sessions.c.id.in_(older)))
         await conn.execute(insert(sessions).values(key=session_key(sid), user_id=user_id, created_at=now, expires_at=now + SESSION_MAX_AGE))
@@ -98,7 +102,9 @@ async def user_state(ctx: MasterContext, user_id: int) -> CurrentUser | None:
     if state is MISSING:
         generation = ctx.auth.generation
         async with ctx.store.main.connect() as conn:
-            row = (await conn.execute(select(users.c.id, users.c.username, users.c.role, users.c.status).where(users.c.id == user_id))).first()
+            row = (
+                await conn.execute(select(users.c.id, users.c.username, users.c.role, users.c.status).where(users.c.id == user_id))
+            ).first()
         state = CurrentUser(id=row.id, username=row.username or "", role=int(row.role or 0), status=int(row.status or 0)) if row else None
         ctx.auth.put_user(user_id, state, generation)
     return state  # type: ignore[return-value]

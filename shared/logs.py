@@ -168,11 +168,11 @@ def setup_logging(log_dir: str = "", only_one_file: bool = False, debug: bool = 
         logging.getLogger(noisy).setLevel(logging.WARNING)
     tee = _Tee(path)  # an earlier one keeps writing for loggers that cached it
     processors: list[Any] = [  # structlog's Processor type wants MutableMapping; ours take dicts
-            _add_request_id,
-            structlog.processors.add_log_level,
-            _Timestamp(),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(serializer=_dumps),
+        _add_request_id,
+        structlog.processors.add_log_level,
+        _Timestamp(),
+        structlog.processors.format_exc_info,
+        structlog.processors.JSONRenderer(serializer=_dumps),
     ]
     structlog.configure(
         processors=processors,

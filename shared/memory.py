@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import gc
 import ctypes.util
+import gc
 import sys
 import time
 from typing import Any

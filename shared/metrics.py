@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -66,7 +67,16 @@ def scrape_allowed(scope: Scope, token: str) -> bool:
 
 
 async def refuse_scrape(send: Send) -> None:
-    body = orjson.dumps({"error": {"message": "metrics need Authorization: Bearer <METRICS_TOKEN>", "type": "unauthorized", "param": "", "code": "metrics_token_required"}})
+    body = orjson.dumps(
+        {
+            "error": {
+                "message": "metrics need Authorization: Bearer <METRICS_TOKEN>",
+                "type": "unauthorized",
+                "param": "",
+                "code": "metrics_token_required",
+            }
+        }
+    )
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"www-authenticate", b"Bearer")]
     await send({"type": "http.response.start", "status": 401, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -98,6 +108,10 @@ class NodeState:
     push_connected: bool | None = None
     spool_batches: int | None = None
     channels: dict[str, int] = field(default_factory=dict)
+    cluster_sent_bytes: int | None = None  # master: sealed bytes sent to slaves over gRPC
+    changes_published: int | None = None  # master: change sets published
+    snapshots_installed: int | None = None  # slave: full snapshots installed
+    changes_applied: int | None = None  # slave: change sets applied
 
 
 def engine_state(engine: Any, **extra: Any) -> NodeState:
@@ -116,21 +130,60 @@ def engine_state(engine: Any, **extra: Any) -> NodeState:
 
 
 class _StateCollector(Collector):
-    def __init__(self, metrics: "Metrics") -> None:
+    def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         provider = self.metrics.state
         state = provider() if provider is not None else NodeState()
         if state.config_version is not None:
-            yield GaugeMetricFamily("oneapi_config_version", "Version of the configuration snapshot this node relays with.", value=state.config_version)
+            yield GaugeMetricFamily(
+                "oneapi_config_version", "Version of the configuration snapshot this node relays with.", value=state.config_version
+            )
+            yield GaugeMetricFamily(
+                "oneapi_config_revision",
+                "Change-log revision this node's configuration is at (the snapshot version, per master epoch).",
+                value=state.config_version,
+            )
+        if state.cluster_sent_bytes is not None:
+            yield CounterMetricFamily(
+                "oneapi_cluster_sent_bytes",
+                "Sealed bytes sent to slaves over gRPC: snapshots and change sets.",
+                value=state.cluster_sent_bytes,
+            )
+        if state.changes_published is not None:
+            yield CounterMetricFamily(
+                "oneapi_cluster_changes_published", "Change sets the master published to slaves.", value=state.changes_published
+            )
+        if state.snapshots_installed is not None:
+            yield CounterMetricFamily(
+                "oneapi_config_snapshots_installed",
+                "Full configuration snapshots this slave installed (join, too far behind, new master epoch).",
+                value=state.snapshots_installed,
+            )
+        if state.changes_applied is not None:
+            yield CounterMetricFamily(
+                "oneapi_config_changes_applied", "Change sets this slave applied on top of its snapshot.", value=state.changes_applied
+            )
         if state.sync_lag_seconds is not None:
-            yield GaugeMetricFamily("oneapi_config_sync_lag_seconds", "How far this slave's snapshot may lag the master: 0 while pushes stream in, else seconds since last confirmed current.", value=state.sync_lag_seconds)
+            yield GaugeMetricFamily(
+                "oneapi_config_sync_lag_seconds",
+                "How far this slave's snapshot may lag the master: 0 while pushes stream in, else seconds since last confirmed current.",
+                value=state.sync_lag_seconds,
+            )
         if state.push_connected is not None:
-            yield GaugeMetricFamily("oneapi_config_push_connected", "1 while the gRPC Watch stream from the master delivers pushes.", value=int(state.push_connected))
+            yield GaugeMetricFamily(
+                "oneapi_config_push_connected",
+                "1 while the gRPC Watch stream from the master delivers pushes.",
+                value=int(state.push_connected),
+            )
         if state.spool_batches is not None:
-            yield GaugeMetricFamily("oneapi_spool_batches", "Sealed quota batches in the spool, not yet acknowledged by the master.", value=state.spool_batches)
-        channels = GaugeMetricFamily("oneapi_channels", "Channels in the snapshot by status (cooling: resting after a 429/5xx).", labels=["status"])
+            yield GaugeMetricFamily(
+                "oneapi_spool_batches", "Sealed quota batches in the spool, not yet acknowledged by the master.", value=state.spool_batches
+            )
+        channels = GaugeMetricFamily(
+            "oneapi_channels", "Channels in the snapshot by status (cooling: resting after a 429/5xx).", labels=["status"]
+        )
         for status, count in sorted(state.channels.items()):
             channels.add_metric([status], count)
         yield channels
@@ -152,12 +205,31 @@ class Metrics:
         info = Gauge("oneapi_node_info", "Always 1; labels name the node type and version.", ["node_type", "version"], registry=r)
         info.labels(node_type, VERSION).set(1)
         self.requests = Counter("oneapi_http_requests", "HTTP requests by route class and status class.", ["route", "status"], registry=r)
-        self.latency = Histogram("oneapi_http_request_duration_seconds", "Time from request to the end of the response (whole stream).", ["route"], buckets=LATENCY_BUCKETS, registry=r)
-        self.ttfb = Histogram("oneapi_relay_time_to_first_byte_seconds", "Time from request to the first body byte of a relay answer.", ["route"], buckets=TTFB_BUCKETS, registry=r)
+        self.latency = Histogram(
+            "oneapi_http_request_duration_seconds",
+            "Time from request to the end of the response (whole stream).",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttfb = Histogram(
+            "oneapi_relay_time_to_first_byte_seconds",
+            "Time from request to the first body byte of a relay answer.",
+            ["route"],
+            buckets=TTFB_BUCKETS,
+            registry=r,
+        )
         self.relayed = Counter("oneapi_relay_requests", "Settled relay requests by model and channel.", ["model", "channel"], registry=r)
-        self.tokens = Counter("oneapi_relay_tokens", "Tokens billed by model, channel and kind (prompt, completion).", ["model", "channel", "kind"], registry=r)
+        self.tokens = Counter(
+            "oneapi_relay_tokens",
+            "Tokens billed by model, channel and kind (prompt, completion).",
+            ["model", "channel", "kind"],
+            registry=r,
+        )
         self.quota = Counter("oneapi_relay_quota", "Quota billed (One API units) by model and channel.", ["model", "channel"], registry=r)
-        self.attempts = Counter("oneapi_relay_attempts", "Upstream attempts by channel and result (ok, failed).", ["channel", "result"], registry=r)
+        self.attempts = Counter(
+            "oneapi_relay_attempts", "Upstream attempts by channel and result (ok, failed).", ["channel", "result"], registry=r
+        )
         self.streams = Gauge("oneapi_relay_streams_in_flight", "Streaming relay answers being written now.", registry=r)
         r.register(_StateCollector(self))
         self._children: dict[tuple[Any, ...], Any] = {}  # bounded: every label is capped
@@ -215,7 +287,13 @@ class Metrics:
             await refuse_scrape(send)
             return
         body = self.render()
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", CONTENT_TYPE_LATEST.encode()), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", CONTENT_TYPE_LATEST.encode()), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     def instrument(self, app: ASGIApp) -> ASGIApp:

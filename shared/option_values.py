@@ -3,7 +3,7 @@ that do not parse are 0. Shared by the master's option map and the relay's snaps
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 
 def flag(values: Mapping[str, str], key: str) -> bool:

@@ -4,7 +4,8 @@ of the request carries it), in `scope["state"]`, echoed as X-Oneapi-Request-Id, 
 from __future__ import annotations
 
 import time
-from typing import Any, MutableMapping
+from collections.abc import MutableMapping
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -50,5 +51,12 @@ class RequestIdMiddleware:
             if self.observe is not None:
                 self.observe(scope["path"], status, elapsed, first)
             client = scope.get("client")
-            log.info("request", status=status, method=scope["method"], path=scope["path"], ip=client[0] if client else "", ms=round(elapsed * 1000, 2))
+            log.info(
+                "request",
+                status=status,
+                method=scope["method"],
+                path=scope["path"],
+                ip=client[0] if client else "",
+                ms=round(elapsed * 1000, 2),
+            )
             request_id_var.reset(token)

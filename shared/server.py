@@ -19,7 +19,14 @@ def uvicorn_options() -> dict[str, Any]:
     """uvicorn's settings for a node. proxy_headers is off: uvicorn would believe X-Forwarded-For
     from 127.0.0.1; the node's TRUSTED_PROXIES rule (shared.client_address) is the only reader."""
     return dict(
-        loop="uvloop", http="httptools", ws="none", access_log=False, log_config=None, proxy_headers=False, lifespan="on", timeout_graceful_shutdown=30
+        loop="uvloop",
+        http="httptools",
+        ws="none",
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
     )
 
 

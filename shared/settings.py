@@ -1,6 +1,6 @@
 """The one settings object, built once from the environment, `.env` and command-line flags.
 
-Parsing follows One API's rules (reference §1.1): booleans are true only for the exact string
+Parsing follows One API's rules (docs/one-api-compat.md §1.1): booleans are true only for the exact string
 `true`, unparsable numbers fall back to the default, empty means unset.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from shared.client_address import IPNetwork, parse_networks
 from shared.workers.slot import WorkerSlot, slot_from_env
@@ -20,7 +20,7 @@ VERSION = "v0.1.0"
 MAX_FREQUENCY_MINUTES = 525600  # a year: a longer timer overflows the event loop's clock
 
 
-def load_dotenv(path: Path, environ: "os._Environ[str] | dict[str, str]") -> None:
+def load_dotenv(path: Path, environ: os._Environ[str] | dict[str, str]) -> None:
     """Read KEY=VALUE lines into `environ`; variables already set win (as godotenv does)."""
     if not path.is_file():
         return
@@ -93,6 +93,9 @@ class Settings:
     redis_password: str = ""
     redis_master_name: str = ""
     sync_frequency: int = 600
+    change_log_retention: int = 10000  # change sets a master keeps for ChangesSince/Watch catch-up
+    change_log_max_age: int = 300  # seconds the change log table keeps rows the master has read
+    redis_snapshot_interval: int = 300  # max seconds between full snapshots written to Redis (cold starts)
     memory_cache_enabled: bool = False
     frontend_base_url: str = ""
     polling_interval: int = 0
@@ -237,6 +240,9 @@ def build_settings(env: Mapping[str, str], port_flag: int = 3000, log_dir_flag: 
         redis_password=env.get("REDIS_PASSWORD", ""),
         redis_master_name=env.get("REDIS_MASTER_NAME", ""),
         sync_frequency=_int(env, "SYNC_FREQUENCY", 600),
+        change_log_retention=max(_int(env, "CHANGE_LOG_RETENTION", 10000), 100),
+        change_log_max_age=max(_int(env, "CHANGE_LOG_MAX_AGE", 300), 60),
+        redis_snapshot_interval=max(_int(env, "REDIS_SNAPSHOT_INTERVAL", 300), 1),
         memory_cache_enabled=env.get("MEMORY_CACHE_ENABLED", "").lower() == "true",
         frontend_base_url=env.get("FRONTEND_BASE_URL", "").rstrip("/"),
         polling_interval=polling,

@@ -6,8 +6,9 @@ protocol) make the same object; swapped atomically, never mutated.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import orjson
 
@@ -39,6 +40,7 @@ class TokenEntry:
     subnet_text: str
     subnets: tuple[Network, ...]
     limits: Limits = Limits()
+    key_hash: str = ""  # its key in Snapshot.tokens (a deletion names the token by it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +111,7 @@ def parse_subnets(text: str | None) -> tuple[Network, ...]:
 
 
 def parse_mapping(text: str | None) -> dict[str, str]:
-    """`""`, `{}` or invalid JSON mean no mapping (reference §3.3)."""
+    """`""`, `{}` or invalid JSON mean no mapping (docs/one-api-compat.md §3.3)."""
     if not text:
         return {}
     try:
@@ -134,6 +136,7 @@ def channel_config(channel_type: int, config_text: str | None, other: str | None
 
 
 def token_entry(row: Mapping[str, Any]) -> TokenEntry:
+    """`row` holds the plaintext `key` (the master's database) or its `key_hash` (a slave)."""
     models = _split(row.get("models"))
     return TokenEntry(
         id=int(row["id"]),
@@ -149,6 +152,7 @@ def token_entry(row: Mapping[str, Any]) -> TokenEntry:
         subnet_text=row.get("subnet") or "",
         subnets=parse_subnets(row.get("subnet")),
         limits=limits_of(row),
+        key_hash=row.get("key_hash") or key_hash(row.get("key") or ""),
     )
 
 
@@ -186,9 +190,9 @@ def channel_entry(row: Mapping[str, Any]) -> ChannelEntry:
 
 def build_snapshot(
     version: int,
-    user_rows: Iterable[Mapping[str, Any]],
-    token_rows: Iterable[Mapping[str, Any]],
-    channel_rows: Iterable[Mapping[str, Any]],
+    user_rows: Iterable[Mapping[Any, Any]],  # database rows (RowMapping) or dicts
+    token_rows: Iterable[Mapping[Any, Any]],
+    channel_rows: Iterable[Mapping[Any, Any]],
     options: Mapping[str, str],
 ) -> Snapshot:
     users = {u.id: u for u in map(user_entry, user_rows)}
@@ -196,9 +200,26 @@ def build_snapshot(
     by_id: dict[int, TokenEntry] = {}
     for row in token_rows:
         entry = token_entry(row)
-        tokens[key_hash(row["key"] or "")] = entry
+        tokens[entry.key_hash] = entry
         by_id[entry.id] = entry
     channels = {c.id: c for c in map(channel_entry, channel_rows)}
+    frozen_routes, group_models = build_routes(channels)
+    return Snapshot(
+        version=version,
+        tokens=tokens,
+        tokens_by_id=by_id,
+        users=users,
+        channels=channels,
+        routes=frozen_routes,
+        group_models=group_models,
+        options=dict(options),
+    )
+
+
+def build_routes(
+    channels: Mapping[int, ChannelEntry],
+) -> tuple[dict[tuple[str, str], tuple[ChannelEntry, ...]], dict[str, tuple[str, ...]]]:
+    """(group, model) -> enabled channels by priority, and each group's models."""
     routes: dict[tuple[str, str], list[ChannelEntry]] = {}
     for channel in channels.values():
         if channel.status != CHANNEL_ENABLED:
@@ -210,13 +231,4 @@ def build_snapshot(
     group_models: dict[str, set[str]] = {}
     for group, model in frozen_routes:
         group_models.setdefault(group, set()).add(model)
-    return Snapshot(
-        version=version,
-        tokens=tokens,
-        tokens_by_id=by_id,
-        users=users,
-        channels=channels,
-        routes=frozen_routes,
-        group_models={g: tuple(sorted(m)) for g, m in group_models.items()},
-        options=dict(options),
-    )
+    return frozen_routes, {g: tuple(sorted(m)) for g, m in group_models.items()}

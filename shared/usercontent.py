@@ -18,8 +18,9 @@ import asyncio
 import ipaddress
 import socket
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from shared.settings import Settings
 
@@ -36,9 +37,7 @@ _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
 # Refused whatever the address policy says.
 METADATA_HOSTNAMES = frozenset({"metadata.google.internal", "metadata.goog", "metadata.azure.internal"})
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
-)
+METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254"))
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
@@ -147,7 +146,7 @@ class UserContentClient:
         return self._direct, self._proxied
 
     @classmethod
-    def from_settings(cls, settings: Settings, max_bytes: int = DEFAULT_MAX_BYTES) -> "UserContentClient":
+    def from_settings(cls, settings: Settings, max_bytes: int = DEFAULT_MAX_BYTES) -> UserContentClient:
         """Built from USER_CONTENT_REQUEST_TIMEOUT (0 -> 30 s) and USER_CONTENT_REQUEST_PROXY."""
         return cls(
             timeout=float(settings.user_content_request_timeout or 30),
@@ -155,7 +154,7 @@ class UserContentClient:
             max_bytes=max_bytes,
         )
 
-    async def __aenter__(self) -> "UserContentClient":
+    async def __aenter__(self) -> UserContentClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

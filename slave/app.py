@@ -5,7 +5,8 @@ as One API does, 308 otherwise so a body survives) or, without it, a JSON 404 na
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from starlette.types import Receive, Scope, Send
@@ -13,10 +14,10 @@ from starlette.types import Receive, Scope, Send
 from shared.client_address import TrustedProxies
 from shared.logs import get_logger
 from shared.metrics import Metrics
-from shared.request_id import RequestIdMiddleware
 from shared.relay.app import RelayApp
-from shared.relay.paths import is_relay_path
 from shared.relay.engine import RelayEngine
+from shared.relay.paths import is_relay_path
+from shared.request_id import RequestIdMiddleware
 from shared.settings import VERSION, Settings
 from shared.snapshot import Snapshot
 
@@ -25,7 +26,13 @@ log = get_logger(__name__)
 
 async def send_json(send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     data = orjson.dumps(body)
-    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *(headers or [])],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -97,7 +104,11 @@ class SlaveApp:
             await send_json(send, 200, {"status": "ok"})
         elif path == "/readyz":
             ready = self.is_ready() and not self.draining
-            await send_json(send, 200 if ready else 503, {"status": "ok" if ready else "not ready", "version": self.engine.snapshot.version if self.engine.snapshot else None})
+            await send_json(
+                send,
+                200 if ready else 503,
+                {"status": "ok" if ready else "not ready", "version": self.engine.snapshot.version if self.engine.snapshot else None},
+            )
         elif is_relay_path(path):
             await self.relay(scope, receive, send)
         elif path == "/metrics":
@@ -108,8 +119,18 @@ class SlaveApp:
             query = scope.get("query_string", b"").decode("latin-1")
             target = self.settings.frontend_base_url + path + (f"?{query}" if query else "")
             code = 301 if method in ("GET", "HEAD") else 308
-            await send({"type": "http.response.start", "status": code, "headers": [(b"location", target.encode()), (b"content-length", b"0")]})
+            await send(
+                {"type": "http.response.start", "status": code, "headers": [(b"location", target.encode()), (b"content-length", b"0")]}
+            )
             await send({"type": "http.response.body", "body": b""})
         else:
             message = f"this node is a relay (slave): {method} {path} is served by the master node ({self.settings.master_addr} for the cluster); set FRONTEND_BASE_URL to redirect here"
-            await send_json(send, 404, {"success": False, "message": message, "error": {"message": message, "type": "invalid_request_error", "param": "", "code": "not_on_slave"}})
+            await send_json(
+                send,
+                404,
+                {
+                    "success": False,
+                    "message": message,
+                    "error": {"message": message, "type": "invalid_request_error", "param": "", "code": "not_on_slave"},
+                },
+            )

@@ -53,7 +53,13 @@ class MasterLink:
         self.channel: grpc.aio.Channel | None = None
 
     async def open(self) -> None:
-        options = [("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000), ("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 2_000), *GRPC_MESSAGE_OPTIONS]
+        options = [
+            ("grpc.keepalive_time_ms", 10_000),
+            ("grpc.keepalive_timeout_ms", 5_000),
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.max_reconnect_backoff_ms", 2_000),
+            *GRPC_MESSAGE_OPTIONS,
+        ]
         credentials = await channel_credentials(self.settings)
         if credentials is not None:
             self.channel = grpc.aio.secure_channel(self.settings.master_addr, credentials, options=options)
@@ -81,10 +87,10 @@ class MasterLink:
         return await self._unary(REPORT_BATCH, request, pb.BatchAck.FromString, timeout)
 
     def watch(self, request: pb.WatchRequest) -> grpc.aio.UnaryStreamCall:
-        """The Watch stream; its one request is what is signed."""
+        """The Watch stream of updates (change sets, or a full snapshot); its one request is what is signed."""
         assert self.channel is not None, "MasterLink.open() first"
         body, metadata = self.signed(WATCH, request)
-        call = self.channel.unary_stream(WATCH, request_serializer=None, response_deserializer=pb.SealedSnapshot.FromString)
+        call = self.channel.unary_stream(WATCH, request_serializer=None, response_deserializer=pb.Update.FromString)
         return call(body, metadata=metadata)
 
     async def close(self) -> None:

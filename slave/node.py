@@ -52,7 +52,12 @@ class SlaveNode:
 
             self.quota_redis = connect(settings.redis_conn_string)
             ledger = RedisLedger(self.quota_redis)
-        self.engine = RelayEngine(settings, make_upstream(settings.relay_http_client, proxy=settings.relay_proxy, limits=limits_from(settings)), self.shipper, ledger)
+        self.engine = RelayEngine(
+            settings,
+            make_upstream(settings.relay_http_client, proxy=settings.relay_proxy, limits=limits_from(settings)),
+            self.shipper,
+            ledger,
+        )
         self.replica = ConfigReplica(settings, self.keys, self.link, self.engine, self.shipper)
         self.app = SlaveApp(settings, self.engine, lambda: self.replica.ready)
         self.app.metrics.bind(
@@ -61,6 +66,8 @@ class SlaveNode:
                 sync_lag_seconds=self.replica.sync_lag(),
                 push_connected=self.replica.pushing,
                 spool_batches=len(self.shipper.unacked),
+                snapshots_installed=self.replica.snapshots_installed,
+                changes_applied=self.replica.changes_applied,
             )
         )
 

@@ -1,10 +1,13 @@
-"""The slave's copy of the master's configuration.
+"""The slave's copy of the master's configuration: a full snapshot once, then change sets.
 
-Sources, all feeding `offer`: the gRPC Watch stream (pushed at once), Redis pub/sub (pushed at
-once; the sealed snapshot is read from Redis), a resync every SYNC_FREQUENCY seconds whatever
-happens, and at start gRPC or, when the master is unreachable, the snapshot Redis holds.
-A snapshot is installed only if it is newer: (epoch, version) compare in order, epochs being
-time-prefixed per master start.
+Sources: the gRPC Watch stream (change sets pushed at once; it resumes from this node's version),
+Redis pub/sub (the same change sets, pushed at once), a resync every SYNC_FREQUENCY seconds
+(ChangesSince this node's version), and at start gRPC or, when the master is unreachable, the
+snapshot Redis holds plus the change stream written after it. A change set applies only on top of
+exactly the version it was made from; one that does not fit (a gap) makes the node catch up
+(ChangesSince, which answers with a full snapshot when the log no longer reaches back). A full
+snapshot is installed only if newer: (epoch, version) compare in order, epochs being time-prefixed
+per master start.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from typing import Any
 
 import grpc
 
+from shared.cluster.changes import open_changes
 from shared.cluster.convert import Replica, open_snapshot
 from shared.cluster.crypto import ClusterKeys, SealError
 from shared.cluster.pb import cluster_pb2 as pb
 from shared.logs import get_logger
 from shared.relay.engine import RelayEngine
 from shared.settings import Settings
+from shared.snapshot_changes import apply_changes
 from slave.link import MasterLink
 from slave.shipper import Shipper
 
@@ -28,7 +33,9 @@ log = get_logger(__name__)
 
 REDIS_SNAPSHOT_KEY = "oneapi:cluster:snapshot"
 REDIS_CHANNEL = "oneapi:cluster:changes"
+REDIS_STREAM = "oneapi:cluster:changelog"
 START_TIMEOUT = 3.0
+MAX_PAGES = 1000  # ChangesSince pages followed in one catch-up (each up to the master's page size)
 
 
 class ConfigReplica:
@@ -40,6 +47,8 @@ class ConfigReplica:
         self._tasks: list[asyncio.Task[None]] = []
         self.synced_at = 0.0  # monotonic: last time a source confirmed what runs is the latest
         self.pushing = False  # the gRPC Watch stream is delivering (for /metrics)
+        self.snapshots_installed = 0  # full snapshots installed (a joining or too-old node)
+        self.changes_applied = 0  # change sets applied
 
     def sync_lag(self) -> float | None:
         """How far behind the master this node may be, in seconds: 0 while the Watch stream pushes
@@ -60,9 +69,12 @@ class ConfigReplica:
         if not await self._fetch_grpc(START_TIMEOUT):
             log.warning("master unreachable at start; trying the Redis snapshot", master=self.settings.master_addr)
             await self._fetch_redis()
-        self._tasks = [asyncio.create_task(self._watch_loop(), name="config-watch"), asyncio.create_task(self._resync_loop(), name="config-resync")]
+        self._tasks = [
+            asyncio.create_task(self._watch_loop(), name="config-watch"),
+            asyncio.create_task(self._resync_loop(), name="config-resync"),
+        ]
         if self.redis is not None:
-            self._tasks.append(asyncio.create_task(self._redis_loop(), name="config-redis"))
+            self._tasks.append(asyncio.create_task(self._redis_loop(self.redis), name="config-redis"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -72,7 +84,7 @@ class ConfigReplica:
             await self.redis.aclose()
 
     def offer(self, sealed: pb.SealedSnapshot, source: str) -> bool:
-        """Install `sealed` if newer than what runs; True when installed."""
+        """Install the full snapshot `sealed` if newer than what runs; True when installed."""
         if self.current is not None and (sealed.epoch, sealed.version) <= (self.current.epoch, self.current.snapshot.version):
             if (sealed.epoch, sealed.version) == (self.current.epoch, self.current.snapshot.version):
                 self.synced_at = time.monotonic()  # confirmed current
@@ -88,7 +100,44 @@ class ConfigReplica:
         self.engine.install(replica.snapshot)
         self.current, self.source = replica, source
         self.synced_at = time.monotonic()
+        self.snapshots_installed += 1
         log.debug("snapshot installed", version=sealed.version, source=source)
+        return True
+
+    def fits(self, sealed: pb.SealedChanges) -> bool | None:
+        """True: `sealed` applies on top of what runs; False: already included; None: a gap (or
+        another epoch), so this node must catch up first."""
+        current = self.current
+        if current is None or sealed.epoch != current.epoch:
+            return None
+        if sealed.version <= current.snapshot.version:
+            return False
+        return True if sealed.from_version == current.snapshot.version else None
+
+    def offer_changes(self, sealed: pb.SealedChanges, source: str) -> bool | None:
+        """Apply the change set `sealed`: True when applied, False when already included, None on a
+        gap (nothing applied: catch up)."""
+        fit = self.fits(sealed)
+        if not fit:
+            if fit is False:
+                self.synced_at = time.monotonic()
+            return fit
+        assert self.current is not None
+        try:
+            opened = open_changes(self.keys, sealed)
+        except SealError:
+            log.error("a change set could not be opened: is CLUSTER_SECRET the master's?", source=source)
+            return None
+        changes = opened.changes
+        # No await from here on, as for a snapshot.
+        tokens, users, used = self.shipper.pending_since(opened.applied.get(self.settings.node_id, 0))
+        snapshot, gone_tokens = apply_changes(self.current.snapshot, changes)
+        self.engine.ledger.refresh(changes.tokens, changes.users, gone_tokens, changes.deleted_users, tokens, users, used)
+        self.engine.install(snapshot)
+        self.current = Replica(epoch=self.current.epoch, snapshot=snapshot, applied=opened.applied)
+        self.source = source
+        self.synced_at = time.monotonic()
+        self.changes_applied += 1
         return True
 
     async def _fetch_grpc(self, timeout: float) -> bool:
@@ -101,10 +150,12 @@ class ConfigReplica:
         return True
 
     async def _fetch_redis(self) -> bool:
+        """The Redis snapshot if newer, then the change sets the stream holds after it."""
         if self.redis is None:
             return False
         try:
             raw = await self.redis.get(REDIS_SNAPSHOT_KEY)
+            entries = await self.redis.xrange(REDIS_STREAM, count=self.settings.change_log_retention) if raw else []
         except Exception as exc:
             log.warning("snapshot not read from Redis", error=str(exc))
             return False
@@ -113,37 +164,82 @@ class ConfigReplica:
         sealed = pb.SealedSnapshot()
         sealed.ParseFromString(raw)
         self.offer(sealed, "redis")
+        for _id, fields in entries:
+            data = fields.get(b"c")
+            if data:
+                self.offer_changes(pb.SealedChanges.FromString(data), "redis")
+        return True
+
+    async def catch_up(self, timeout: float = 10) -> bool:
+        """ChangesSince this node's version, page after page; False when the master is unreachable."""
+        for _ in range(MAX_PAGES):
+            current = self.current
+            request = pb.ChangesRequest(
+                node_id=self.settings.node_id,
+                epoch=current.epoch if current else "",
+                version=current.snapshot.version if current else 0,
+            )
+            try:
+                answer = await self.link.changes_since(request, timeout=timeout)
+            except grpc.aio.AioRpcError:
+                return False
+            if answer.unchanged:
+                self.synced_at = time.monotonic()
+                return True
+            if answer.HasField("snapshot"):
+                self.offer(answer.snapshot, "resync")
+                continue  # changes published since that snapshot was sealed, if any
+            for item in answer.changes:
+                if self.offer_changes(item, "resync") is None:
+                    break
+            if not answer.more:
+                return True
         return True
 
     async def _watch_loop(self) -> None:
         backoff = 0.2
         while True:
             try:
-                stream = self.link.watch(pb.WatchRequest(node_id=self.settings.node_id))
-                async for sealed in stream:
+                current = self.current
+                request = pb.WatchRequest(
+                    node_id=self.settings.node_id,
+                    epoch=current.epoch if current else "",
+                    version=current.snapshot.version if current else 0,
+                )
+                async for update in self.link.watch(request):
                     backoff = 0.2
                     self.pushing = True
-                    self.offer(sealed, "watch")
+                    if update.HasField("snapshot"):
+                        self.offer(update.snapshot, "watch")
+                    elif self.offer_changes(update.changes, "watch") is None:
+                        break  # a gap (say, Redis delivered a newer set first): resume from here
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
                     log.error("the master refused this node's CLUSTER_SECRET")
-            self.pushing = False
+            else:
+                continue  # the stream was left on purpose: reopen at once
+            finally:
+                self.pushing = False
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
-    async def _redis_loop(self) -> None:
+    async def _redis_loop(self, redis: Any) -> None:
         backoff = 0.2
         while True:
             try:
-                pubsub = self.redis.pubsub()
+                pubsub = redis.pubsub()
                 await pubsub.subscribe(REDIS_CHANNEL)
                 await self._fetch_redis()  # whatever was published while unsubscribed
                 backoff = 0.2
                 async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        epoch, _, version = bytes(message["data"]).decode().partition(":")
-                        if self.current is None or (epoch, int(version or 0)) > (self.current.epoch, self.current.snapshot.version):
-                            await self._fetch_redis()
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        sealed = pb.SealedChanges.FromString(bytes(message["data"]))
+                    except Exception:
+                        continue  # not a change set (another writer on the channel)
+                    if self.offer_changes(sealed, "redis") is None and not await self.catch_up():
+                        await self._fetch_redis()
             except Exception as exc:  # Redis down or restarted: resubscribe
                 log.warning("Redis subscription lost; resubscribing", error=str(exc))
             await asyncio.sleep(backoff)
@@ -153,18 +249,5 @@ class ConfigReplica:
         while True:
             # Until the first snapshot arrives keep trying every second; then every SYNC_FREQUENCY.
             await asyncio.sleep(1.0 if self.current is None else max(self.settings.sync_frequency, 1))
-            current = self.current
-            request = pb.ChangesRequest(
-                node_id=self.settings.node_id,
-                epoch=current.epoch if current else "",
-                version=current.snapshot.version if current else 0,
-            )
-            try:
-                changes = await self.link.changes_since(request, timeout=10)
-            except grpc.aio.AioRpcError:
+            if not await self.catch_up():
                 await self._fetch_redis()
-                continue
-            if changes.unchanged:
-                self.synced_at = time.monotonic()
-            else:
-                self.offer(changes.snapshot, "resync")

@@ -95,7 +95,7 @@ class Shipper:
             self.spool.renumber_open(applied + 1)  # the spool was lost: never reuse an applied id
         sums: tuple[dict[int, int], dict[int, int], dict[int, int]] = ({}, {}, {})
         for batch in (*self.sealed.values(), self.open):
-            for total, part in zip(sums, (batch.token_spent, batch.user_spent, batch.user_used)):
+            for total, part in zip(sums, (batch.token_spent, batch.user_spent, batch.user_used), strict=True):
                 for k, v in part.items():
                     total[k] = total.get(k, 0) + v
         return sums
@@ -115,7 +115,7 @@ class Shipper:
         while True:
             try:
                 await asyncio.wait_for(self.full.wait(), max(self.settings.batch_update_interval, 0.1))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self.full.clear()
             try:

@@ -105,7 +105,7 @@ class Spool:
         data = memoryview(b"".join(self._lines))
         self._lines = []
         while data:
-            data = data[os.write(self.fd, data):]
+            data = data[os.write(self.fd, data) :]
 
     def seal(self) -> int:
         """Close the open file as a batch and open the next; returns the sealed sequence.

@@ -96,9 +96,7 @@ def test_tools_and_tool_choice() -> None:
     ]
     base = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": tools}
     _, sent = build(base)
-    assert sent["tools"] == [
-        {"name": "weather", "description": "get weather", "input_schema": tools[0]["function"]["parameters"]}
-    ]
+    assert sent["tools"] == [{"name": "weather", "description": "get weather", "input_schema": tools[0]["function"]["parameters"]}]
     assert sent["tool_choice"] == {"type": "auto"}
     assert build({**base, "tool_choice": "any"})[1]["tool_choice"] == {"type": "any"}
     assert build({**base, "tool_choice": "required"})[1]["tool_choice"] == {"type": "any"}
@@ -152,9 +150,7 @@ def test_images() -> None:
         build(
             {
                 "model": "m",
-                "messages": [
-                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}
-                ],
+                "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}],
             }
         )
     assert info.value.status == 400 and info.value.code == "invalid_image_url"
@@ -217,11 +213,7 @@ async def test_prepare_inlines_each_remote_image_once() -> None:
 
     with pytest.raises(RelayError) as info:
         await inline_images(
-            {
-                "messages": [
-                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://10.0.0.1/x"}}]}
-                ]
-            },
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://10.0.0.1/x"}}]}]},
             refuse,
         )
     assert info.value.status == 400 and "private address" in info.value.message
@@ -248,11 +240,7 @@ def test_response_conversion() -> None:
     }
     out = ADAPTOR.convert_response(meta(), 200, {}, orjson.dumps(body))
     answer = orjson.loads(out.body)
-    assert (
-        answer["id"] == "chatcmpl-msg_1"
-        and answer["object"] == "chat.completion"
-        and answer["model"] == "claude-3-haiku-20240307"
-    )
+    assert answer["id"] == "chatcmpl-msg_1" and answer["object"] == "chat.completion" and answer["model"] == "claude-3-haiku-20240307"
     choice = answer["choices"][0]
     assert choice["finish_reason"] == "tool_calls" and choice["message"]["content"] == "Let me check. "
     assert choice["message"]["tool_calls"] == [
@@ -270,9 +258,7 @@ def test_response_conversion() -> None:
 
 def test_error_in_a_200_body() -> None:
     with pytest.raises(RelayError) as info:
-        ADAPTOR.convert_response(
-            meta(), 200, {}, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
-        )
+        ADAPTOR.convert_response(meta(), 200, {}, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')
     assert (info.value.status, info.value.type, info.value.message) == (200, "overloaded_error", "Overloaded")
 
 
@@ -302,16 +288,11 @@ def test_stream_conversion() -> None:
         + _event("message_stop")
     )
     chunks = [orjson.loads(p) for line in lines for p in conv.feed(line)]
-    assert all(
-        c["id"] == "chatcmpl-msg_9" and c["model"] == "claude-3-opus" and c["object"] == "chat.completion.chunk"
-        for c in chunks
-    )
+    assert all(c["id"] == "chatcmpl-msg_9" and c["model"] == "claude-3-opus" and c["object"] == "chat.completion.chunk" for c in chunks)
     deltas = [c["choices"][0]["delta"] for c in chunks]
     assert deltas[0] == {"role": "assistant", "content": ""}
     assert deltas[1] == {"content": "Hi"}
-    assert deltas[2] == {
-        "tool_calls": [{"index": 0, "id": "tu_1", "type": "function", "function": {"name": "weather", "arguments": ""}}]
-    }
+    assert deltas[2] == {"tool_calls": [{"index": 0, "id": "tu_1", "type": "function", "function": {"name": "weather", "arguments": ""}}]}
     assert [d["tool_calls"][0]["function"]["arguments"] for d in deltas[3:5]] == ['{"city":', '"Paris"}']
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
     assert conv.usage == Usage(25, 15, 40) and conv.text_parts == ["Hi"] and not conv.saw_done

@@ -1,4 +1,4 @@
-"""Upstream error parsing (RelayErrorHandler, reference §5.5) and the auto-disable rule."""
+"""Upstream error parsing (RelayErrorHandler, docs/one-api-compat.md §5.5) and the auto-disable rule."""
 
 from __future__ import annotations
 
@@ -90,9 +90,7 @@ def test_gemini_error_shape_maps_status_to_a_type() -> None:
         "invalid_request_error",
         400,
     )
-    listed = upstream_error(
-        403, orjson.dumps([{"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}])
-    )
+    listed = upstream_error(403, orjson.dumps([{"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}]))
     assert (listed.message, listed.type) == ("denied", "permission_error")
 
 

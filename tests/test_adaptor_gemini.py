@@ -51,9 +51,7 @@ def test_urls_versions_and_headers() -> None:
     req, _ = build({"messages": [user("hi")]})
     assert req.url == f"{BASE}/v1/models/gemini-pro:generateContent"
     assert req.headers["x-goog-api-key"] == "AIza-key" and "Authorization" not in req.headers
-    assert (
-        build({"messages": []}, model="gemini-1.5-pro")[0].url == f"{BASE}/v1beta/models/gemini-1.5-pro:generateContent"
-    )
+    assert build({"messages": []}, model="gemini-1.5-pro")[0].url == f"{BASE}/v1beta/models/gemini-1.5-pro:generateContent"
     assert (
         build({"messages": []}, model="gemini-2.0-flash", is_stream=True)[0].url
         == f"{BASE}/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
@@ -63,9 +61,7 @@ def test_urls_versions_and_headers() -> None:
         build({"messages": []}, model="gemini-1.5-pro", config={"api_version": "v1alpha"})[0].url
         == f"{BASE}/v1alpha/models/gemini-1.5-pro:generateContent"
     )
-    embed = ADAPTOR.build_request(
-        meta("text-embedding-004", mode=modes.EMBEDDINGS, request_path="/v1/embeddings"), {"input": "x"}, b""
-    )
+    embed = ADAPTOR.build_request(meta("text-embedding-004", mode=modes.EMBEDDINGS, request_path="/v1/embeddings"), {"input": "x"}, b"")
     assert embed.url == f"{BASE}/v1/models/text-embedding-004:batchEmbedContents"
     with pytest.raises(RelayError) as info:
         ADAPTOR.build_request(meta(mode=modes.IMAGES), {"prompt": "x"}, b"")
@@ -123,9 +119,7 @@ def test_system_instruction_for_allow_listed_models() -> None:
 
 
 def test_response_formats() -> None:
-    assert build({"messages": [], "response_format": {"type": "text"}})[1]["generationConfig"] == {
-        "responseMimeType": "text/plain"
-    }
+    assert build({"messages": [], "response_format": {"type": "text"}})[1]["generationConfig"] == {"responseMimeType": "text/plain"}
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
     fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
     assert build({"messages": [], "response_format": fmt})[1]["generationConfig"] == {
@@ -146,9 +140,7 @@ def test_tools_images_and_tool_turns() -> None:
         {
             "role": "assistant",
             "content": "",
-            "tool_calls": [
-                {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": '{"city":"Paris"}'}}
-            ],
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "weather", "arguments": '{"city":"Paris"}'}}],
         },
         {"role": "tool", "tool_call_id": "c1", "content": '{"temp": 20}'},
         {"role": "tool", "tool_call_id": "c1", "content": "plain"},
@@ -156,11 +148,7 @@ def test_tools_images_and_tool_turns() -> None:
     _, sent = build({"messages": messages, "tools": [{"type": "function", "function": fn}]})
     assert sent["tools"] == [{"functionDeclarations": [fn]}]
     first = sent["contents"][0]["parts"]
-    assert (
-        first[0] == {"text": "look"}
-        and len(first) == 17
-        and first[1] == {"inlineData": {"mimeType": "image/png", "data": PNG}}
-    )
+    assert first[0] == {"text": "look"} and len(first) == 17 and first[1] == {"inlineData": {"mimeType": "image/png", "data": PNG}}
     assert sent["contents"][1] == {
         "role": "model",
         "parts": [{"functionCall": {"name": "weather", "args": {"city": "Paris"}}}],
@@ -190,11 +178,7 @@ def test_response_conversion() -> None:
     }
     out = ADAPTOR.convert_response(meta(), 200, {}, orjson.dumps(body))
     answer = orjson.loads(out.body)
-    assert (
-        answer["object"] == "chat.completion"
-        and answer["id"].startswith("chatcmpl-")
-        and answer["model"] == "gemini-pro"
-    )
+    assert answer["object"] == "chat.completion" and answer["id"].startswith("chatcmpl-") and answer["model"] == "gemini-pro"
     first, second, third = answer["choices"]
     assert first["message"] == {"role": "assistant", "content": "Hello world"} and first["finish_reason"] == "stop"
     call = second["message"]["tool_calls"][0]
@@ -215,9 +199,7 @@ def test_no_candidates_and_errors() -> None:
         500,
     )
     with pytest.raises(RelayError) as err:
-        ADAPTOR.convert_response(
-            meta(), 200, {}, b'{"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}'
-        )
+        ADAPTOR.convert_response(meta(), 200, {}, b'{"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}')
     assert err.value.message == "overloaded" and err.value.type == "server_error"
 
 
@@ -263,9 +245,7 @@ async def test_round_trip_with_the_fake(fake_upstream: FakeUpstream) -> None:
         req = ADAPTOR.build_request(m, {"messages": [user("hi")]}, b"")
         resp = await client.post(req.url, headers=req.headers, content=req.body)
         assert ADAPTOR.convert_response(m, resp.status_code, resp.headers, resp.content).text == reply
-        assert (
-            fake_upstream.last.path == "/v1/models/gemini-pro:generateContent" and fake_upstream.last.key == "AIza-key"
-        )
+        assert fake_upstream.last.path == "/v1/models/gemini-pro:generateContent" and fake_upstream.last.key == "AIza-key"
 
         sm = meta("gemini-1.5-flash", base_url=fake_upstream.url, is_stream=True)
         req = ADAPTOR.build_request(sm, {"messages": [user("hi")], "stream": True}, b"")

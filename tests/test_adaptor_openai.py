@@ -27,9 +27,7 @@ PATHS = {
 }
 
 
-def meta(
-    channel_type: int = 1, mode: int = modes.CHAT, base_url: str = "https://api.openai.com", **kw: Any
-) -> RelayMeta:
+def meta(channel_type: int = 1, mode: int = modes.CHAT, base_url: str = "https://api.openai.com", **kw: Any) -> RelayMeta:
     fields: dict[str, Any] = dict(
         mode=mode,
         channel_type=channel_type,
@@ -57,10 +55,7 @@ def test_api_type_table() -> None:
 
 def test_default_url_is_base_plus_path() -> None:
     assert url(meta(request_path="/v1/chat/completions")) == "https://api.openai.com/v1/chat/completions"
-    assert (
-        url(meta(channel_type=36, base_url="https://api.deepseek.com"))
-        == "https://api.deepseek.com/v1/chat/completions"
-    )
+    assert url(meta(channel_type=36, base_url="https://api.deepseek.com")) == "https://api.deepseek.com/v1/chat/completions"
 
 
 def test_openai_compatible_types_drop_v1_and_one_trailing_slash() -> None:
@@ -90,26 +85,14 @@ def test_azure_urls_and_key_header() -> None:
         request_path="/v1/chat/completions?foo=bar",
     )
     req = ADAPTOR.build_request(m, None, b"{}")
-    assert (
-        req.url
-        == "https://res.openai.azure.com/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-03-01-preview"
-    )
+    assert req.url == "https://res.openai.azure.com/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-03-01-preview"
     assert req.headers["api-key"] == "sk-channel" and "Authorization" not in req.headers
     images = replace(m, mode=modes.IMAGES, actual_model="dall-e-3", request_path="/v1/images/generations")
-    assert (
-        url(images)
-        == "https://res.openai.azure.com/openai/deployments/dall-e-3/images/generations?api-version=2024-03-01-preview"
-    )
+    assert url(images) == "https://res.openai.azure.com/openai/deployments/dall-e-3/images/generations?api-version=2024-03-01-preview"
     audio = replace(m, actual_model="whisper-1.5", mode=modes.TRANSCRIPTION, request_path="/v1/audio/transcriptions")
-    assert (
-        url(audio)
-        == "https://res.openai.azure.com/openai/deployments/whisper-1.5/audio/transcriptions?api-version=2024-03-01-preview"
-    )
+    assert url(audio) == "https://res.openai.azure.com/openai/deployments/whisper-1.5/audio/transcriptions?api-version=2024-03-01-preview"
     speech = replace(audio, mode=modes.SPEECH, actual_model="tts-1", request_path="/v1/audio/speech")
-    assert (
-        url(speech)
-        == "https://res.openai.azure.com/openai/deployments/tts-1/audio/speech?api-version=2024-03-01-preview"
-    )
+    assert url(speech) == "https://res.openai.azure.com/openai/deployments/tts-1/audio/speech?api-version=2024-03-01-preview"
     translation = replace(audio, mode=modes.TRANSLATION, request_path="/v1/audio/translations")
     assert url(translation) == "https://res.openai.azure.com/v1/audio/translations"
     embeddings = replace(m, mode=modes.EMBEDDINGS, actual_model="text-embedding-3-small", request_path="/v1/embeddings")
@@ -161,10 +144,7 @@ def test_headers() -> None:
     client_accept = ADAPTOR.build_request(meta(is_stream=True, client_headers={"accept": "*/*"}), None, b"")
     assert client_accept.headers["Accept"] == "*/*"
     router = ADAPTOR.build_request(meta(channel_type=20, base_url="https://openrouter.ai/api"), None, b"")
-    assert (
-        router.headers["HTTP-Referer"] == "https://github.com/songquanpeng/one-api"
-        and router.headers["X-Title"] == "One API"
-    )
+    assert router.headers["HTTP-Referer"] == "https://github.com/songquanpeng/one-api" and router.headers["X-Title"] == "One API"
 
 
 def test_pass_through_and_converted_bodies() -> None:
@@ -212,9 +192,7 @@ def test_stream_without_done_or_usage() -> None:
     conv = ADAPTOR.stream_converter(meta(is_stream=True))
     feed_all(
         conv,
-        [
-            b'data: {"choices":[{"delta":{"content":"x"}}],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}'
-        ],
+        [b'data: {"choices":[{"delta":{"content":"x"}}],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}'],
     )
     assert conv.saw_done is False and conv.usage is None and conv.text_parts == ["x"]
 
@@ -248,9 +226,7 @@ def test_convert_response_passes_body_and_reads_usage() -> None:
     out = ADAPTOR.convert_response(meta(), 200, {"Content-Type": "application/json; charset=utf-8"}, body)
     assert (out.status, out.body, out.usage, out.text) == (200, body, Usage(4, 3, 7), "hi there!")
     assert out.content_type == "application/json; charset=utf-8"
-    zero = orjson.dumps(
-        {"choices": [{"text": "t"}], "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 9}}
-    )
+    zero = orjson.dumps({"choices": [{"text": "t"}], "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 9}})
     assert ADAPTOR.convert_response(meta(mode=modes.COMPLETIONS), 200, {}, zero).usage is None
     assert ADAPTOR.convert_response(meta(mode=modes.COMPLETIONS), 200, {}, zero).text == "t"
 

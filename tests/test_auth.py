@@ -1,25 +1,42 @@
 """Login, logout, registration, the auth levels, e-mail codes, password reset and OAuth
-(reference §4.2–§4.4, §8), on every database backend."""
+(docs/one-api-compat.md §4.2–§4.4, §8), on every database backend."""
 
 from __future__ import annotations
 
 import re
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
-from sqlalchemy import select
-
 import pytest
+from sqlalchemy import select
 
 from master.db.schema import logs, users
 from tests.support.app import client_for, login, make_user, running_master
 from tests.support.services import FreshDatabase
 
 USER_FIELDS = [
-    "id", "username", "password", "display_name", "role", "status", "email", "github_id", "wechat_id",
-    "lark_id", "oidc_id", "verification_code", "access_token", "quota", "used_quota", "request_count",
-    "group", "aff_code", "inviter_id",
-    "rpm_limit", "tpm_limit", "max_parallel_requests",  # ours, after One API's fields (its console ignores them)
+    "id",
+    "username",
+    "password",
+    "display_name",
+    "role",
+    "status",
+    "email",
+    "github_id",
+    "wechat_id",
+    "lark_id",
+    "oidc_id",
+    "verification_code",
+    "access_token",
+    "quota",
+    "used_quota",
+    "request_count",
+    "group",
+    "aff_code",
+    "inviter_id",
+    "rpm_limit",
+    "tpm_limit",
+    "max_parallel_requests",  # ours, after One API's fields (its console ignores them)
 ]
 NO_LOGIN = {"success": False, "message": "无权进行此操作，未登录且未提供 access token"}
 NO_RIGHT = {"success": False, "message": "无权进行此操作，权限不足"}
@@ -27,13 +44,26 @@ BANNED = {"success": False, "message": "用户已被封禁"}
 WRONG = {"success": False, "message": "用户名或密码错误，或用户已被封禁"}
 
 USER_ROUTES = [
-    ("GET", "/api/user/self"), ("PUT", "/api/user/self"), ("DELETE", "/api/user/self"), ("GET", "/api/user/token"),
-    ("GET", "/api/user/aff"), ("POST", "/api/user/topup"), ("GET", "/api/user/available_models"),
-    ("GET", "/api/user/dashboard"), ("GET", "/api/oauth/wechat/bind"), ("GET", "/api/oauth/email/bind"),
+    ("GET", "/api/user/self"),
+    ("PUT", "/api/user/self"),
+    ("DELETE", "/api/user/self"),
+    ("GET", "/api/user/token"),
+    ("GET", "/api/user/aff"),
+    ("POST", "/api/user/topup"),
+    ("GET", "/api/user/available_models"),
+    ("GET", "/api/user/dashboard"),
+    ("GET", "/api/oauth/wechat/bind"),
+    ("GET", "/api/oauth/email/bind"),
 ]
 ADMIN_ROUTES = [
-    ("GET", "/api/user/"), ("POST", "/api/user/"), ("PUT", "/api/user/"), ("GET", "/api/user/search"),
-    ("GET", "/api/user/1"), ("DELETE", "/api/user/1"), ("POST", "/api/user/manage"), ("POST", "/api/topup"),
+    ("GET", "/api/user/"),
+    ("POST", "/api/user/"),
+    ("PUT", "/api/user/"),
+    ("GET", "/api/user/search"),
+    ("GET", "/api/user/1"),
+    ("DELETE", "/api/user/1"),
+    ("POST", "/api/user/manage"),
+    ("POST", "/api/topup"),
 ]
 
 
@@ -66,8 +96,20 @@ async def test_login_answers_a_bare_user_and_opens_a_session(client: httpx.Async
     assert body["success"] is True and body["message"] == ""
     assert list(body["data"]) == USER_FIELDS
     expected = dict.fromkeys(USER_FIELDS, "")
-    expected.update(id=1, username="root", display_name="Root User", role=100, status=1,
-                    quota=0, used_quota=0, request_count=0, inviter_id=0)
+    expected.update(
+        id=1,
+        username="root",
+        display_name="Root User",
+        role=100,
+        status=1,
+        quota=0,
+        used_quota=0,
+        request_count=0,
+        inviter_id=0,
+        rpm_limit=0,
+        tpm_limit=0,
+        max_parallel_requests=0,
+    )
     assert body["data"] == expected
     assert "session=" in resp.headers["set-cookie"]
     me = (await client.get("/api/user/self")).json()
@@ -124,7 +166,9 @@ async def test_auth_levels_and_access_tokens(master: tuple[object, httpx.AsyncCl
     await anonymous.aclose()
 
 
-async def test_disabled_user_cannot_log_in_and_loses_its_session(master: tuple[object, httpx.AsyncClient], root_client: httpx.AsyncClient) -> None:
+async def test_disabled_user_cannot_log_in_and_loses_its_session(
+    master: tuple[object, httpx.AsyncClient], root_client: httpx.AsyncClient
+) -> None:
     app, _ = master
     bob = await make_user(root_client, app, "bob")
     assert (await bob.get("/api/user/self")).json()["success"] is True
@@ -154,8 +198,12 @@ async def test_register(master: tuple[object, httpx.AsyncClient], root_client: h
     dup = await anonymous.post("/api/user/register", json={"username": "carol", "password": "password123"})
     assert dup.json() == {"success": False, "message": "用户名 carol 已被占用"}
     invalid = {"success": False, "message": "Invalid input, please check your input"}
-    for body in ({"username": "x" * 13, "password": "password123"}, {"username": "dave", "password": "short"},
-                 {"username": "dave", "password": "p" * 21}, {"username": "dave", "password": "password123", "email": "e" * 51}):
+    for body in (
+        {"username": "x" * 13, "password": "password123"},
+        {"username": "dave", "password": "short"},
+        {"username": "dave", "password": "p" * 21},
+        {"username": "dave", "password": "password123", "email": "e" * 51},
+    ):
         assert (await anonymous.post("/api/user/register", json=body)).json() == invalid
     assert (await anonymous.post("/api/user/register", content=b"{oops")).json() == {"success": False, "message": "invalid parameter"}
     opts["PasswordRegisterEnabled"] = "false"
@@ -237,7 +285,9 @@ async def test_critical_rate_limit_is_a_bare_429(sqlite_master: tuple[object, ht
     assert (await client.get("/api/oauth/state")).status_code == 429
 
 
-async def test_oauth_state_and_switched_off_providers(sqlite_master: tuple[object, httpx.AsyncClient], sqlite_root: httpx.AsyncClient) -> None:
+async def test_oauth_state_and_switched_off_providers(
+    sqlite_master: tuple[object, httpx.AsyncClient], sqlite_root: httpx.AsyncClient
+) -> None:
     app, client = sqlite_master
     anonymous = client_for(app)
     mismatch = {"success": False, "message": "state is empty or not same"}
@@ -278,7 +328,9 @@ def fake_github(logins: dict[str, dict]) -> httpx.MockTransport:
     return httpx.MockTransport(handle)
 
 
-async def test_github_login_registers_logs_in_and_binds(sqlite_master: tuple[object, httpx.AsyncClient], sqlite_root: httpx.AsyncClient) -> None:
+async def test_github_login_registers_logs_in_and_binds(
+    sqlite_master: tuple[object, httpx.AsyncClient], sqlite_root: httpx.AsyncClient
+) -> None:
     app, _ = sqlite_master
     options(app)["GitHubOAuthEnabled"] = "true"
     app.state.oauth_transport = fake_github(  # type: ignore[attr-defined]

@@ -1,9 +1,10 @@
-"""Channel balances (reference §7.2) against a local provider stand-in."""
+"""Channel balances (docs/one-api-compat.md §7.2) against a local provider stand-in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -77,7 +78,12 @@ PROVIDERS = [
     (12, "/dashboard/billing/credit_grants", {"total_remaining": 8.5}, 8.5),
     (13, "/dashboard/billing/credit_grants", {"total_available": 9.5}, 9.5),
     (44, "/v1/user/info", {"code": 20000, "data": {"totalBalance": "15.5"}}, 15.5),
-    (36, "/user/balance", {"balance_infos": [{"currency": "USD", "total_balance": "1"}, {"currency": "CNY", "total_balance": "110.00"}]}, 110.0),
+    (
+        36,
+        "/user/balance",
+        {"balance_infos": [{"currency": "USD", "total_balance": "1"}, {"currency": "CNY", "total_balance": "110.00"}]},
+        110.0,
+    ),
     (20, "/v1/credits", {"data": {"total_credits": 50, "total_usage": 12.5}}, 37.5),
 ]
 

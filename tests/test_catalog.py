@@ -1,4 +1,4 @@
-"""The channel-type table and the static model catalogue (reference §3.8, §4.5, §5.11)."""
+"""The channel-type table and the static model catalogue (docs/one-api-compat.md §3.8, §4.5, §5.11)."""
 
 from __future__ import annotations
 
@@ -37,10 +37,39 @@ PERMISSION = {
 }
 
 CATALOGUE_OWNERS = [
-    "openai", "anthropic", "google palm", "baidu", "zhipu", "ali", "xunfei", "tencent", "google gemini", "ollama",
-    "aws", "coze", "Cohere", "cloudflare", "deepl", "vertexai", "replicate",
-    "360", "moonshot", "baichuan", "minimax", "doubao", "mistralai", "groq", "lingyiwanwu", "stepfun", "deepseek",
-    "together.ai", "novita", "siliconflow", "xai", "baiduv2", "xunfeiv2",
+    "openai",
+    "anthropic",
+    "google palm",
+    "baidu",
+    "zhipu",
+    "ali",
+    "xunfei",
+    "tencent",
+    "google gemini",
+    "ollama",
+    "aws",
+    "coze",
+    "Cohere",
+    "cloudflare",
+    "deepl",
+    "vertexai",
+    "replicate",
+    "360",
+    "moonshot",
+    "baichuan",
+    "minimax",
+    "doubao",
+    "mistralai",
+    "groq",
+    "lingyiwanwu",
+    "stepfun",
+    "deepseek",
+    "together.ai",
+    "novita",
+    "siliconflow",
+    "xai",
+    "baiduv2",
+    "xunfeiv2",
 ]
 
 
@@ -87,8 +116,13 @@ def test_catalogue_is_immutable_and_built_once() -> None:
 
 def test_custom_model_shape() -> None:
     assert orjson.loads(orjson.dumps(custom_model("my-model"))) == {
-        "id": "my-model", "object": "model", "created": 1626777600, "owned_by": "custom",
-        "permission": None, "root": "my-model", "parent": None,
+        "id": "my-model",
+        "object": "model",
+        "created": 1626777600,
+        "owned_by": "custom",
+        "permission": None,
+        "root": "my-model",
+        "parent": None,
     }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from master.accounts import create_user
+from master.users.accounts import create_user
 from shared.relay.adaptors import registry
 from tests.support.access import access_token
 from tests.support.app import client_for
@@ -26,7 +26,10 @@ async def test_channel_types_come_from_the_registry(master: tuple[Any, httpx.Asy
         "name": "config.vertex_ai_adc",
         "label": {"en": "Service account JSON (ADC)", "zh": "服务账号 JSON (ADC)"},
         "hint": {"en": "The JSON key of a service account", "zh": "服务账号的 JSON 密钥"},
-        "placeholder": "", "default": "", "secret": False, "multiline": True,
+        "placeholder": "",
+        "default": "",
+        "secret": False,
+        "multiline": True,
     }
     assert by_id[15]["key_format"] == {"en": "Format: APIKey|SecretKey", "zh": "格式：APIKey|SecretKey"}
     assert by_id[36]["base_url"] == "https://api.deepseek.com" and by_id[36]["relays"] is True

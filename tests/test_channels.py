@@ -1,4 +1,4 @@
-"""Channel administration (reference §3.3, §3.4, §4.9) and GET /api/models (§4.5), on every backend."""
+"""Channel administration (docs/one-api-compat.md §3.3, §3.4, §4.9) and GET /api/models (§4.5), on every backend."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from master.abilities import set_channel_status
-from master.accounts import create_user
 from master.db.schema import abilities, channels
+from master.users.accounts import create_user
 from shared.catalog import model_catalogue
 from tests.support.access import access_token
 from tests.support.app import client_for
@@ -62,10 +62,14 @@ async def _ids(admin: httpx.AsyncClient) -> list[int]:
 
 async def test_channel_routes_are_admin_only(client: httpx.AsyncClient, common_user: httpx.AsyncClient) -> None:
     calls = [
-        ("GET", "/api/channel/", None), ("GET", "/api/channel/search?keyword=a", None),
-        ("GET", "/api/channel/models", None), ("GET", "/api/channel/1", None),
-        ("POST", "/api/channel/", {"key": "k"}), ("PUT", "/api/channel/", {"id": 1}),
-        ("DELETE", "/api/channel/1", None), ("DELETE", "/api/channel/disabled", None),
+        ("GET", "/api/channel/", None),
+        ("GET", "/api/channel/search?keyword=a", None),
+        ("GET", "/api/channel/models", None),
+        ("GET", "/api/channel/1", None),
+        ("POST", "/api/channel/", {"key": "k"}),
+        ("PUT", "/api/channel/", {"id": 1}),
+        ("DELETE", "/api/channel/1", None),
+        ("DELETE", "/api/channel/disabled", None),
     ]
     for method, path, body in calls:
         anonymous = await client.request(method, path, json=body)
@@ -221,9 +225,7 @@ async def test_malformed_bodies_and_bad_updates(admin: httpx.AsyncClient) -> Non
     zh = await admin.put("/api/channel/", content=b"{", headers={"Accept-Language": "zh-CN"})
     assert zh.json() == {"success": False, "message": "无效的参数"}
     assert (await admin.put("/api/channel/", json={"name": "x"})).json()["message"] == "WHERE conditions required"
-    assert (await admin.put("/api/channel/", json={"id": 12345, "name": "x"})).json() == {
-        "success": False, "message": "record not found"
-    }
+    assert (await admin.put("/api/channel/", json={"id": 12345, "name": "x"})).json() == {"success": False, "message": "record not found"}
     await _add(admin, model_mapping='{"gpt-4": "gpt-4o"}')
     cid = (await _ids(admin))[0]
     bad = await admin.put("/api/channel/", json={"id": cid, "model_mapping": "{"})
@@ -264,5 +266,3 @@ async def test_set_channel_status_flips_abilities_and_publishes(master, admin: h
     await admin.delete("/api/channel/disabled")
     await admin.delete(f"/api/channel/{cid}")
     assert ctx.config_version == start + 4
-
-

@@ -40,7 +40,10 @@ def test_master_process_serves_status_and_root_login(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PORT", "SQL_DSN", "SQLITE_PATH", "NODE_TYPE")}
     proc = subprocess.Popen(
         [ONE_API, "--port", "1", "--log-dir", str(tmp_path / "logs")],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -59,6 +62,7 @@ def test_master_process_serves_status_and_root_login(tmp_path: Path) -> None:
         assert login.json()["success"] is True
         assert login.json()["data"]["username"] == "root"
         assert (tmp_path / "one-api.db").exists()
+
         def logged() -> bool:  # lines reach the file within the log writer's 0.2 s
             logs = list((tmp_path / "logs").glob("oneapi-*.log"))
             return bool(logs) and "root user created" in logs[0].read_text()

@@ -36,8 +36,12 @@ def _issue(common: str, issuer: Pair | None, ca: bool) -> Pair:
     now = datetime.datetime.now(datetime.UTC)
     signer_name, signer_key = (issuer[0].subject, issuer[1]) if issuer else (_name(common), key)
     builder = (
-        x509.CertificateBuilder().subject_name(_name(common)).issuer_name(signer_name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(_name(common))
+        .issuer_name(signer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
@@ -78,8 +82,12 @@ async def _snapshot_via(port: int, secret: str, **tls: str) -> Any:
 async def test_mutual_tls_admits_only_slaves_with_a_certificate_from_the_client_ca(sqlite_database: Any, pki: dict[str, str]) -> None:
     port = free_port()
     env = {
-        **sqlite_database.env(), "CLUSTER_SECRET": SECRET, "GRPC_PORT": str(port),
-        "GRPC_TLS_CERT": pki["server_cert"], "GRPC_TLS_KEY": pki["server_key"], "GRPC_TLS_CLIENT_CA": pki["slave_ca"],
+        **sqlite_database.env(),
+        "CLUSTER_SECRET": SECRET,
+        "GRPC_PORT": str(port),
+        "GRPC_TLS_CERT": pki["server_cert"],
+        "GRPC_TLS_KEY": pki["server_key"],
+        "GRPC_TLS_CLIENT_CA": pki["slave_ca"],
     }
     async with running_master(env):
         trusted = {"GRPC_TLS_CA": pki["server_ca"], "GRPC_TLS_CLIENT_CERT": pki["slave_cert"], "GRPC_TLS_CLIENT_KEY": pki["slave_key"]}

@@ -61,16 +61,12 @@ async def test_chat_stream_with_and_without_usage(fake_upstream: FakeUpstream, c
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == fake_upstream.state.canned.reply_text
     assert all("usage" not in c for c in chunks) and fake_upstream.last.served_usage is None
 
-    asked = await sse(
-        client, "/v1/chat/completions", {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
-    )
+    asked = await sse(client, "/v1/chat/completions", {**CHAT, "stream": True, "stream_options": {"include_usage": True}})
     last = orjson.loads(asked[-2])
     assert last["choices"] == [] and last["usage"] == USAGE and fake_upstream.last.served_usage == USAGE
 
     fake_upstream.fail_next("/v1/chat/completions", "no_usage")
-    refused = await sse(
-        client, "/v1/chat/completions", {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
-    )
+    refused = await sse(client, "/v1/chat/completions", {**CHAT, "stream": True, "stream_options": {"include_usage": True}})
     assert all(orjson.loads(p).get("usage") is None for p in refused[:-1])
 
 
@@ -92,9 +88,7 @@ async def test_tool_call_when_tools_are_offered(client: httpx.AsyncClient) -> No
 
 async def test_completions(fake_upstream: FakeUpstream, client: httpx.AsyncClient) -> None:
     body = {"model": "gpt-3.5-turbo-instruct", "prompt": "say"}
-    assert (await client.post("/v1/completions", json=body)).json()["choices"][0][
-        "text"
-    ] == fake_upstream.state.canned.reply_text
+    assert (await client.post("/v1/completions", json=body)).json()["choices"][0]["text"] == fake_upstream.state.canned.reply_text
     events = await sse(client, "/v1/completions", {**body, "stream": True, "stream_options": {"include_usage": True}})
     assert orjson.loads(events[-2])["usage"] == USAGE
     assert "".join(orjson.loads(e)["choices"][0]["text"] for e in events[:-2]) == fake_upstream.state.canned.reply_text
@@ -103,10 +97,7 @@ async def test_completions(fake_upstream: FakeUpstream, client: httpx.AsyncClien
 async def test_other_openai_endpoints(client: httpx.AsyncClient) -> None:
     emb = (await client.post("/v1/embeddings", json={"model": "text-embedding-3-small", "input": ["a", "b"]})).json()
     assert len(emb["data"]) == 2 and emb["usage"] == {"prompt_tokens": 10, "total_tokens": 10}
-    assert (
-        emb["data"][0]["embedding"]
-        == (await client.post("/v1/embeddings", json={"input": "a"})).json()["data"][0]["embedding"]
-    )
+    assert emb["data"][0]["embedding"] == (await client.post("/v1/embeddings", json={"input": "a"})).json()["data"][0]["embedding"]
     mod = (await client.post("/v1/moderations", json={"input": "text"})).json()
     assert mod["results"][0]["flagged"] is False
     images = (await client.post("/v1/images/generations", json={"prompt": "cat", "n": 2})).json()
@@ -141,9 +132,7 @@ async def test_transcriptions(client: httpx.AsyncClient, fmt: str, check: object
 
 async def test_azure_paths(fake_upstream: FakeUpstream) -> None:
     async with httpx.AsyncClient(base_url=fake_upstream.url, headers={"api-key": "azure-key"}) as client:
-        events = await sse(
-            client, "/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-02-01", {**CHAT, "stream": True}
-        )
+        events = await sse(client, "/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-02-01", {**CHAT, "stream": True})
         assert orjson.loads(events[0])["choices"] == []  # Azure's content-filter preamble
         resp = await client.post("/openai/deployments/emb/embeddings?api-version=2024-02-01", json={"input": "x"})
         assert resp.status_code == 200 and fake_upstream.last.key == "azure-key"
@@ -229,9 +218,7 @@ async def test_fail_next_openai_errors(
     assert all(r.served_usage is None for r in fake_upstream.requests[:2])
 
 
-async def test_error200_on_a_stream_request_answers_json(
-    fake_upstream: FakeUpstream, client: httpx.AsyncClient
-) -> None:
+async def test_error200_on_a_stream_request_answers_json(fake_upstream: FakeUpstream, client: httpx.AsyncClient) -> None:
     fake_upstream.fail_next("/v1/chat/completions", "error200")
     resp = await client.post("/v1/chat/completions", json={**CHAT, "stream": True})
     assert resp.status_code == 200 and resp.headers["content-type"] == "application/json" and "error" in resp.json()
@@ -240,14 +227,10 @@ async def test_error200_on_a_stream_request_answers_json(
 async def test_behaviour_for_key(fake_upstream: FakeUpstream, client: httpx.AsyncClient) -> None:
     fake_upstream.behaviour_for_key("sk-bad", "401")
     for _ in range(2):
-        assert (
-            await client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": "Bearer sk-bad"})
-        ).status_code == 401
+        assert (await client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": "Bearer sk-bad"})).status_code == 401
     assert (await client.post("/v1/chat/completions", json=CHAT)).status_code == 200
     fake_upstream.behaviour_for_key("sk-bad", None)
-    assert (
-        await client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": "Bearer sk-bad"})
-    ).status_code == 200
+    assert (await client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": "Bearer sk-bad"})).status_code == 200
     with pytest.raises(ValueError):
         fake_upstream.behaviour_for_key("k", "explode")
 

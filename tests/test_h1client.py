@@ -10,7 +10,7 @@ import asyncio
 import gzip
 import time
 import zlib
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -35,7 +35,7 @@ class Script:
         self.requests: list[bytes] = []
         self.server: asyncio.base_events.Server | None = None
 
-    async def __aenter__(self) -> "Script":
+    async def __aenter__(self) -> Script:
         async def on_conn(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.connections += 1
             try:
@@ -119,7 +119,7 @@ async def test_keep_alive_reuses_one_connection_and_frames_the_request():
 
 async def test_chunked_body_streams_in_pieces_and_the_connection_is_reused():
     ref: list = []
-    events = [b"data: {\"n\":%d}\n\n" % i for i in range(3)]
+    events = [b'data: {"n":%d}\n\n' % i for i in range(3)]
     gate = asyncio.Event()
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -162,11 +162,14 @@ async def test_body_until_connection_close_and_no_reuse():
     assert script.connections == 2
 
 
-@pytest.mark.parametrize("encoding,compress", [
-    ("gzip", gzip.compress),
-    ("deflate", zlib.compress),
-    ("deflate", lambda d: zlib.compress(d)[2:-4]),  # raw deflate, as some servers send it
-])
+@pytest.mark.parametrize(
+    "encoding,compress",
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda d: zlib.compress(d)[2:-4]),  # raw deflate, as some servers send it
+    ],
+)
 async def test_compressed_bodies_are_decoded(encoding, compress):
     ref: list = []
     payload = b'{"text":"' + b"x" * 5000 + b'"}'
@@ -355,12 +358,18 @@ def self_signed(tmp_path) -> tuple[str, str]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -386,7 +395,7 @@ async def test_https_verifies_the_certificate_and_keeps_the_tls_connection(tmp_p
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 seen_hosts.extend(line for line in head.split(b"\r\n") if line.startswith(b"Host:"))
-                length = int(next(l for l in head.split(b"\r\n") if l.startswith(b"Content-Length:")).split(b":")[1])
+                length = int(next(line for line in head.split(b"\r\n") if line.startswith(b"Content-Length:")).split(b":")[1])
                 await reader.readexactly(length)
                 writer.write(answer(b"secure"))
                 await writer.drain()
@@ -431,7 +440,7 @@ async def test_a_large_answer_is_read_whole(framing):
     if framing == "length":
         parts = [head + b"Content-Length: %d\r\n\r\n" % len(body), body]
     elif framing == "chunked":
-        pieces = [body[i:i + 100_000] for i in range(0, len(body), 100_000)]
+        pieces = [body[i : i + 100_000] for i in range(0, len(body), 100_000)]
         parts = [head + b"Transfer-Encoding: chunked\r\n\r\n", *(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces), b"0\r\n\r\n"]
     else:
         parts = [head + b"Connection: close\r\n\r\n", body]
@@ -541,7 +550,7 @@ async def test_bytes_after_an_answer_end_the_connection():
             conn = resp._conn
             assert await resp.read() == b"hi"
             released.set()
-            await wait_until(lambda: conn.closed)
+            await wait_until(lambda conn=conn: conn.closed)
             resp = await pool.request("POST", script.url + "/", {}, b"{}")
             assert await resp.read() == b"hi"
             pool.close()

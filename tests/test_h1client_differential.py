@@ -82,7 +82,7 @@ def answer_bytes(case: Case) -> bytes:
     i = 0
     while pos < len(payload):
         size = max(1, least, sizes[i % len(sizes)])
-        piece = payload[pos:pos + size]
+        piece = payload[pos : pos + size]
         ext = b";ext%d=v%d;flag" % (i, i) if case.extensions and i % 2 == 0 else b""
         out += b"%x%s\r\n%s\r\n" % (len(piece), ext, piece)
         pos += size
@@ -99,7 +99,7 @@ def pieces_of(data: bytes, sizes: list[int]) -> list[bytes]:
     least = len(data) // 300
     while pos < len(data):
         size = max(1, least, sizes[i % len(sizes)]) if sizes else len(data)
-        out.append(data[pos:pos + size])
+        out.append(data[pos : pos + size])
         pos += size
         i += 1
     return out
@@ -269,7 +269,13 @@ def cases(draw: st.DrawFn) -> Case:
     return case
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(cases())
 def test_the_client_and_h11_agree_on_generated_answers(case: Case) -> None:
     check(case)
@@ -294,6 +300,18 @@ def test_the_client_and_h11_agree_on_hand_picked_answers() -> None:
 @pytest.mark.parametrize("framing,encoding,mode", [("length", "identity", "read"), ("chunked", "gzip", "chunks")])
 def test_64_mib_answers_at_the_default_cap(framing: str, encoding: str, mode: str) -> None:
     body = bytes(range(256)) * (h1client.MAX_ANSWER // 256)  # exactly the cap: accepted
-    check(Case(200, False, [(b"Content-Type", b"application/json")], framing, encoding, body,
-               chunk_sizes=[1 << 20, 65_521], write_sizes=[1 << 20], mode=mode, uvloop=True))
+    check(
+        Case(
+            200,
+            False,
+            [(b"Content-Type", b"application/json")],
+            framing,
+            encoding,
+            body,
+            chunk_sizes=[1 << 20, 65_521],
+            write_sizes=[1 << 20],
+            mode=mode,
+            uvloop=True,
+        )
+    )
     check(Case(200, False, [], framing, encoding, body + b"!", chunk_sizes=[1 << 20], write_sizes=[1 << 20], mode=mode))

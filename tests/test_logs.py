@@ -1,8 +1,9 @@
-"""Log listing, searching, sums and pruning, and the group list (reference §4.11), on every backend."""
+"""Log listing, searching, sums and pruning, and the group list (docs/one-api-compat.md §4.11), on every backend."""
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -12,17 +13,43 @@ from master.db.schema import logs
 from tests.support.access import add_user, client_as
 
 LOG_KEYS = {
-    "id", "user_id", "created_at", "type", "content", "username", "token_name", "model_name", "quota",
-    "prompt_tokens", "completion_tokens", "channel", "request_id", "elapsed_time", "is_stream", "system_prompt_reset",
+    "id",
+    "user_id",
+    "created_at",
+    "type",
+    "content",
+    "username",
+    "token_name",
+    "model_name",
+    "quota",
+    "prompt_tokens",
+    "completion_tokens",
+    "channel",
+    "request_id",
+    "elapsed_time",
+    "is_stream",
+    "system_prompt_reset",
 }
 NO_PERMISSION = {"success": False, "message": "无权进行此操作，权限不足"}
 
 
 def row(**fields: Any) -> dict[str, Any]:
     base = {
-        "user_id": 0, "created_at": 1000, "type": 2, "content": "", "username": "", "token_name": "",
-        "model_name": "", "quota": 0, "prompt_tokens": 0, "completion_tokens": 0, "channel_id": 0,
-        "request_id": "", "elapsed_time": 0, "is_stream": False, "system_prompt_reset": False,
+        "user_id": 0,
+        "created_at": 1000,
+        "type": 2,
+        "content": "",
+        "username": "",
+        "token_name": "",
+        "model_name": "",
+        "quota": 0,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "channel_id": 0,
+        "request_id": "",
+        "elapsed_time": 0,
+        "is_stream": False,
+        "system_prompt_reset": False,
     }
     return {**base, **fields}
 
@@ -43,17 +70,49 @@ async def people(master: tuple[object, httpx.AsyncClient]) -> AsyncIterator[dict
     """An admin and two common users (alice, bob), with clients, and a fixed set of log rows."""
     app = master[0]
     ids = {name: await add_user(app, name, role=role) for name, role in (("boss", 10), ("alice", 1), ("bob", 1))}
-    await add_logs(app, [
-        row(user_id=ids["alice"], username="alice", created_at=100, type=2, quota=10, token_name="t1",
-            model_name="gpt-4", channel_id=1, content="consume a", is_stream=True, request_id="r1"),
-        row(user_id=ids["alice"], username="alice", created_at=200, type=2, quota=20, token_name="t2",
-            model_name="gpt-3.5", channel_id=2, content="consume b"),
-        row(user_id=ids["alice"], username="alice", created_at=300, type=1, quota=1000, content="充值 1000"),
-        row(user_id=ids["bob"], username="bob", created_at=300, type=2, quota=40, token_name="t1",
-            model_name="gpt-4", channel_id=1, content="consume c"),
-        row(user_id=ids["bob"], username="bob", created_at=400, type=4, content="system note"),
-        row(user_id=0, username="", created_at=500, type=5, model_name="gpt-4", channel_id=2, content="test"),
-    ])
+    await add_logs(
+        app,
+        [
+            row(
+                user_id=ids["alice"],
+                username="alice",
+                created_at=100,
+                type=2,
+                quota=10,
+                token_name="t1",
+                model_name="gpt-4",
+                channel_id=1,
+                content="consume a",
+                is_stream=True,
+                request_id="r1",
+            ),
+            row(
+                user_id=ids["alice"],
+                username="alice",
+                created_at=200,
+                type=2,
+                quota=20,
+                token_name="t2",
+                model_name="gpt-3.5",
+                channel_id=2,
+                content="consume b",
+            ),
+            row(user_id=ids["alice"], username="alice", created_at=300, type=1, quota=1000, content="充值 1000"),
+            row(
+                user_id=ids["bob"],
+                username="bob",
+                created_at=300,
+                type=2,
+                quota=40,
+                token_name="t1",
+                model_name="gpt-4",
+                channel_id=1,
+                content="consume c",
+            ),
+            row(user_id=ids["bob"], username="bob", created_at=400, type=4, content="system note"),
+            row(user_id=0, username="", created_at=500, type=5, model_name="gpt-4", channel_id=2, content="test"),
+        ],
+    )
     clients = {name: await client_as(app, name) for name in ids}
     yield {"ids": ids, **clients}
     for client in clients.values():
@@ -64,8 +123,13 @@ async def test_auth_levels_and_groups(master: tuple[object, httpx.AsyncClient], 
     anonymous, alice, boss = master[1], people["alice"], people["boss"]
     for path in ("/api/log/", "/api/log/self", "/api/group/"):
         assert (await anonymous.get(path)).status_code == 401
-    for method, path in (("GET", "/api/log/"), ("DELETE", "/api/log/?target_timestamp=9999"), ("GET", "/api/log/stat"),
-                         ("GET", "/api/log/search?keyword=1"), ("GET", "/api/group/")):
+    for method, path in (
+        ("GET", "/api/log/"),
+        ("DELETE", "/api/log/?target_timestamp=9999"),
+        ("GET", "/api/log/stat"),
+        ("GET", "/api/log/search?keyword=1"),
+        ("GET", "/api/group/"),
+    ):
         assert (await alice.request(method, path)).json() == NO_PERMISSION, path
     assert len(await data(alice, "/api/log/self")) == 3
     assert len(await data(boss, "/api/log/")) == 6
@@ -93,15 +157,17 @@ async def test_all_logs_filters_and_search(master: tuple[object, httpx.AsyncClie
     assert contents(await data(boss, "/api/log/", token_name="t1")) == ["consume c", "consume a"]
     assert contents(await data(boss, "/api/log/", model_name="gpt-4", channel=2)) == ["test"]
     assert contents(await data(boss, "/api/log/", start_timestamp=200, end_timestamp=300)) == [
-        "consume c", "充值 1000", "consume b"]  # both bounds inclusive
+        "consume c",
+        "充值 1000",
+        "consume b",
+    ]  # both bounds inclusive
     assert contents(await data(boss, "/api/log/", type="x", channel="nope", username="")) == contents(everything)
     assert await data(boss, "/api/log/", channel=99999999999) == []
     for path in ("/api/log/?username=%00", "/api/log/search?keyword=%00", "/api/log/stat?token_name=%00"):
         resp = await boss.get(path)  # PostgreSQL rejects NUL: a business error, never a 500
         assert resp.status_code == 200 and isinstance(resp.json()["success"], bool), path
 
-    assert [r["content"] for r in await data(boss, "/api/log/search", keyword="consume")] == [
-        "consume c", "consume b", "consume a"]
+    assert [r["content"] for r in await data(boss, "/api/log/search", keyword="consume")] == ["consume c", "consume b", "consume a"]
     by_type = await data(boss, "/api/log/search", keyword="4")
     assert [r["content"] for r in by_type] == ["system note"] and by_type[0]["id"] > 0
     assert await data(boss, "/api/log/search", keyword="onsume") == []  # prefix match only
@@ -142,11 +208,14 @@ async def test_self_stat_sums_by_user_id_not_username(master: tuple[object, http
     app = master[0]
     old_id = await add_user(app, "old")
     newcomer_id = await add_user(app, "carol")
-    await add_logs(app, [
-        row(user_id=old_id, username="carol", type=2, quota=500, content="the old carol"),
-        row(user_id=newcomer_id, username="carol", type=2, quota=7, content="the new carol"),
-        row(user_id=newcomer_id, username="carol-before-rename", type=2, quota=3, content="renamed since"),
-    ])
+    await add_logs(
+        app,
+        [
+            row(user_id=old_id, username="carol", type=2, quota=500, content="the old carol"),
+            row(user_id=newcomer_id, username="carol", type=2, quota=7, content="the new carol"),
+            row(user_id=newcomer_id, username="carol-before-rename", type=2, quota=3, content="renamed since"),
+        ],
+    )
     carol = await client_as(app, "carol")
     try:
         assert await data(carol, "/api/log/self/stat") == {"quota": 10}

@@ -1,4 +1,4 @@
-"""Success-rate based disabling (reference §7.3)."""
+"""Success-rate based disabling (docs/one-api-compat.md §7.3)."""
 
 from __future__ import annotations
 

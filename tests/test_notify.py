@@ -1,12 +1,13 @@
-"""Notifications (reference §7.4): MessagePusher first, then e-mail through a real local SMTP server."""
+"""Notifications (docs/one-api-compat.md §7.4): MessagePusher first, then e-mail through a real local SMTP server."""
 
 from __future__ import annotations
 
 import base64
 import email
 import socket
+from collections.abc import Iterator
 from email.header import decode_header, make_header
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -46,9 +47,7 @@ def free_port() -> int:
 def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
     port = free_port()
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=port, authenticator=inbox.authenticate, auth_require_tls=False
-    )
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=inbox.authenticate, auth_require_tls=False)
     controller.start()
     try:
         yield inbox, port
@@ -144,7 +143,12 @@ async def test_send_email_directly(sqlite_master, smtp) -> None:
     ctx = app.state.ctx
     with pytest.raises(NotifyError, match="SMTP server is not configured"):
         await send_email(ctx, "a@example.com", "s", "<p>x</p>")
-    for key, value in {"SMTPServer": "127.0.0.1", "SMTPPort": str(port), "SMTPAccount": "mailer@example.net", "SMTPToken": "smtp-secret"}.items():
+    for key, value in {
+        "SMTPServer": "127.0.0.1",
+        "SMTPPort": str(port),
+        "SMTPAccount": "mailer@example.net",
+        "SMTPToken": "smtp-secret",
+    }.items():
         await set_option(client, key, value)
     with pytest.raises(NotifyError, match="receiver is empty"):
         await send_email(ctx, "", "s", "<p>x</p>")

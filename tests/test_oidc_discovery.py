@@ -7,7 +7,7 @@ tests/test_usercontent.py does). The refusal itself is tested with the node's ow
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 import orjson
@@ -112,7 +112,9 @@ async def test_the_node_client_refuses_loopback(root, provider: LocalServer) -> 
     assert "not resolve to a public address" in body["message"] and provider.requests == []
 
 
-@pytest.mark.parametrize("url", [None, "", 42, ["http://x"], "ftp://id.example.com/x", "file:///etc/passwd", "http://a b/", "https://x/" + "a" * 3000])
+@pytest.mark.parametrize(
+    "url", [None, "", 42, ["http://x"], "ftp://id.example.com/x", "file:///etc/passwd", "http://a b/", "https://x/" + "a" * 3000]
+)
 async def test_bad_urls_are_refused_without_a_fetch(root, url: object) -> None:
     _, client = root
     assert await discover(client, url) == {"success": False, "message": "the well-known URL must be an http or https URL"}

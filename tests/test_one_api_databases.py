@@ -43,7 +43,8 @@ def load_fixture(db: FreshDatabase, release: str) -> None:
     elif db.backend == "postgres":
         subprocess.run(
             ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db.name, "-v", "ON_ERROR_STOP=1", "-qf", str(script)],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
     else:
         with script.open("rb") as sql:
@@ -170,8 +171,15 @@ async def test_one_api_database_opens_whole(release: str, database: FreshDatabas
     for table in ("abilities", "options"):
         assert after[table] == before[table] | {"columns": after[table]["columns"]}, table
     assert_kept(before, after, "channels", {1: {"used_quota"}})
-    assert_kept(before, after, "tokens", {1: {"accessed_time", "remain_quota", "used_quota"}, 2: {"accessed_time", "remain_quota", "used_quota"}})
-    assert_kept(before, after, "users", {1: {"quota", "used_quota", "request_count", "access_token"}, 2: {"quota", "used_quota", "request_count", "access_token"}})
+    assert_kept(
+        before, after, "tokens", {1: {"accessed_time", "remain_quota", "used_quota"}, 2: {"accessed_time", "remain_quota", "used_quota"}}
+    )
+    assert_kept(
+        before,
+        after,
+        "users",
+        {1: {"quota", "used_quota", "request_count", "access_token"}, 2: {"quota", "used_quota", "request_count", "access_token"}},
+    )
     assert_kept(before, after, "redemptions", {1: {"status", "redeemed_time"}})
     assert_kept(before, after, "logs")
     assert len(after["logs"]["rows"]) == len(before["logs"]["rows"]) + 3  # two consume logs and the top-up

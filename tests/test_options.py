@@ -1,8 +1,9 @@
-"""Option reads and writes of reference §4.12 (RootAuth), on every backend."""
+"""Option reads and writes of docs/one-api-compat.md §4.12 (RootAuth), on every backend."""
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -68,8 +69,17 @@ async def test_root_only_and_hidden_keys(master: tuple[object, httpx.AsyncClient
 
 
 async def test_malformed_bodies_then_persisted_writes(master: tuple[object, httpx.AsyncClient], root: httpx.AsyncClient) -> None:
-    for raw in (b"", b"{", b"[]", b'"Notice"', b'{"key": "Notice", "value": 5}', b'{"key": "Notice", "value": true}',
-                b'{"key": 1, "value": "x"}', b'{"value": "x"}', b'{"key": "", "value": "x"}'):
+    for raw in (
+        b"",
+        b"{",
+        b"[]",
+        b'"Notice"',
+        b'{"key": "Notice", "value": 5}',
+        b'{"key": "Notice", "value": true}',
+        b'{"key": 1, "value": "x"}',
+        b'{"value": "x"}',
+        b'{"key": "", "value": "x"}',
+    ):
         resp = await root.put("/api/option/", content=raw)
         assert resp.status_code == 400, raw
         assert resp.json() == {"success": False, "message": "invalid parameter"}

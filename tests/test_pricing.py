@@ -1,4 +1,4 @@
-"""Quota arithmetic (reference §6.3-§6.5) and image/audio request checks (§5.5, §5.10)."""
+"""Quota arithmetic (docs/one-api-compat.md §6.3-§6.5) and image/audio request checks (§5.5, §5.10)."""
 
 from __future__ import annotations
 

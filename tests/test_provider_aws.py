@@ -202,4 +202,7 @@ async def test_bedrock_llama3(sqlite_database, fake_upstream) -> None:
         text, parsed = stream_text(resp.text)
         assert text == REPLY and parsed[-1]["choices"][0]["finish_reason"] == "stop"
         await w.flush()
-        assert [(r["prompt_tokens"], r["completion_tokens"], r["is_stream"]) for r in await w.consume_logs()] == [(17, 11, False), (17, 11, True)]
+        assert [(r["prompt_tokens"], r["completion_tokens"], r["is_stream"]) for r in await w.consume_logs()] == [
+            (17, 11, False),
+            (17, 11, True),
+        ]

@@ -32,8 +32,16 @@ PROVIDERS: dict[int, tuple[str, str, dict[str, str]]] = {
 def meta_for(type_id: int, mode: int, stream: bool, model: str | None = None) -> RelayMeta:
     default, key, config = PROVIDERS[type_id]
     return RelayMeta(
-        mode=mode, channel_type=type_id, channel_id=1, base_url="https://upstream.example", api_key=key, config=config,
-        origin_model=model or default, actual_model=model or default, is_stream=stream, request_path="/v1/chat/completions",
+        mode=mode,
+        channel_type=type_id,
+        channel_id=1,
+        base_url="https://upstream.example",
+        api_key=key,
+        config=config,
+        origin_model=model or default,
+        actual_model=model or default,
+        is_stream=stream,
+        request_path="/v1/chat/completions",
     )
 
 
@@ -59,8 +67,33 @@ def test_chat_requests_convert_or_are_refused_cleanly(body: dict[str, Any]) -> N
 
 
 values = st.one_of(st.none(), st.booleans(), st.text(max_size=8), st.integers(-(2**40), 2**40), st.lists(st.text(max_size=4), max_size=2))
-keys = st.one_of(st.text(max_size=8), st.sampled_from(["type", "event_type", "text", "message", "delta", "usage", "response", "finish_reason", "candidates", "error", "index", "content", "generation", "filters", "meta", "billed_units", "stop_reason"]))
-objects = st.recursive(st.dictionaries(keys, values, max_size=4), lambda inner: st.dictionaries(keys, st.one_of(values, inner), max_size=4), max_leaves=10)
+keys = st.one_of(
+    st.text(max_size=8),
+    st.sampled_from(
+        [
+            "type",
+            "event_type",
+            "text",
+            "message",
+            "delta",
+            "usage",
+            "response",
+            "finish_reason",
+            "candidates",
+            "error",
+            "index",
+            "content",
+            "generation",
+            "filters",
+            "meta",
+            "billed_units",
+            "stop_reason",
+        ]
+    ),
+)
+objects = st.recursive(
+    st.dictionaries(keys, values, max_size=4), lambda inner: st.dictionaries(keys, st.one_of(values, inner), max_size=4), max_leaves=10
+)
 lines = st.one_of(
     st.binary(max_size=80),
     st.builds(lambda v: b"data: " + orjson.dumps(v), objects),  # SSE (Bedrock, Vertex)

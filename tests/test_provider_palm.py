@@ -73,7 +73,9 @@ async def test_palm_errors(sqlite_database, fake_upstream) -> None:
         payloads = sse_payloads(resp.text)
         assert orjson.loads(payloads[0])["error"]["code"] == "content_filtered" and payloads[-1] == "[DONE]"
 
-        resp = await w.root.post("/v1/embeddings", headers={"Authorization": f"Bearer sk-{token['key']}"}, json={"model": MODEL, "input": "x"})
+        resp = await w.root.post(
+            "/v1/embeddings", headers={"Authorization": f"Bearer sk-{token['key']}"}, json={"model": MODEL, "input": "x"}
+        )
         assert resp.status_code == 500 and error_of(resp)["code"] == "do_request_failed"  # One API: unsupported relay mode
 
 

@@ -18,21 +18,8 @@ from shared.relay.types import RelayError, RelayMeta
 from shared.snapshot import channel_config
 
 ADAPTORS_DIR = pathlib.Path(registry.__file__).parent
-# One API's channel types that no adaptor relays yet (issue 13, item 2 fills them in): one line
-# per type, removed with the provider's adaptor.
-NOT_RELAYED = {
-    15,  # Baidu
-    16,  # Zhipu
-    17,  # Ali
-    18,  # Xunfei
-    21,  # AIProxyLibrary
-    23,  # Tencent
-    30,  # Ollama
-    34,  # Coze
-    37,  # Cloudflare
-    38,  # DeepL
-    43,  # Proxy
-}
+# One API's channel types that no adaptor relays yet (issue 13, item 2 fills them in).
+NOT_RELAYED = {15, 16, 17, 18, 23}
 
 
 def test_every_channel_type_id_resolves_to_its_own_spec() -> None:
@@ -83,7 +70,11 @@ def test_specs_are_consistent() -> None:
 
 def test_other_column_fallbacks_come_from_the_specs() -> None:
     assert {s.id: s.other_fallback for s in registry.SPECS if s.other_fallback} == {
-        3: "api_version", 17: "plugin", 18: "api_version", 21: "library_id", 24: "api_version",
+        3: "api_version",
+        17: "plugin",
+        18: "api_version",
+        21: "library_id",
+        24: "api_version",
     }
     assert channel_config(3, None, "2024-02-01") == {"api_version": "2024-02-01"}
     assert channel_config(21, '{"library_id": "own"}', "legacy") == {"library_id": "own"}
@@ -108,9 +99,15 @@ def test_model_lists_come_from_the_specs() -> None:
 def _meta(channel_type: int, mode: int = modes.CHAT, **kw: Any) -> RelayMeta:
     path = {modes.CHAT: "/v1/chat/completions", modes.EMBEDDINGS: "/v1/embeddings", modes.IMAGES: "/v1/images/generations"}
     fields: dict[str, Any] = dict(
-        mode=mode, channel_type=channel_type, channel_id=1,
+        mode=mode,
+        channel_type=channel_type,
+        channel_id=1,
         base_url=registry.channel_base_url(channel_type, kw.pop("own_base_url", "")),
-        api_key="sk-k", config={}, origin_model="m", actual_model=kw.pop("model", "m"), is_stream=False,
+        api_key="sk-k",
+        config={},
+        origin_model="m",
+        actual_model=kw.pop("model", "m"),
+        is_stream=False,
         request_path=path[mode],
     )
     fields.update(kw)

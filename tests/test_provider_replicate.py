@@ -68,18 +68,26 @@ async def test_replicate_chat_stream_polling_and_billing(sqlite_database, fake_u
         completion = tokenizer.count_text(REPLY, LLAMA)
         logs = await w.consume_logs()
         assert [(r["model_name"], r["prompt_tokens"], r["completion_tokens"]) for r in logs] == [
-            (LLAMA, prompt_sys, completion), (LLAMA, prompt, completion), (POLLED, prompt, completion), (POLLED, prompt, completion)
+            (LLAMA, prompt_sys, completion),
+            (LLAMA, prompt, completion),
+            (POLLED, prompt, completion),
+            (POLLED, prompt, completion),
         ]
         ratios = w.engine.ratios
-        assert logs[1]["quota"] == pricing.text_quota(prompt, completion, ratios.model_ratio(LLAMA, 46), 1.0, ratios.completion_ratio(LLAMA, 46))
+        assert logs[1]["quota"] == pricing.text_quota(
+            prompt, completion, ratios.model_ratio(LLAMA, 46), 1.0, ratios.completion_ratio(LLAMA, 46)
+        )
 
 
 async def test_replicate_images(sqlite_database, fake_upstream) -> None:
     async with relay_world(sqlite_database, fake_upstream) as w:
         await w.channel(f"{fake_upstream.url}/v1/models", type=46, key=KEY, models=FLUX)
         token = await w.token()
-        resp = await w.root.post("/v1/images/generations", headers={"Authorization": f"Bearer sk-{token['key']}"},
-                                 json={"model": FLUX, "prompt": "a red fox", "size": "1792x1024", "n": 2})
+        resp = await w.root.post(
+            "/v1/images/generations",
+            headers={"Authorization": f"Bearer sk-{token['key']}"},
+            json={"model": FLUX, "prompt": "a red fox", "size": "1792x1024", "n": 2},
+        )
         assert resp.status_code == 200, resp.text
         data = resp.json()["data"]
         assert [base64.b64decode(d["b64_json"]) for d in data] == [fake_replicate.IMAGE]
@@ -118,7 +126,11 @@ async def test_replicate_errors(sqlite_database, fake_upstream) -> None:
         resp = await w.chat(token, model="meta/llama-2-70b-chat", stream=True)
         assert resp.status_code == 200
         payloads = sse_payloads(resp.text)
-        assert orjson.loads(payloads[-2])["error"] == {"message": "CUDA out of memory", "type": "upstream_error", "code": "prediction_failed"}
+        assert orjson.loads(payloads[-2])["error"] == {
+            "message": "CUDA out of memory",
+            "type": "upstream_error",
+            "code": "prediction_failed",
+        }
 
 
 async def test_replicate_channel_test(sqlite_database, fake_upstream) -> None:
@@ -164,8 +176,18 @@ async def test_replicate_never_sends_the_key_to_a_foreign_prediction_url() -> No
     }
     assert Prediction(_Recorder({}), create, {"urls": urls}).urls == {"stream": urls["stream"]}  # type: ignore[arg-type]
 
-    meta = RelayMeta(mode=modes.CHAT, channel_type=46, channel_id=1, base_url="https://api.replicate.com/v1/models", api_key=KEY,
-                     config={}, origin_model=POLLED, actual_model=POLLED, is_stream=False, request_path="/v1/chat/completions")
+    meta = RelayMeta(
+        mode=modes.CHAT,
+        channel_type=46,
+        channel_id=1,
+        base_url="https://api.replicate.com/v1/models",
+        api_key=KEY,
+        config={},
+        origin_model=POLLED,
+        actual_model=POLLED,
+        is_stream=False,
+        request_path="/v1/chat/completions",
+    )
     adaptor = ReplicateAdaptor()
     request = adaptor.build_request(meta, {"model": POLLED, "messages": CHAT}, b"")
     upstream = _Recorder({"get": "http://evil.example/v1/predictions/p1"})

@@ -90,8 +90,13 @@ async def test_vertex_claude_and_gemini_with_one_cached_token(sqlite_database, f
 async def test_vertex_errors_map_to_openai_shapes(sqlite_database, fake_upstream) -> None:
     async with relay_world(sqlite_database, fake_upstream) as w:
         # A service account the token endpoint refuses: an authentication error, the channel's fault.
-        await w.channel(type=42, key="service-account", name="refused", models="claude-3-opus@20240229",
-                        config=config(fake_upstream.url, f"disabled-{uuid.uuid4().hex[:6]}@x.iam.gserviceaccount.com"))
+        await w.channel(
+            type=42,
+            key="service-account",
+            name="refused",
+            models="claude-3-opus@20240229",
+            config=config(fake_upstream.url, f"disabled-{uuid.uuid4().hex[:6]}@x.iam.gserviceaccount.com"),
+        )
         token = await w.token()
         resp = await w.chat(token, model="claude-3-opus@20240229")
         assert resp.status_code == 401
@@ -111,8 +116,13 @@ async def test_vertex_errors_map_to_openai_shapes(sqlite_database, fake_upstream
         assert error_of(resp)["type"] == "invalid_request_error"
 
         # A config that is not a service account key: said plainly, never a crash.
-        await w.channel(type=42, key="service-account", name="broken", models="claude-3-haiku@20240307",
-                        config=orjson.dumps({"region": "us-east5", "vertex_ai_project_id": "p", "vertex_ai_adc": "{\"type\": 1}"}).decode())
+        await w.channel(
+            type=42,
+            key="service-account",
+            name="broken",
+            models="claude-3-haiku@20240307",
+            config=orjson.dumps({"region": "us-east5", "vertex_ai_project_id": "p", "vertex_ai_adc": '{"type": 1}'}).decode(),
+        )
         resp = await w.chat(token, model="claude-3-haiku@20240307")
         assert resp.status_code == 400 and error_of(resp)["code"] == "invalid_channel_key"
 
@@ -124,8 +134,13 @@ async def test_vertex_channel_test(sqlite_database, fake_upstream) -> None:
         assert body["success"] is True, body
         assert body["message"] == REPLY
         assert fake_upstream.last.path == f"{PREFIX}/anthropic/models/{CLAUDE}:rawPredict"
-        bad = await w.channel(type=42, key="service-account", models=CLAUDE, name="bad",
-                              config=config(fake_upstream.url, f"disabled-{uuid.uuid4().hex[:6]}@x.iam.gserviceaccount.com"))
+        bad = await w.channel(
+            type=42,
+            key="service-account",
+            models=CLAUDE,
+            name="bad",
+            config=config(fake_upstream.url, f"disabled-{uuid.uuid4().hex[:6]}@x.iam.gserviceaccount.com"),
+        )
         body = (await w.root.get(f"/api/channel/test/{bad}")).json()
         assert body["success"] is False and "invalid_grant" in body["message"]
 
@@ -136,8 +151,18 @@ def test_vertex_urls_per_region_and_publisher() -> None:
     from shared.relay.types import RelayMeta
 
     def url(model: str, region: str, stream: bool) -> str:
-        meta = RelayMeta(mode=modes.CHAT, channel_type=42, channel_id=1, base_url="", api_key="k", config={},
-                         origin_model=model, actual_model=model, is_stream=stream, request_path="/v1/chat/completions")
+        meta = RelayMeta(
+            mode=modes.CHAT,
+            channel_type=42,
+            channel_id=1,
+            base_url="",
+            api_key="k",
+            config={},
+            origin_model=model,
+            actual_model=model,
+            is_stream=stream,
+            request_path="/v1/chat/completions",
+        )
         return request_url(meta, region, "proj")
 
     assert url(CLAUDE, "us-east5", False) == (

@@ -1,14 +1,33 @@
-"""Public routes, request ids and routing quirks of reference §4.1 and §4.5."""
+"""Public routes, request ids and routing quirks of docs/one-api-compat.md §4.1 and §4.5."""
 
 from __future__ import annotations
 
 import httpx
 
 STATUS_KEYS = {
-    "version", "start_time", "email_verification", "github_oauth", "github_client_id", "lark_client_id",
-    "system_name", "logo", "footer_html", "wechat_qrcode", "wechat_login", "server_address", "turnstile_check",
-    "turnstile_site_key", "top_up_link", "chat_link", "quota_per_unit", "display_in_currency", "oidc",
-    "oidc_client_id", "oidc_well_known", "oidc_authorization_endpoint", "oidc_token_endpoint",
+    "version",
+    "start_time",
+    "email_verification",
+    "github_oauth",
+    "github_client_id",
+    "lark_client_id",
+    "system_name",
+    "logo",
+    "footer_html",
+    "wechat_qrcode",
+    "wechat_login",
+    "server_address",
+    "turnstile_check",
+    "turnstile_site_key",
+    "top_up_link",
+    "chat_link",
+    "quota_per_unit",
+    "display_in_currency",
+    "oidc",
+    "oidc_client_id",
+    "oidc_well_known",
+    "oidc_authorization_endpoint",
+    "oidc_token_endpoint",
     "oidc_userinfo_endpoint",
 }
 

@@ -12,7 +12,9 @@ ratios = st.sampled_from([0.0375, 0.075, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 15.0, 30
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.integers(0, 200_000), ratios, st.sampled_from([0.0, 1.0, 4 / 3, 2.0, 3.0, 4.0, 5.0]), st.floats(0.5, 2.0), st.integers(0, 10_000_000))
+@given(
+    st.integers(0, 200_000), ratios, st.sampled_from([0.0, 1.0, 4 / 3, 2.0, 3.0, 4.0, 5.0]), st.floats(0.5, 2.0), st.integers(0, 10_000_000)
+)
 def test_covered_is_the_exact_edge(prompt: int, model_ratio: float, completion_ratio: float, group: float, budget: int) -> None:
     price = Price(prompt, model_ratio * group, completion_ratio)
     covered = price.covered(budget)

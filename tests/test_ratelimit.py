@@ -1,4 +1,4 @@
-"""Rate limits of reference §8: a bare 429 past the limit, per IP, off under DEBUG."""
+"""Rate limits of docs/one-api-compat.md §8: a bare 429 past the limit, per IP, off under DEBUG."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Model, completion and group ratios (reference §6.1) and their Go-style option JSON (§4.12)."""
+"""Model, completion and group ratios (docs/one-api-compat.md §6.1) and their Go-style option JSON (§4.12)."""
 
 from __future__ import annotations
 

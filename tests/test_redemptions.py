@@ -1,10 +1,10 @@
-"""Redemption code administration of reference §4.10 (AdminAuth), on every backend."""
+"""Redemption code administration of docs/one-api-compat.md §4.10 (AdminAuth), on every backend."""
 
 from __future__ import annotations
 
 import re
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -60,13 +60,20 @@ async def test_create_rules_and_quota_default(master: tuple[object, httpx.AsyncC
         assert set(code) == CODE_KEYS
         assert code["quota"] == 100 and code["status"] == 1 and code["count"] == 0
         assert code["user_id"] == admin_id and code["redeemed_time"] == 0 and code["created_time"] >= before
-    assert (await make_codes(admin, quota=-5))  # a negative quota is stored as given
+    assert await make_codes(admin, quota=-5)  # a negative quota is stored as given
     assert (await admin.get("/api/redemption/")).json()["data"][0]["quota"] == -5
 
 
 async def test_auth_levels_and_malformed_input(master: tuple[object, httpx.AsyncClient], admin: httpx.AsyncClient) -> None:
-    for raw in (b"", b"{", b"[1]", b'{"count": "3", "name": "x"}', b'{"count": 2.5, "name": "x"}',
-                b'{"name": 7, "count": 1}', b'{"quota": true, "name": "x", "count": 1}'):
+    for raw in (
+        b"",
+        b"{",
+        b"[1]",
+        b'{"count": "3", "name": "x"}',
+        b'{"count": 2.5, "name": "x"}',
+        b'{"name": 7, "count": 1}',
+        b'{"quota": true, "name": "x", "count": 1}',
+    ):
         for method in ("POST", "PUT"):
             resp = await admin.request(method, "/api/redemption/", content=raw)
             assert resp.status_code == 200
@@ -83,9 +90,14 @@ async def test_auth_levels_and_malformed_input(master: tuple[object, httpx.Async
     await add_user(app, "common")
     common = await client_as(app, "common")
     try:
-        for method, path in (("GET", "/api/redemption/"), ("GET", "/api/redemption/search?keyword=a"),
-                             ("GET", "/api/redemption/1"), ("POST", "/api/redemption/"),
-                             ("PUT", "/api/redemption/"), ("DELETE", "/api/redemption/1")):
+        for method, path in (
+            ("GET", "/api/redemption/"),
+            ("GET", "/api/redemption/search?keyword=a"),
+            ("GET", "/api/redemption/1"),
+            ("POST", "/api/redemption/"),
+            ("PUT", "/api/redemption/"),
+            ("DELETE", "/api/redemption/1"),
+        ):
             resp = await common.request(method, path, json={"name": "x", "count": 1})
             assert resp.status_code == 200 and resp.json() == NO_PERMISSION, (method, path)
     finally:

@@ -5,7 +5,7 @@ master's seeding and reconciliation."""
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -15,8 +15,8 @@ from shared.relay.ledger import QuotaRefused, Reservation
 from shared.relay.redis_ledger import RedisLedger, connect, token_key, user_key
 from shared.relay.sink import DeltaBatch
 from shared.snapshot import build_snapshot
-from tests.support.services import fresh_redis_db, redis_url as url_of
-
+from tests.support.services import fresh_redis_db
+from tests.support.services import redis_url as url_of
 
 pytestmark = pytest.mark.db
 
@@ -143,9 +143,24 @@ async def test_missing_counter_is_never_created_by_a_node(redis_url: str) -> Non
 
 
 def _snapshot(tokens: dict[int, int], users: dict[int, int]):  # type: ignore[no-untyped-def]
-    user_rows = [{"id": i, "username": f"u{i}", "quota": q, "used_quota": 0, "status": 1, "role": 1, "group": "default", "request_count": 0} for i, q in users.items()]
+    user_rows = [
+        {"id": i, "username": f"u{i}", "quota": q, "used_quota": 0, "status": 1, "role": 1, "group": "default", "request_count": 0}
+        for i, q in users.items()
+    ]
     token_rows = [
-        {"id": i, "key": f"k{i}", "user_id": 7, "name": "t", "status": 1, "remain_quota": r, "used_quota": 0, "unlimited_quota": False, "expired_time": -1, "models": None, "subnet": None}
+        {
+            "id": i,
+            "key": f"k{i}",
+            "user_id": 7,
+            "name": "t",
+            "status": 1,
+            "remain_quota": r,
+            "used_quota": 0,
+            "unlimited_quota": False,
+            "expired_time": -1,
+            "models": None,
+            "subnet": None,
+        }
         for i, r in tokens.items()
     ]
     return build_snapshot(1, user_rows, token_rows, [], {})

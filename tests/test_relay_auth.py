@@ -1,4 +1,4 @@
-"""Relay token authentication (reference §5.2) and distribution (§5.3): every refusal's status and
+"""Relay token authentication (docs/one-api-compat.md §5.2) and distribution (§5.3): every refusal's status and
 exact body, `{"error": {"message": "<text> (request id: <X-Oneapi-Request-Id>)", "type": "one_api_error"}}`."""
 
 from __future__ import annotations
@@ -48,9 +48,7 @@ async def test_token_refusals(sqlite_database, fake_upstream) -> None:
         assert_refused(await w.root.post(url, json=body, headers=bearer(empty)), 401, "该令牌额度已用尽")
         await w.flush()
         assert (await w.token_row(empty["id"]))["status"] == 4
-        assert_refused(
-            await w.root.post(url, json=body, headers=bearer(empty)), 401, f"令牌 empty（#{empty['id']}）额度已用尽"
-        )
+        assert_refused(await w.root.post(url, json=body, headers=bearer(empty)), 401, f"令牌 empty（#{empty['id']}）额度已用尽")
 
         # Subnet: the client here is 127.0.0.1, and X-Forwarded-For from an untrusted peer changes
         # nothing (tests/security/test_forwarded_headers.py covers TRUSTED_PROXIES).
@@ -130,7 +128,12 @@ async def test_distribution_and_routes(sqlite_database, fake_upstream) -> None:
         assert_refused(resp, 503, "当前分组 default 下对于模型 gpt-4-unknown 无可用渠道")
 
         # Not-implemented routes: Distribute answers first (no model -> 503, as in One API).
-        for method, path in [("POST", "/v1/images/edits"), ("GET", "/v1/files"), ("POST", "/v1/assistants"), ("DELETE", "/v1/models/gpt-3.5-turbo")]:
+        for method, path in [
+            ("POST", "/v1/images/edits"),
+            ("GET", "/v1/files"),
+            ("POST", "/v1/assistants"),
+            ("DELETE", "/v1/models/gpt-3.5-turbo"),
+        ]:
             resp = await w.root.request(method, path, headers=h)
             assert_refused(resp, 503, "当前分组 default 下对于模型  无可用渠道")
         assert (await w.root.post("/v1/threads", headers=h)).status_code == 503
@@ -145,7 +148,11 @@ async def test_distribution_and_routes(sqlite_database, fake_upstream) -> None:
         # CORS preflight: 204 before auth, with the CORS headers.
         resp = await w.root.options(
             "/v1/chat/completions",
-            headers={"Origin": "https://example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"},
+            headers={
+                "Origin": "https://example.com",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
         )
         assert resp.status_code == 204
         assert resp.headers["access-control-allow-origin"] == "*"

@@ -1,4 +1,4 @@
-"""Billing exact to the unit (reference §6), model mapping and the channel system prompt (§5.6),
+"""Billing exact to the unit (docs/one-api-compat.md §6), model mapping and the channel system prompt (§5.6),
 refunds, and reserve-then-settle under concurrency (README "How the relay bills").
 
 The quota-exactness and the 100-parallel tests run on SQLite, PostgreSQL and MySQL."""
@@ -137,7 +137,7 @@ async def test_model_mapping_and_system_prompt(sqlite_database, fake_upstream) -
 
 async def test_prompt_estimate_counts_the_system_prompt(sqlite_database, fake_upstream) -> None:
     """Without upstream usage the prompt is the gateway's estimate, counted after the system prompt
-    was applied (reference §5.6)."""
+    was applied (docs/one-api-compat.md §5.6)."""
     async with relay_world(sqlite_database, fake_upstream) as w:
         prompt = "You are a careful assistant who answers in exactly one short sentence."
         await w.channel(models="gpt-3.5-turbo", system_prompt=prompt)

@@ -7,14 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 import redis.asyncio as aioredis
 
 from shared.billing import tokenizer
 from shared.relay.redis_ledger import RedisLedger, token_key, user_key
 from tests.support.relay_kit import CHAT, relay_world
 from tests.support.services import fresh_redis_db, redis_url
-
 
 pytestmark = pytest.mark.db
 

@@ -54,7 +54,12 @@ async def test_malformed_requests_get_4xx_json(sqlite_database, fake_upstream) -
             if message:
                 assert err["message"].startswith(message), (body, err)
         # Content of an odd shape is the upstream's to judge (One API passes it on): never a 500 here.
-        for content in (5, [{"type": "image_url", "image_url": 3}], [{"type": "image_url", "image_url": {"url": "data:image/png;base64,!!"}}], [7]):
+        for content in (
+            5,
+            [{"type": "image_url", "image_url": 3}],
+            [{"type": "image_url", "image_url": {"url": "data:image/png;base64,!!"}}],
+            [7],
+        ):
             body = {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": content}]}
             resp = await post("/v1/chat/completions", headers=h, content=orjson.dumps(body))
             assert resp.status_code in (200, 400), (content, resp.status_code, resp.text)
@@ -78,7 +83,7 @@ async def test_malformed_requests_get_4xx_json(sqlite_database, fake_upstream) -
         resp = await post(
             "/v1/audio/transcriptions",
             headers={**bearer(token), "Content-Type": "multipart/form-data; boundary=xyz"},
-            content=b"--xyz\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1",
+            content=b'--xyz\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1',
         )
         assert resp.status_code < 500, resp.text
 

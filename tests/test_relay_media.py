@@ -1,4 +1,4 @@
-"""Images, audio and the other text modes (reference §5.10, §6.4, §6.5): what reaches the fake,
+"""Images, audio and the other text modes (docs/one-api-compat.md §5.10, §6.4, §6.5): what reaches the fake,
 what the client gets, and what each is billed."""
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ async def test_media_and_other_modes_are_billed(sqlite_database, fake_upstream) 
 
         # Image: dall-e-3 1024x1024 standard n=1 -> int(20 × 1 × 1 × 1000) × 1 = 20000.
         resp = await w.root.post(
-            "/v1/images/generations", headers=h,
+            "/v1/images/generations",
+            headers=h,
             json={"model": "dall-e-3", "prompt": "a lighthouse", "size": "1024x1024", "quality": "standard", "n": 1},
         )
         assert resp.status_code == 200, resp.text
@@ -50,8 +51,10 @@ async def test_media_and_other_modes_are_billed(sqlite_database, fake_upstream) 
         # Transcription (multipart): quota = the transcript's token count, no ratio.
         for fmt in ("json", "text"):
             resp = await w.root.post(
-                "/v1/audio/transcriptions", headers=h,
-                data={"model": "whisper-1", "response_format": fmt}, files={"file": ("a.mp3", b"ID3 fake audio", "audio/mpeg")},
+                "/v1/audio/transcriptions",
+                headers=h,
+                data={"model": "whisper-1", "response_format": fmt},
+                files={"file": ("a.mp3", b"ID3 fake audio", "audio/mpeg")},
             )
             assert resp.status_code == 200, resp.text
         transcript = Canned().transcript
@@ -117,9 +120,13 @@ async def test_media_failures_are_refunded(sqlite_database, fake_upstream) -> No
         assert resp.status_code == 500
         # An image priced above the balance is refused before any upstream call.
         fake_upstream.reset()
-        resp = await w.root.post("/v1/images/generations", headers=h, json={"model": "dall-e-3", "prompt": "x", "quality": "hd", "size": "1792x1024"})
+        resp = await w.root.post(
+            "/v1/images/generations", headers=h, json={"model": "dall-e-3", "prompt": "x", "quality": "hd", "size": "1792x1024"}
+        )
         assert resp.status_code == 200  # 20 × 2 × 1.5 × 1000 = 60000 <= 100000
-        resp = await w.root.post("/v1/images/generations", headers=h, json={"model": "dall-e-3", "prompt": "x", "quality": "hd", "size": "1792x1024"})
+        resp = await w.root.post(
+            "/v1/images/generations", headers=h, json={"model": "dall-e-3", "prompt": "x", "quality": "hd", "size": "1792x1024"}
+        )
         assert resp.status_code == 403 and error_of(resp)["code"] == "insufficient_user_quota"
         assert len(fake_upstream.requests) == 1
         await w.flush()

@@ -1,4 +1,4 @@
-"""/v1/models, /v1/models/:model (reference §5.11) and the OpenAI billing routes (§4.13)."""
+"""/v1/models, /v1/models/:model (docs/one-api-compat.md §5.11) and the OpenAI billing routes (§4.13)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,13 @@ async def test_models_list_and_retrieve(sqlite_database, fake_upstream) -> None:
         assert by_id["gpt-3.5-turbo"]["owned_by"] == "openai"
         assert by_id["gpt-3.5-turbo"]["permission"][0]["object"] == "model_permission"
         assert by_id["house-model"] == {
-            "id": "house-model", "object": "model", "created": 1626777600, "owned_by": "custom",
-            "permission": None, "root": "house-model", "parent": None,
+            "id": "house-model",
+            "object": "model",
+            "created": 1626777600,
+            "owned_by": "custom",
+            "permission": None,
+            "root": "house-model",
+            "parent": None,
         }
         # Catalogue entries first, custom ones after.
         assert body["data"][-1]["id"] == "house-model"
@@ -61,8 +66,12 @@ async def test_billing_routes(sqlite_database, fake_upstream) -> None:
             resp = await w.root.get(f"{prefix}/dashboard/billing/subscription", headers=bearer(limited))
             assert resp.status_code == 200
             assert resp.json() == {
-                "object": "billing_subscription", "has_payment_method": True, "soft_limit_usd": 2,
-                "hard_limit_usd": 2, "system_hard_limit_usd": 2, "access_until": expires,
+                "object": "billing_subscription",
+                "has_payment_method": True,
+                "soft_limit_usd": 2,
+                "hard_limit_usd": 2,
+                "system_hard_limit_usd": 2,
+                "access_until": expires,
             }
             resp = await w.root.get(f"{prefix}/dashboard/billing/usage?start_date=2024-01-01", headers=bearer(limited))
             assert resp.json() == {"object": "list", "total_usage": 0}

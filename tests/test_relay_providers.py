@@ -42,8 +42,9 @@ async def test_azure_channel(sqlite_database, fake_upstream) -> None:
         req = fake_upstream.last
         assert (req.path, req.query) == ("/openai/deployments/gpt-35-turbo/chat/completions", "api-version=2024-06-01")
         assert req.headers["api-key"] == "azure-secret" and req.key == "azure-secret"
-        resp = await w.root.post("/v1/embeddings", headers={"Authorization": f"Bearer sk-{token['key']}"},
-                                 json={"model": "text-embedding-3-small", "input": "x"})
+        resp = await w.root.post(
+            "/v1/embeddings", headers={"Authorization": f"Bearer sk-{token['key']}"}, json={"model": "text-embedding-3-small", "input": "x"}
+        )
         assert resp.status_code == 200, resp.text
         assert fake_upstream.last.path == "/openai/deployments/text-embedding-3-small/embeddings"
         await w.flush()
@@ -62,7 +63,10 @@ async def test_anthropic_channel(sqlite_database, fake_upstream) -> None:
         assert resp.status_code == 200, resp.text
         answer = resp.json()
         assert answer["object"] == "chat.completion"
-        assert answer["choices"][0]["message"] == {"role": "assistant", "content": REPLY} or answer["choices"][0]["message"]["content"] == REPLY
+        assert (
+            answer["choices"][0]["message"] == {"role": "assistant", "content": REPLY}
+            or answer["choices"][0]["message"]["content"] == REPLY
+        )
         assert answer["choices"][0]["finish_reason"] == "stop"
         assert answer["usage"] == {"prompt_tokens": 17, "completion_tokens": 11, "total_tokens": 28}
         req = fake_upstream.last
@@ -95,7 +99,8 @@ async def test_anthropic_channel(sqlite_database, fake_upstream) -> None:
         _, parsed = stream_text(resp.text)
         fragments = [
             tc["function"].get("arguments") or ""
-            for c in parsed if c.get("choices")
+            for c in parsed
+            if c.get("choices")
             for tc in c["choices"][0]["delta"].get("tool_calls") or []
         ]
         assert orjson.loads("".join(fragments)) == {"query": "fake"}

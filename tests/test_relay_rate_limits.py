@@ -48,7 +48,7 @@ async def test_rpm_3_serves_3_of_6_rapid_requests(sqlite_database, fake_upstream
         answers = [await w.chat(token) for _ in range(6)]
         assert [r.status_code for r in answers] == [200, 200, 200, 429, 429, 429]
         assert len(fake_upstream.requests) == 3
-        for served, remaining in zip(answers[:3], ("2", "1", "0")):
+        for served, remaining in zip(answers[:3], ("2", "1", "0"), strict=True):
             assert served.headers["x-ratelimit-limit-requests"] == "3"
             assert served.headers["x-ratelimit-remaining-requests"] == remaining
             assert served.headers["x-ratelimit-reset-requests"].endswith("s")

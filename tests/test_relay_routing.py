@@ -1,4 +1,4 @@
-"""Channel choice and failover (reference §5.4/§5.5 and the README's differences): weights honoured,
+"""Channel choice and failover (docs/one-api-compat.md §5.4/§5.5 and the README's differences): weights honoured,
 priority tiers, RetryTimes, never the same failed channel twice, cooldown after 429/5xx, and
 auto-disable only on auth/balance errors with AutomaticDisableChannelEnabled."""
 
@@ -19,8 +19,18 @@ CHI2_1DOF_P001 = 10.828
 
 def entry(channel_id: int, weight: int = 0, priority: int = 0) -> ChannelEntry:
     return ChannelEntry(
-        id=channel_id, type=1, key=f"k{channel_id}", status=1, name=f"c{channel_id}", weight=weight,
-        priority=priority, base_url="", config={}, models=("m",), groups=("default",), model_mapping={},
+        id=channel_id,
+        type=1,
+        key=f"k{channel_id}",
+        status=1,
+        name=f"c{channel_id}",
+        weight=weight,
+        priority=priority,
+        base_url="",
+        config={},
+        models=("m",),
+        groups=("default",),
+        model_mapping={},
         system_prompt="",
     )
 

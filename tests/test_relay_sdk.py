@@ -58,8 +58,16 @@ async def test_openai_sdk(sqlite_database, fake_upstream) -> None:
 
             models = [m.id async for m in sdk.models.list()]
             assert set(models) == {
-                "gpt-3.5-turbo", "text-embedding-3-small", "dall-e-3", "tts-1", "whisper-1", "text-moderation-stable",
-                "text-moderation-latest", "gpt-4o-mini", "claude-3-5-haiku-20241022", "gemini-1.5-flash",
+                "gpt-3.5-turbo",
+                "text-embedding-3-small",
+                "dall-e-3",
+                "tts-1",
+                "whisper-1",
+                "text-moderation-stable",
+                "text-moderation-latest",
+                "gpt-4o-mini",
+                "claude-3-5-haiku-20241022",
+                "gemini-1.5-flash",
             }
             limited = openai.AsyncOpenAI(api_key=f"sk-{allow['key']}", base_url="http://testserver/v1", http_client=http, max_retries=0)
             assert {m.id async for m in limited.models.list()} == {"gpt-3.5-turbo", "claude-3-5-haiku-20241022", "my-own-model"}

@@ -1,4 +1,4 @@
-"""Streaming (reference §5.9) and the README's stream billing rule: the client pays for the prompt
+"""Streaming (docs/one-api-compat.md §5.9) and the README's stream billing rule: the client pays for the prompt
 plus every completion token the gateway received, whichever way the stream ended. Also the
 non-stream error paths of §5.5 (error JSON with HTTP 200)."""
 
@@ -28,15 +28,15 @@ def chunks(text: str) -> list[dict[str, Any]]:
 
 
 def streamed_text(parsed: list[dict[str, Any]]) -> str:
-    return "".join(
-        (c["choices"][0].get("delta") or {}).get("content") or "" for c in parsed if c.get("choices")
-    )
+    return "".join((c["choices"][0].get("delta") or {}).get("content") or "" for c in parsed if c.get("choices"))
 
 
 async def test_stream_endings_are_billed(sqlite_database, fake_upstream) -> None:
     async with relay_world(sqlite_database, fake_upstream) as w:
         plain = await w.channel(name="plain", key="key-plain", models="gpt-3.5-turbo")
-        mapped = await w.channel(name="mapped", key="key-mapped", models="gpt-4o-mini", model_mapping='{"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}')
+        mapped = await w.channel(
+            name="mapped", key="key-mapped", models="gpt-4o-mini", model_mapping='{"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}'
+        )
         token = await w.token()
         estimate = await tokenizer.count_messages(CHAT, "gpt-3.5-turbo")
         full = tokenizer.count_text(REPLY, "gpt-3.5-turbo")
@@ -95,7 +95,8 @@ async def test_enforce_include_usage_and_completions_stream(sqlite_database, fak
         assert parsed[-1]["choices"] == [] and parsed[-1]["usage"]["total_tokens"] == 28
 
         resp = await w.root.post(
-            "/v1/completions", headers=bearer(token),
+            "/v1/completions",
+            headers=bearer(token),
             json={"model": "gpt-3.5-turbo", "prompt": "Once upon a time", "stream": True},
         )
         assert resp.status_code == 200

@@ -50,14 +50,20 @@ async def test_a_user_holds_a_bounded_number_of_sessions(master: tuple[object, h
     assert [await session_owner(ctx, sid) for sid in sids[:2]] == [None, None]  # the oldest ended
     assert {await session_owner(ctx, sid) for sid in sids[2:]} == {1}
     async with ctx.store.main.connect() as conn:
-        assert (await conn.execute(select(func.count()).select_from(sessions).where(sessions.c.user_id == 1))).scalar() == MAX_SESSIONS_PER_USER
+        assert (
+            await conn.execute(select(func.count()).select_from(sessions).where(sessions.c.user_id == 1))
+        ).scalar() == MAX_SESSIONS_PER_USER
 
 
 async def test_expired_sessions_end_and_are_pruned(master: tuple[object, httpx.AsyncClient]) -> None:
     ctx = master[0].state.ctx  # type: ignore[attr-defined]
     sid, kept = await start_session(ctx, 1), await start_session(ctx, 1)
     async with ctx.store.main.begin() as conn:
-        await conn.execute(update(sessions).where(sessions.c.id == select(func.min(sessions.c.id)).scalar_subquery()).values(expires_at=int(time.time()) - 1))
+        await conn.execute(
+            update(sessions)
+            .where(sessions.c.id == select(func.min(sessions.c.id)).scalar_subquery())
+            .values(expires_at=int(time.time()) - 1)
+        )
     ctx.auth.forget_all_sessions()
     assert await session_owner(ctx, sid) is None and await session_owner(ctx, kept) == 1
     assert await prune_expired_sessions(ctx) == 1

@@ -1,4 +1,4 @@
-"""Storage choices of reference §1.3: SQL_DSN forms, LOG_SQL_DSN, pool sizing, migrations that keep
+"""Storage choices of docs/one-api-compat.md §1.3: SQL_DSN forms, LOG_SQL_DSN, pool sizing, migrations that keep
 a database carried over from One API."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import inspect, insert, select, text
+from sqlalchemy import insert, inspect, select, text
 
 from master.access_tokens import stored_form
 from master.db import columns, migrate
@@ -36,7 +36,11 @@ def test_dsn_forms() -> None:
     mysql = parse_dsn("root:s3cret@tcp(mysql.local:3307)/oneapi?parseTime=true", "x")
     assert mysql.dialect == "mysql" and mysql.url.drivername == "mysql+aiomysql"
     assert (mysql.url.username, mysql.url.password, mysql.url.host, mysql.url.port, mysql.url.database) == (
-        "root", "s3cret", "mysql.local", 3307, "oneapi",
+        "root",
+        "s3cret",
+        "mysql.local",
+        3307,
+        "oneapi",
     )
     assert parse_dsn("oneapi@tcp(h)/db", "x").url.port == 3306
     with pytest.raises(DSNError):
@@ -98,7 +102,7 @@ async def test_migrations_keep_a_one_api_database(tmp_path: Path) -> None:
 
 
 def test_script_heads_are_read_without_alembic(tmp_path: Path) -> None:
-    assert migrate.script_heads("main") == {"m0003_rate_limits"} and migrate.script_heads("logs") == {"l0001"}
+    assert migrate.script_heads("main") == {"m0004_config_changes"} and migrate.script_heads("logs") == {"l0001"}
     versions = tmp_path / "versions"
     versions.mkdir()
     (versions / "a.py").write_text('revision = "a"\ndown_revision = None\nbranch_labels = ("main",)\n')

@@ -1,4 +1,4 @@
-"""Prompt-token estimation (reference §6.2): offline tiktoken, message rules, image tokens."""
+"""Prompt-token estimation (docs/one-api-compat.md §6.2): offline tiktoken, message rules, image tokens."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ TEXT = "Hello, world! 你好，世界。 <|endoftext|>"
 def _primed() -> None:
     """Prime tiktoken's cache first, so the direct tiktoken calls below never try to download."""
     tk.warm_up()
+
 
 OFFLINE_SCRIPT = r"""
 import json, os, socket, sys
@@ -62,9 +63,7 @@ def _run_offline(env_extra: dict[str, str], tmp_path: Path) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR")}
     env.update({"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "xdg"), "PYTHONPATH": str(ROOT)})
     env.update(env_extra)
-    done = subprocess.run(
-        [sys.executable, "-c", OFFLINE_SCRIPT, TEXT], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-c", OFFLINE_SCRIPT, TEXT], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -235,7 +234,9 @@ def test_image_header_parsers() -> None:
     assert image_size(b"\xff\xd8" + app0 + b"\xff" + sof(b"\xc2")) == (400, 300)  # fill byte, progressive
     with pytest.raises(ImageFormatError):
         image_size(b"\xff\xd8" + app0 + sof(b"\xc3"))  # lossless: unsupported, as in Go
-    vp8x = b"RIFF" + b"\x00" * 4 + b"WEBPVP8X" + b"\x0a\x00\x00\x00" + b"\x00" * 4 + (799).to_bytes(3, "little") + (599).to_bytes(3, "little")
+    vp8x = (
+        b"RIFF" + b"\x00" * 4 + b"WEBPVP8X" + b"\x0a\x00\x00\x00" + b"\x00" * 4 + (799).to_bytes(3, "little") + (599).to_bytes(3, "little")
+    )
     assert image_size(vp8x) == (800, 600)
     bits = (1023) | (767 << 14)
     vp8l = b"RIFF" + b"\x00" * 4 + b"WEBPVP8L" + b"\x00" * 4 + b"\x2f" + struct.pack("<I", bits) + b"\x00" * 5

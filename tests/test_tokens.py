@@ -1,9 +1,9 @@
-"""Relay token management of reference §4.8 (UserAuth, scoped to the caller), on every backend."""
+"""Relay token management of docs/one-api-compat.md §4.8 (UserAuth, scoped to the caller), on every backend."""
 
 from __future__ import annotations
 
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,9 +13,22 @@ from master.db.schema import tokens
 from tests.support.access import add_user, client_as
 
 TOKEN_KEYS = {
-    "id", "user_id", "key", "status", "name", "created_time", "accessed_time", "expired_time",
-    "remain_quota", "unlimited_quota", "used_quota", "models", "subnet",
-    "rpm_limit", "tpm_limit", "max_parallel_requests",  # ours (rate limits); One API's console ignores them
+    "id",
+    "user_id",
+    "key",
+    "status",
+    "name",
+    "created_time",
+    "accessed_time",
+    "expired_time",
+    "remain_quota",
+    "unlimited_quota",
+    "used_quota",
+    "models",
+    "subnet",
+    "rpm_limit",
+    "tpm_limit",
+    "max_parallel_requests",  # ours (rate limits); One API's console ignores them
 }
 
 
@@ -87,8 +100,16 @@ async def test_validation_and_malformed_input(alice: httpx.AsyncClient) -> None:
     ok = await create(alice, subnet="10.0.0.1/8, ::1/128,192.168.0.0/16")
     assert ok["subnet"] == "10.0.0.1/8, ::1/128,192.168.0.0/16"
 
-    for raw in (b"{", b"[]", b'"x"', b'{"name": 5}', b'{"remain_quota": "1"}', b'{"remain_quota": 1.5}',
-                b'{"unlimited_quota": 1}', b'{"models": []}'):
+    for raw in (
+        b"{",
+        b"[]",
+        b'"x"',
+        b'{"name": 5}',
+        b'{"remain_quota": "1"}',
+        b'{"remain_quota": 1.5}',
+        b'{"unlimited_quota": 1}',
+        b'{"models": []}',
+    ):
         for method in ("POST", "PUT"):
             resp = await alice.request(method, "/api/token/", content=raw)
             assert resp.status_code == 200
@@ -107,14 +128,11 @@ async def test_validation_and_malformed_input(alice: httpx.AsyncClient) -> None:
     data = await create(alice, Name="Folded", models=None, subnet=None, extra=[1])
     assert data["name"] == "Folded" and data["subnet"] == ""
     # PostgreSQL refuses NUL bytes: the driver's error comes back as a business error, not a 500.
-    for resp in (await alice.get("/api/token/search?keyword=%00"),
-                 await alice.post("/api/token/", json={"name": "a\u0000b"})):
+    for resp in (await alice.get("/api/token/search?keyword=%00"), await alice.post("/api/token/", json={"name": "a\u0000b"})):
         assert resp.status_code == 200 and isinstance(resp.json()["success"], bool)
 
 
-async def test_auth_and_isolation(
-    client: httpx.AsyncClient, alice: httpx.AsyncClient, bob: httpx.AsyncClient
-) -> None:
+async def test_auth_and_isolation(client: httpx.AsyncClient, alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> None:
     mine = await create(alice, name="shared-prefix-a")
     theirs = await create(bob, name="shared-prefix-b")
     listed = (await alice.get("/api/token/")).json()["data"]
@@ -161,9 +179,7 @@ async def test_pagination_and_order(master: tuple[object, httpx.AsyncClient], al
     assert (await alice.get("/api/token/search", params={"keyword": "ok"})).json()["data"] == []
 
 
-async def test_update_enable_rules_and_delete(
-    master: tuple[object, httpx.AsyncClient], alice: httpx.AsyncClient
-) -> None:
+async def test_update_enable_rules_and_delete(master: tuple[object, httpx.AsyncClient], alice: httpx.AsyncClient) -> None:
     app = master[0]
     token = await create(alice, name="full", remain_quota=100, unlimited_quota=True, models="gpt-4", subnet="10.0.0.0/8")
     resp = (await alice.put("/api/token/", json={"id": token["id"], "name": "renamed", "status": 2})).json()

@@ -1,4 +1,4 @@
-"""User self-service (reference §4.6) and user administration (§4.7), on every database backend."""
+"""User self-service (docs/one-api-compat.md §4.6) and user administration (§4.7), on every database backend."""
 
 from __future__ import annotations
 
@@ -15,10 +15,28 @@ from master.db.schema import abilities, logs, redemptions, users
 from tests.support.app import client_for, login, make_user
 
 USER_FIELDS = [
-    "id", "username", "password", "display_name", "role", "status", "email", "github_id", "wechat_id",
-    "lark_id", "oidc_id", "verification_code", "access_token", "quota", "used_quota", "request_count",
-    "group", "aff_code", "inviter_id",
-    "rpm_limit", "tpm_limit", "max_parallel_requests",  # ours, after One API's fields (its console ignores them)
+    "id",
+    "username",
+    "password",
+    "display_name",
+    "role",
+    "status",
+    "email",
+    "github_id",
+    "wechat_id",
+    "lark_id",
+    "oidc_id",
+    "verification_code",
+    "access_token",
+    "quota",
+    "used_quota",
+    "request_count",
+    "group",
+    "aff_code",
+    "inviter_id",
+    "rpm_limit",
+    "tpm_limit",
+    "max_parallel_requests",  # ours, after One API's fields (its console ignores them)
 ]
 OK = {"success": True, "message": ""}
 BANNED = {"success": False, "message": "用户已被封禁"}
@@ -45,9 +63,24 @@ async def seed_users(app: object, names: list[str]) -> dict[str, str]:
     """Common users inserted straight into the table (no bcrypt: they authenticate by access
     token); returns each one's access token."""
     tokens = {name: uuid.uuid4().hex for name in names}
-    rows = [{"username": n, "password": "", "display_name": n, "role": 1, "status": 1, "email": "", "access_token": stored_form(t),
-             "quota": 0, "used_quota": 0, "request_count": 0, "group": "default", "aff_code": f"a{i:03d}", "inviter_id": 0}
-            for i, (n, t) in enumerate(tokens.items())]
+    rows = [
+        {
+            "username": n,
+            "password": "",
+            "display_name": n,
+            "role": 1,
+            "status": 1,
+            "email": "",
+            "access_token": stored_form(t),
+            "quota": 0,
+            "used_quota": 0,
+            "request_count": 0,
+            "group": "default",
+            "aff_code": f"a{i:03d}",
+            "inviter_id": 0,
+        }
+        for i, (n, t) in enumerate(tokens.items())
+    ]
     async with app.state.ctx.store.main.begin() as conn:  # type: ignore[attr-defined]
         await conn.execute(insert(users), rows)
     return tokens
@@ -106,8 +139,11 @@ async def test_redemption_is_redeemed_exactly_once(master: Master, root_client: 
     key, disabled_key = "a" * 32, "b" * 32
     async with app.state.ctx.store.main.begin() as conn:  # type: ignore[attr-defined]
         for k, status in ((key, 1), (disabled_key, 2)):
-            await conn.execute(insert(redemptions).values(user_id=1, key=k, status=status, name="gift", quota=777,
-                                                          created_time=int(time.time()), redeemed_time=0))
+            await conn.execute(
+                insert(redemptions).values(
+                    user_id=1, key=k, status=status, name="gift", quota=777, created_time=int(time.time()), redeemed_time=0
+                )
+            )
     topup = "/api/user/topup"
     assert (await root_client.post(topup, json={"key": ""})).json() == {"success": False, "message": "未提供兑换码"}
     assert (await root_client.post(topup, json={"key": "c" * 32})).json() == {"success": False, "message": "兑换失败，无效的兑换码"}
@@ -118,7 +154,7 @@ async def test_redemption_is_redeemed_exactly_once(master: Master, root_client: 
     names = [f"racer{i}" for i in range(20)]
     tokens = list((await seed_users(app, names)).values())
     clients = [client_for(app) for _ in tokens]  # one client per user, each with its own access token
-    for racer, token in zip(clients, tokens):
+    for racer, token in zip(clients, tokens, strict=True):
         racer.headers["Authorization"] = f"Bearer {token}"
     answers = await asyncio.gather(*(racer.post(topup, json={"key": key}) for racer in clients))
     bodies = [a.json() for a in answers]
@@ -141,13 +177,16 @@ async def test_available_models_and_dashboard(master: Master, root_client: httpx
     ctx = app.state.ctx  # type: ignore[attr-defined]
     assert (await root_client.get("/api/user/available_models")).json() == {"success": True, "message": "", "data": []}
     async with ctx.store.main.begin() as conn:
-        await conn.execute(insert(abilities), [
-            {"group": "default", "model": "gpt-4", "channel_id": 1, "enabled": True, "priority": 0},
-            {"group": "default", "model": "gpt-4", "channel_id": 2, "enabled": True, "priority": 0},
-            {"group": "default", "model": "claude-3", "channel_id": 1, "enabled": True, "priority": 0},
-            {"group": "default", "model": "switched-off", "channel_id": 3, "enabled": False, "priority": 0},
-            {"group": "vip", "model": "vip-only", "channel_id": 1, "enabled": True, "priority": 0},
-        ])
+        await conn.execute(
+            insert(abilities),
+            [
+                {"group": "default", "model": "gpt-4", "channel_id": 1, "enabled": True, "priority": 0},
+                {"group": "default", "model": "gpt-4", "channel_id": 2, "enabled": True, "priority": 0},
+                {"group": "default", "model": "claude-3", "channel_id": 1, "enabled": True, "priority": 0},
+                {"group": "default", "model": "switched-off", "channel_id": 3, "enabled": False, "priority": 0},
+                {"group": "vip", "model": "vip-only", "channel_id": 1, "enabled": True, "priority": 0},
+            ],
+        )
     models = (await root_client.get("/api/user/available_models")).json()["data"]
     assert models == ["claude-3", "gpt-4"]
 
@@ -155,25 +194,51 @@ async def test_available_models_and_dashboard(master: Master, root_client: httpx
     day = lambda offset: time.strftime("%Y-%m-%d", time.gmtime(today - offset * 86400))  # noqa: E731
 
     def entry(user_id: int, at: int, model: str, quota: int, log_type: int = 2) -> dict:
-        return {"user_id": user_id, "created_at": at, "type": log_type, "content": "", "username": "root",
-                "token_name": "", "model_name": model, "quota": quota, "prompt_tokens": 10, "completion_tokens": 5,
-                "channel_id": 1, "request_id": "", "elapsed_time": 0, "is_stream": False, "system_prompt_reset": False}
+        return {
+            "user_id": user_id,
+            "created_at": at,
+            "type": log_type,
+            "content": "",
+            "username": "root",
+            "token_name": "",
+            "model_name": model,
+            "quota": quota,
+            "prompt_tokens": 10,
+            "completion_tokens": 5,
+            "channel_id": 1,
+            "request_id": "",
+            "elapsed_time": 0,
+            "is_stream": False,
+            "system_prompt_reset": False,
+        }
 
     async with ctx.store.logs.begin() as conn:
-        await conn.execute(insert(logs), [
-            entry(1, today + 5, "gpt-4", 100), entry(1, today + 50, "gpt-4", 50), entry(1, today + 9, "claude-3", 7),
-            entry(1, today - 3 * 86400 + 1, "gpt-4", 3), entry(1, today - 6 * 86400, "gpt-4", 1),
-            entry(1, today - 7 * 86400 + 5, "gpt-4", 999), entry(1, today + 1, "gpt-4", 999, log_type=3),
-            entry(2, today + 1, "gpt-4", 999),
-        ])
+        await conn.execute(
+            insert(logs),
+            [
+                entry(1, today + 5, "gpt-4", 100),
+                entry(1, today + 50, "gpt-4", 50),
+                entry(1, today + 9, "claude-3", 7),
+                entry(1, today - 3 * 86400 + 1, "gpt-4", 3),
+                entry(1, today - 6 * 86400, "gpt-4", 1),
+                entry(1, today - 7 * 86400 + 5, "gpt-4", 999),
+                entry(1, today + 1, "gpt-4", 999, log_type=3),
+                entry(2, today + 1, "gpt-4", 999),
+            ],
+        )
     data = (await root_client.get("/api/user/dashboard")).json()["data"]
 
     def stat(d: str, model: str, count: int, quota: int) -> dict:
-        return {"Day": d, "ModelName": model, "RequestCount": count, "Quota": quota,
-                "PromptTokens": 10 * count, "CompletionTokens": 5 * count}
+        return {
+            "Day": d,
+            "ModelName": model,
+            "RequestCount": count,
+            "Quota": quota,
+            "PromptTokens": 10 * count,
+            "CompletionTokens": 5 * count,
+        }
 
-    assert data == [stat(day(6), "gpt-4", 1, 1), stat(day(3), "gpt-4", 1, 3),
-                    stat(day(0), "claude-3", 1, 7), stat(day(0), "gpt-4", 2, 150)]
+    assert data == [stat(day(6), "gpt-4", 1, 1), stat(day(3), "gpt-4", 1, 3), stat(day(0), "claude-3", 1, 7), stat(day(0), "gpt-4", 2, 150)]
 
 
 async def test_admin_listing_search_and_get(master: Master, root_client: httpx.AsyncClient) -> None:

@@ -1,1 +1,1 @@
-"""The management API `/api/*` (reference §4). One module per resource, each exporting `routes`."""
+"""The management API `/api/*` (docs/one-api-compat.md §4). One module per resource, each exporting `routes`."""

@@ -1,4 +1,4 @@
-"""Channel tests and balances (reference §4.9, §7.1, §7.2), all AdminAuth.
+"""Channel tests and balances (docs/one-api-compat.md §4.9, §7.1, §7.2), all AdminAuth.
 
 Registered before the channel CRUD routes so /api/channel/test is never read as a channel id.
 """

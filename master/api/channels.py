@@ -1,4 +1,4 @@
-"""Channel administration (reference §4.9) and GET /api/models (§4.5).
+"""Channel administration (docs/one-api-compat.md §4.9) and GET /api/models (§4.5).
 
 The request body is decoded the way Go decodes into One API's Channel struct: unknown keys are
 ignored, `null` leaves a field unset, a value of the wrong JSON type is an error. Inserts apply
@@ -9,8 +9,9 @@ gorm's column defaults to zero values; updates write non-zero fields, plus the p
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from functools import cache
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 from sqlalchemy import or_, select
@@ -32,12 +33,11 @@ from master.api.common import (
     user_auth,
 )
 from master.context import get_ctx
+from master.db.rows import Record, inserted_id
+from master.db.schema import channels
 from master.dberrors import answer_db_errors
 from master.gobind import int32_eq, lenient_int
-from master.db.schema import channels
-from master.db.rows import inserted_id
 from shared.catalog import model_catalogue, models_by_channel_type
-from master.db.rows import Record
 from shared.relay.adaptors.registry import console_types
 
 STATUS_ENABLED, STATUS_MANUALLY_DISABLED, STATUS_AUTO_DISABLED = 1, 2, 3
@@ -173,11 +173,7 @@ def insert_values(fields: Mapping[str, Any], key: str, now: int) -> dict[str, An
 
 def update_values(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Columns an update writes: non-zero plain fields and every non-null pointer field."""
-    return {
-        name: value
-        for name, value in fields.items()
-        if name != "id" and (FIELDS[name][3] or value != ZERO[FIELDS[name][1]])
-    }
+    return {name: value for name, value in fields.items() if name != "id" and (FIELDS[name][3] or value != ZERO[FIELDS[name][1]])}
 
 
 _LISTED = [c for c in channels.c if c.name != "key"]

@@ -1,11 +1,12 @@
 """Shared pieces of every management handler: the {success, message, data} envelope, JSON body
-parsing, paging, client IP, translated messages and the auth levels of reference §4.2."""
+parsing, paging, client IP, translated messages and the auth levels of docs/one-api-compat.md §4.2."""
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from sqlalchemy import select

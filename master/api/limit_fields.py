@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.limits import LIMIT_FIELDS, limit_value_error
 from master.db.rows import Record
+from shared.limits import LIMIT_FIELDS, limit_value_error
 
 
 class LimitFieldError(ValueError):

@@ -1,4 +1,4 @@
-"""Logs and groups (reference §4.11): filtered pages, searches, quota sums, pruning, group names.
+"""Logs and groups (docs/one-api-compat.md §4.11): filtered pages, searches, quota sums, pruning, group names.
 
 Logs live in `store.logs` (possibly the LOG_SQL_DSN database). Query parameters are read the way
 One API reads them: numbers that do not parse are 0, and 0 or "" means "no filter".

@@ -1,23 +1,23 @@
-"""E-mail verification, password reset and third-party login (reference §4.3 and §4.4). Every
+"""E-mail verification, password reset and third-party login (docs/one-api-compat.md §4.3 and §4.4). Every
 route here sits behind the critical rate limit."""
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import exists, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from master.accounts import hash_password_async
 from master.api.common import BadBody, critical_rate_limit, current, fail, msg, ok, read_json, route, session_user, user_auth
 from master.api.users import setup_login
 from master.context import get_ctx
 from master.db.schema import users
 from master.sessions import end_user_sessions
-from master.users_model import USER_ENABLED, BodyTypeError, insert_user, string_field, update_nonzero
-from master.users_oauth import ExternalUser, OAuthError, github_user, lark_user, oidc_user, wechat_id
-from master.users_verify import (
+from master.users.accounts import hash_password_async
+from master.users.model import USER_ENABLED, BodyTypeError, insert_user, string_field, update_nonzero
+from master.users.oauth import ExternalUser, OAuthError, github_user, lark_user, oidc_user, wechat_id
+from master.users.verify import (
     EMAIL_VERIFICATION,
     PASSWORD_RESET,
     MailError,
@@ -133,9 +133,7 @@ async def _login_or_register(request: Request, column: str, external: ExternalUs
             max_id = (await conn.execute(select(users.c.id).order_by(users.c.id.desc()).limit(1))).scalar() or 0
     if row is None:
         username = external.username or f"{prefix}_{max_id + 1}"
-        user_id, error = await insert_user(
-            ctx, username, "", external.display_name, external.email, extra={column: external.id}
-        )
+        user_id, error = await insert_user(ctx, username, "", external.display_name, external.email, extra={column: external.id})
         if error:
             return fail(error)
         async with ctx.store.main.connect() as conn:
@@ -185,8 +183,9 @@ def _provider(fetch: Fetch, column: str, prefix: str, enable_flag: str, disabled
     return handler
 
 
-github = _provider(github_user, "github_id", "github", "GitHubOAuthEnabled", "管理员未开启通过 GitHub 登录以及注册",
-                   "该 GitHub 账户已被绑定")
+github = _provider(
+    github_user, "github_id", "github", "GitHubOAuthEnabled", "管理员未开启通过 GitHub 登录以及注册", "该 GitHub 账户已被绑定"
+)
 lark = _provider(lark_user, "lark_id", "lark", "", "", "该飞书账户已被绑定")
 oidc = _provider(oidc_user, "oidc_id", "oidc", "OidcEnabled", "管理员未开启通过 OIDC 登录以及注册", "该 OIDC 账户已被绑定")
 

@@ -1,4 +1,4 @@
-"""Runtime options (reference §4.12, RootAuth): read the map, write one key.
+"""Runtime options (docs/one-api-compat.md §4.12, RootAuth): read the map, write one key.
 
 A write is checked, saved to the database ("first-or-create then save"), then applied to this
 node's map; only then is the config version bumped so the relay snapshot and slaves follow.
@@ -18,6 +18,7 @@ from master.db.schema import options as options_table
 from master.dberrors import answer_db_errors
 from master.gobind import BindError, bind
 from master.options import RATIO_KEYS, VALID_THEMES, Options, parse_ratio_map
+from shared.billing.pricing import CACHE_RATIO_KEYS, parse_cache_ratio
 from shared.relay.ratelimit import parse_group_limits
 
 # Switching one of these on needs the named option to be filled in first.
@@ -33,7 +34,8 @@ PREREQUISITES: dict[str, tuple[str, str]] = {
 
 
 def rejection(options: Options, key: str, value: str) -> str | None:
-    """One API's pre-checks of an option write, against the current map, and ours (GroupRateLimits)."""
+    """One API's pre-checks of an option write, against the current map, and ours (GroupRateLimits,
+    the cache ratios)."""
     if key == "Theme" and value not in VALID_THEMES:
         return "无效的主题"
     if key == "GroupRateLimits":
@@ -41,6 +43,8 @@ def rejection(options: Options, key: str, value: str) -> str | None:
             parse_group_limits(value)
         except ValueError as exc:
             return str(exc)
+    if key in CACHE_RATIO_KEYS and parse_cache_ratio(value) is None:
+        return f"{key} must be a number from 0 to 100"
     if key in PREREQUISITES and value == "true":
         needed, message = PREREQUISITES[key]
         if options.get(needed) == "":

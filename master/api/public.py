@@ -1,4 +1,4 @@
-"""Public informational routes (reference §4.5): status, notice, about, home page content."""
+"""Public informational routes (docs/one-api-compat.md §4.5): status, notice, about, home page content."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Redemption codes (reference §4.10, AdminAuth): list, search, get, batch create, update, delete."""
+"""Redemption codes (docs/one-api-compat.md §4.10, AdminAuth): list, search, get, batch create, update, delete."""
 
 from __future__ import annotations
 
@@ -79,12 +79,7 @@ async def _fetch(request: Request, redemption_id: int) -> Row[Any] | None:
 @admin_auth
 @answer_db_errors
 async def list_redemptions(request: Request) -> Response:
-    query = (
-        select(*COLUMNS)
-        .order_by(redemptions.c.id.desc())
-        .limit(ITEMS_PER_PAGE)
-        .offset(min(page(request), MAX_PAGE) * ITEMS_PER_PAGE)
-    )
+    query = select(*COLUMNS).order_by(redemptions.c.id.desc()).limit(ITEMS_PER_PAGE).offset(min(page(request), MAX_PAGE) * ITEMS_PER_PAGE)
     return ok(await _rows(request, query))
 
 

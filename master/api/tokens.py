@@ -1,4 +1,4 @@
-"""Relay tokens of the calling user (reference §4.8): list, search, get, create, update, delete.
+"""Relay tokens of the calling user (docs/one-api-compat.md §4.8): list, search, get, create, update, delete.
 
 Every query is scoped to the caller's user id, so another user's token is simply "record not found".
 """
@@ -16,10 +16,10 @@ from starlette.responses import Response
 from master.api.common import ITEMS_PER_PAGE, BadBody, current, fail, msg, ok, page, read_json, route, user_auth
 from master.api.limit_fields import LimitFieldError, limit_changes, limit_json
 from master.context import get_ctx
+from master.db.rows import inserted_id
 from master.db.schema import tokens
 from master.dberrors import answer_db_errors
 from master.gobind import BindError, Kind, bind, int32_eq, lenient_int, path_id
-from master.db.rows import inserted_id
 from shared.keys import generate_token_key
 
 TOKEN_ENABLED, TOKEN_DISABLED, TOKEN_EXPIRED, TOKEN_EXHAUSTED = 1, 2, 3, 4
@@ -97,12 +97,7 @@ def subnet_error(subnets: str) -> str | None:
             parsed = ipaddress.ip_address(address) if slash and "%" not in address else None
         except ValueError:
             parsed = None
-        valid = (
-            parsed is not None
-            and bits.isascii()
-            and bits.isdigit()
-            and int(bits) <= parsed.max_prefixlen
-        )
+        valid = parsed is not None and bits.isascii() and bits.isdigit() and int(bits) <= parsed.max_prefixlen
         if not valid:
             return f"failed to parse subnet: invalid CIDR address: {entry}"
     return None
@@ -160,11 +155,7 @@ async def list_tokens(request: Request) -> Response:
 @answer_db_errors
 async def search_tokens(request: Request) -> Response:
     keyword = request.query_params.get("keyword", "")
-    query = (
-        select(*COLUMNS)
-        .where(tokens.c.user_id == current(request).id, tokens.c.name.like(keyword + "%"))
-        .order_by(tokens.c.id)
-    )
+    query = select(*COLUMNS).where(tokens.c.user_id == current(request).id, tokens.c.name.like(keyword + "%")).order_by(tokens.c.id)
     async with get_ctx(request).store.main.connect() as conn:
         rows = (await conn.execute(query)).all()
     return ok([token_json(r) for r in rows])

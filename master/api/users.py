@@ -1,5 +1,5 @@
-"""/api/user: login, logout and registration (reference §4.3) and the self-service routes of §4.6.
-The administration routes of §4.7 live in master/users_admin.py and are registered here, so that
+"""/api/user: login, logout and registration (docs/one-api-compat.md §4.3) and the self-service routes of §4.6.
+The administration routes of §4.7 live in master/users/admin.py and are registered here, so that
 the literal paths come before `/api/user/{id}`."""
 
 from __future__ import annotations
@@ -8,9 +8,7 @@ from sqlalchemy import exists, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from master import users_admin
 from master.access_tokens import stored_form
-from master.accounts import verify_password
 from master.api.common import (
     ROLE_ROOT,
     BadBody,
@@ -27,20 +25,22 @@ from master.api.common import (
 from master.context import get_ctx
 from master.db.schema import users
 from master.sessions import end_session, start_session
-from master.users_model import (
+from master.users import admin as users_admin
+from master.users.accounts import verify_password
+from master.users.model import (
     USER_ENABLED,
     BodyTypeError,
     decode_user,
-    load_user,
     insert_user,
+    load_user,
     soft_delete,
     string_field,
     update_nonzero,
     user_json,
     validation_errors,
 )
-from master.users_verify import EMAIL_VERIFICATION, code_store, turnstile_check
-from master.users_wallet import RedeemError, available_models, dashboard, redeem
+from master.users.verify import EMAIL_VERIFICATION, code_store, turnstile_check
+from master.users.wallet import RedeemError, available_models, dashboard, redeem
 from shared.keys import random_alnum, uuid_hex
 
 # One API fills an empty password with this so the validator's min/max pass, then drops it.

@@ -1,8 +1,12 @@
-"""Publishes every new snapshot: to gRPC watchers at once, and to Redis (sealed, plus a pub/sub
-notification carrying only the version) from a background task that retries while Redis is down.
+"""Publishes the change feed's change sets: sealed once, kept in a bounded window for slaves
+catching up (Watch, ChangesSince), pushed to gRPC watchers at once, and written to Redis by a
+background task that retries while Redis is down: each change set to a capped stream and to a
+pub/sub channel, and a full snapshot at start, then at most every REDIS_SNAPSHOT_INTERVAL seconds
+(sooner when the stream's cap nears): a slave that starts while the master is down reads the
+snapshot, then the stream after it.
 
-Runs as a config-change listener registered after the relay host's, so it always publishes the
-snapshot the master's own engine has just installed.
+A full snapshot is sealed only when someone needs one (a joining or too-old slave, Redis), and at
+most once per version.
 """
 
 from __future__ import annotations
@@ -10,19 +14,25 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 from master.context import MasterContext
 from master.relay_host import RelayHost
+from shared.cluster.changes import changes_message, seal_changes
 from shared.cluster.convert import seal_snapshot, snapshot_message
 from shared.cluster.crypto import ClusterKeys
 from shared.cluster.pb import cluster_pb2 as pb
 from shared.logs import get_logger
+from shared.snapshot_changes import RowChanges
 
 log = get_logger(__name__)
 
 REDIS_SNAPSHOT_KEY = "oneapi:cluster:snapshot"
 REDIS_CHANNEL = "oneapi:cluster:changes"
+REDIS_STREAM = "oneapi:cluster:changelog"
+MAX_REDIS_QUEUE = 10_000  # change sets waiting for Redis; beyond, a full snapshot replaces them
 
 
 class Publisher:
@@ -30,21 +40,30 @@ class Publisher:
         self.ctx, self.host, self.keys, self.redis = ctx, host, keys, redis
         # Versions restart with the process; the epoch (time-prefixed, so later starts sort higher) tells slaves.
         self.epoch = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
-        self.current = pb.SealedSnapshot()
-        self.serial = 0  # counts publications; watchers follow it (a version may be republished)
+        self.window: deque[pb.SealedChanges] = deque(maxlen=ctx.settings.change_log_retention)
+        self._sealed: pb.SealedSnapshot | None = None
         self._changed = asyncio.Event()
+        self._redis_queue: deque[pb.SealedChanges] = deque()
         self._redis_dirty = asyncio.Event()
+        self._snapshot_due = True  # Redis: write a full snapshot at the next chance
         self._task: asyncio.Task[None] | None = None
+        self.sent_bytes = 0  # sealed bytes handed to slaves over gRPC (snapshots and change sets)
+        self.published = 0  # change sets published
+
+    @property
+    def version(self) -> int:
+        snapshot = self.host.engine.snapshot
+        return snapshot.version if snapshot is not None else 0
 
     async def start(self) -> None:
-        self.publish()
-        self.ctx.listeners.append(self._on_change)
+        self.host.feed.subscribers.append(self._on_changes)
         if self.redis is not None:
             self._task = asyncio.create_task(self._redis_loop(), name="cluster-redis-publisher")
+            self._redis_dirty.set()
 
     async def stop(self) -> None:
-        if self._on_change in self.ctx.listeners:
-            self.ctx.listeners.remove(self._on_change)
+        if self._on_changes in self.host.feed.subscribers:
+            self.host.feed.subscribers.remove(self._on_changes)
         if self._task is not None:
             self._task.cancel()
             try:
@@ -54,35 +73,80 @@ class Publisher:
         if self.redis is not None:
             await self.redis.aclose()
 
-    async def _on_change(self, what: str) -> None:
-        self.publish()
-
-    def publish(self) -> None:
-        """Seal the engine's current snapshot and wake every watcher (no await: consistent read)."""
-        snapshot = self.host.engine.snapshot
-        if snapshot is None:
-            return
-        self.serial += 1
-        self.current = seal_snapshot(self.keys, snapshot_message(snapshot, self.epoch, self.host.snapshot_applied))
+    def _on_changes(self, changes: RowChanges, from_version: int, applied: Mapping[str, int]) -> None:
+        sealed = seal_changes(self.keys, changes_message(changes, self.epoch, from_version, applied))
+        self.window.append(sealed)
+        self.published += 1
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
-        self._redis_dirty.set()
+        if self.redis is not None:
+            if len(self._redis_queue) >= MAX_REDIS_QUEUE:
+                self._redis_queue.clear()
+                self._snapshot_due = True
+            self._redis_queue.append(sealed)
+            self._redis_dirty.set()
 
-    async def next_change(self, seen_serial: int) -> tuple[int, pb.SealedSnapshot]:
-        """(serial, snapshot) once something was published after `seen_serial`."""
-        while self.serial <= seen_serial:
+    def snapshot(self) -> pb.SealedSnapshot:
+        """The current snapshot, sealed (no await: a consistent read of the engine's snapshot)."""
+        snapshot = self.host.engine.snapshot
+        assert snapshot is not None
+        if self._sealed is None or self._sealed.version != snapshot.version:
+            self._sealed = seal_snapshot(self.keys, snapshot_message(snapshot, self.epoch, self.host.snapshot_applied))
+        return self._sealed
+
+    def since(self, epoch: str, version: int, limit: int | None = None) -> list[pb.SealedChanges] | None:
+        """The change sets after (epoch, version) in order, or None when only a full snapshot
+        brings that replica up to date (another epoch, or older than the window)."""
+        if epoch != self.epoch or version > self.version:
+            return None
+        if version == self.version:
+            return []
+        if not self.window or self.window[0].from_version > version:
+            return None
+        start = version - self.window[0].from_version
+        end = len(self.window) if limit is None else min(len(self.window), start + limit)
+        return [self.window[i] for i in range(start, end)]
+
+    async def wait_after(self, version: int) -> None:
+        """Return once the published version is past `version`."""
+        while self.version <= version:
             await self._changed.wait()
-        return self.serial, self.current
+
+    def count_sent(self, message: pb.SealedSnapshot | pb.SealedChanges) -> None:
+        self.sent_bytes += message.ByteSize()
 
     async def _redis_loop(self) -> None:
+        redis = self.redis
+        assert redis is not None
+        interval = self.ctx.settings.redis_snapshot_interval
+        written_at = 0.0
         while True:
-            await self._redis_dirty.wait()
-            self._redis_dirty.clear()
-            sealed = self.current
             try:
-                await self.redis.set(REDIS_SNAPSHOT_KEY, sealed.SerializeToString())
-                await self.redis.publish(REDIS_CHANNEL, f"{sealed.epoch}:{sealed.version}")
-            except Exception as exc:  # Redis down: keep the latest and retry; gRPC still carries it
-                log.warning("cluster snapshot not written to Redis; retrying", error=str(exc))
+                await asyncio.wait_for(self._redis_dirty.wait(), interval)
+            except TimeoutError:
+                pass
+            self._redis_dirty.clear()
+            try:
+                while self._redis_queue:
+                    sealed = self._redis_queue[0]
+                    data = sealed.SerializeToString()
+                    await redis.xadd(REDIS_STREAM, {"c": data}, maxlen=self.ctx.settings.change_log_retention, approximate=True)
+                    await redis.publish(REDIS_CHANNEL, data)
+                    self._redis_queue.popleft()
+                # A cold start reads the snapshot, then the stream: rewrite the snapshot (O(install))
+                # before the capped stream could lose what follows it, and otherwise rarely.
+                behind = self.version - self._written_version
+                if (
+                    self._snapshot_due
+                    or behind >= self.ctx.settings.change_log_retention // 2
+                    or (behind and time.monotonic() - written_at >= interval)
+                ):
+                    sealed_snapshot = self.snapshot()
+                    await redis.set(REDIS_SNAPSHOT_KEY, sealed_snapshot.SerializeToString())
+                    self._written_version, self._snapshot_due, written_at = sealed_snapshot.version, False, time.monotonic()
+            except Exception as exc:  # Redis down: keep what is queued and retry; gRPC still carries it
+                log.warning("cluster changes not written to Redis; retrying", error=str(exc))
                 self._redis_dirty.set()
                 await asyncio.sleep(1)
+
+    _written_version = -1

@@ -26,8 +26,9 @@ from shared.settings import Settings
 
 log = get_logger(__name__)
 
-# After slave batches land, balances in the snapshot are refreshed at most this often (seconds).
+# After slave batches land, the change feed publishes their rows at most this often (seconds).
 BALANCE_REFRESH = 0.2
+CHANGES_PAGE = 500  # change sets per ChangesSince answer or Watch catch-up round
 
 
 class ConfigService(rpc.ConfigServicer):
@@ -35,20 +36,42 @@ class ConfigService(rpc.ConfigServicer):
         self.publisher = publisher
 
     async def GetSnapshot(self, request: pb.SnapshotRequest, context: grpc.aio.ServicerContext) -> pb.SealedSnapshot:
-        return self.publisher.current
+        sealed = self.publisher.snapshot()
+        self.publisher.count_sent(sealed)
+        return sealed
 
     async def ChangesSince(self, request: pb.ChangesRequest, context: grpc.aio.ServicerContext) -> pb.Changes:
-        current = self.publisher.current
-        if request.epoch == current.epoch and request.version >= current.version:
+        publisher = self.publisher
+        changes = publisher.since(request.epoch, request.version, CHANGES_PAGE)
+        if changes is None:
+            sealed = publisher.snapshot()
+            publisher.count_sent(sealed)
+            return pb.Changes(snapshot=sealed)
+        if not changes:
             return pb.Changes(unchanged=True)
-        return pb.Changes(snapshot=current)
+        for item in changes:
+            publisher.count_sent(item)
+        return pb.Changes(changes=changes, more=changes[-1].version < publisher.version)
 
-    async def Watch(self, request: pb.WatchRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.SealedSnapshot]:
-        serial = self.publisher.serial
-        yield self.publisher.current
+    async def Watch(self, request: pb.WatchRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.Update]:
+        """Catch the watcher up (from the log, or with a full snapshot), then push each change set."""
+        publisher = self.publisher
+        epoch, version = request.epoch, request.version
         while True:
-            serial, sealed = await self.publisher.next_change(serial)
-            yield sealed
+            changes = publisher.since(epoch, version, CHANGES_PAGE)
+            if changes is None:  # another epoch, too old, or a watcher that fell out of the window
+                sealed = publisher.snapshot()
+                publisher.count_sent(sealed)
+                epoch, version = sealed.epoch, sealed.version
+                yield pb.Update(snapshot=sealed)
+                continue
+            for item in changes:
+                publisher.count_sent(item)
+                yield pb.Update(changes=item)
+            if changes:
+                version = changes[-1].version
+                continue
+            await publisher.wait_after(version)
 
 
 class QuotaService(rpc.QuotaServicer):
@@ -78,7 +101,7 @@ class QuotaService(rpc.QuotaServicer):
         return pb.BatchAck(id=request.id, duplicate=not applied)
 
     async def _refresh_loop(self) -> None:
-        """Slaves reseed their balances from snapshots, so applied batches must reach one soon."""
+        """Slaves refresh balances from change sets, so applied batches must reach one soon."""
         while True:
             await self._dirty.wait()
             self._dirty.clear()
@@ -147,7 +170,14 @@ class ClusterServer:
             # uses; calls still need the cluster secret.
             self.server.add_insecure_port(f"127.0.0.1:{slot.cluster_port}")
         await self.server.start()
-        log.info("cluster gRPC server listening", host=settings.grpc_host, port=self.port, tls=credentials is not None, redis=redis is not None, workers_port=slot.cluster_port if slot else None)
+        log.info(
+            "cluster gRPC server listening",
+            host=settings.grpc_host,
+            port=self.port,
+            tls=credentials is not None,
+            redis=redis is not None,
+            workers_port=slot.cluster_port if slot else None,
+        )
 
     async def stop(self) -> None:
         if self.server is not None:

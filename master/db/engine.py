@@ -1,4 +1,4 @@
-"""Database engines from One API's DSN rules (reference §1.3): SQLite, PostgreSQL or MySQL."""
+"""Database engines from One API's DSN rules (docs/one-api-compat.md §1.3): SQLite, PostgreSQL or MySQL."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from shared.settings import Settings
 
 # One API's MySQL form: user:pass@tcp(host:port)/db?params
-_MYSQL_GO = re.compile(r"^(?P<user>[^:@/]*)(?::(?P<password>[^@]*))?@tcp\((?P<host>[^:)]+)(?::(?P<port>\d+))?\)/(?P<db>[^?]*)(?:\?(?P<query>.*))?$")
+_MYSQL_GO = re.compile(
+    r"^(?P<user>[^:@/]*)(?::(?P<password>[^@]*))?@tcp\((?P<host>[^:)]+)(?::(?P<port>\d+))?\)/(?P<db>[^?]*)(?:\?(?P<query>.*))?$"
+)
 
 
 class DSNError(ValueError):

@@ -1,4 +1,4 @@
-"""Tables and columns exactly as One API names them (reference §3), as SQLAlchemy Core metadata.
+"""Tables and columns exactly as One API names them (docs/one-api-compat.md §3), as SQLAlchemy Core metadata.
 
 `main_metadata` holds every table but logs; `log_metadata` holds logs, which may live in the
 LOG_SQL_DSN database.
@@ -6,7 +6,6 @@ LOG_SQL_DSN database.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import mysql
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -20,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.dialects import mysql
 
 from shared.limits import LIMIT_FIELDS
 
@@ -30,7 +30,6 @@ log_metadata = MetaData()
 Str = String(191)
 # gorm maps an unsized string to longtext on MySQL; TEXT there stops at 64 KB (ModelRatio is larger).
 LongText = Text().with_variant(mysql.LONGTEXT(), "mysql")
-
 
 
 class FixedKey(TypeDecorator[str]):
@@ -45,6 +44,7 @@ class FixedKey(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: object) -> str | None:
         return value.rstrip(" ") if value is not None else None
+
 
 def rate_limit_columns() -> list[Column[int]]:
     """Our rate limits on tokens and users (shared.limits); 0 is no limit. Not One API's: its
@@ -156,6 +156,19 @@ applied_batches = Table(
     main_metadata,
     Column("id", String(128), primary_key=True),
     Column("applied_at", BigInteger),
+)
+
+# The change log (issue 11): one row per written user, token, channel or option, inserted by
+# triggers in the writing transaction (m0004), so a rolled-back write leaves none and a committed one
+# is never missed. The master tails it and sends slaves the changed rows, not the install.
+config_changes = Table(
+    "config_changes",
+    main_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),  # the revision
+    Column("kind", String(16), nullable=False),
+    Column("row_id", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("idx_config_changes_created_at", "created_at"),
 )
 
 # Login sessions (issue 12): the signed cookie names a row here, so a session ends for every copy

@@ -1,4 +1,4 @@
-"""The master's background monitors (reference §7): channel tests, balances, metric disabling.
+"""The master's background monitors (docs/one-api-compat.md §7): channel tests, balances, metric disabling.
 
 Started by the master's lifespan only (One API runs the periodic test on every node; here the
 master alone owns the database and the singleton jobs):
@@ -11,7 +11,8 @@ master alone owns the database and the singleton jobs):
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Coroutine
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from master.monitors.balance import BalanceUpdater
 from master.monitors.channel_test import ChannelTester
@@ -27,7 +28,7 @@ log = get_logger(__name__)
 
 
 class Monitors:
-    def __init__(self, ctx: "MasterContext", host: "RelayHost") -> None:
+    def __init__(self, ctx: MasterContext, host: RelayHost) -> None:
         self.ctx = ctx
         self.host = host
         self._tasks: set[asyncio.Task[None]] = set()
@@ -38,7 +39,7 @@ class Monitors:
         if settings.enable_metric:
             self.metric = MetricWindow(settings.metric_queue_size, settings.metric_success_rate_threshold, self._metric_disable)
 
-    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> "asyncio.Task[None]":
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """A background task kept alive until it ends, cancelled by stop()."""
         task = asyncio.create_task(self._logged(coro, name), name=name)
         self._tasks.add(task)
@@ -70,7 +71,7 @@ class Monitors:
         self.host.on_channel_disabled = None
 
 
-async def start_monitors(ctx: "MasterContext", host: "RelayHost") -> Monitors:
+async def start_monitors(ctx: MasterContext, host: RelayHost) -> Monitors:
     """Wire the relay's hooks (metric events, auto-disable notifications) and start the
     CHANNEL_TEST_FREQUENCY and CHANNEL_UPDATE_FREQUENCY loops (minutes; 0 = off). Only the master
     (worker 0 of a supervised master) runs this, so each loop runs once per cluster."""

@@ -1,4 +1,4 @@
-"""Upstream account balances (reference §7.2), stored in `balance` + `balance_updated_time`.
+"""Upstream account balances (docs/one-api-compat.md §7.2), stored in `balance` + `balance_updated_time`.
 
 Off the hot path, so httpx (RELAY_PROXY, RELAY_TIMEOUT; HTTP(S)_PROXY when RELAY_PROXY is empty).
 One API queries fixed hosts for several providers (e.g. https://api.deepseek.com/user/balance);
@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Mapping
-
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
 from sqlalchemy import select
 
+from master.db.rows import Record
 from master.db.schema import channels
 from master.monitors.status import STATUS_ENABLED, disable_channel
-from shared.relay.adaptors.registry import spec_for
-from shared.redact import redact_key
 from shared.logs import get_logger
-from master.db.rows import Record
+from shared.redact import redact_key
+from shared.relay.adaptors.registry import spec_for
 
 if TYPE_CHECKING:
     import httpx
@@ -146,7 +147,7 @@ async def fetch_balance(http: httpx.AsyncClient, row: Mapping[str, Any]) -> floa
     raise BalanceError(NOT_IMPLEMENTED)
 
 
-def balance_client(ctx: "MasterContext") -> httpx.AsyncClient:
+def balance_client(ctx: MasterContext) -> httpx.AsyncClient:
     import httpx  # httpx is loaded at first use: ~2.5 MB of RSS a node rarely needs (bench issue)
 
     settings = ctx.settings
@@ -157,16 +158,14 @@ def balance_client(ctx: "MasterContext") -> httpx.AsyncClient:
     )
 
 
-async def store_balance(ctx: "MasterContext", channel_id: int, balance: float) -> None:
+async def store_balance(ctx: MasterContext, channel_id: int, balance: float) -> None:
     async with ctx.store.main.begin() as conn:
         await conn.execute(
-            channels.update()
-            .where(channels.c.id == channel_id)
-            .values(balance=balance, balance_updated_time=int(time.time()))
+            channels.update().where(channels.c.id == channel_id).values(balance=balance, balance_updated_time=int(time.time()))
         )
 
 
-async def update_balance(ctx: "MasterContext", row: Mapping[str, Any], http: httpx.AsyncClient | None = None) -> float:
+async def update_balance(ctx: MasterContext, row: Mapping[str, Any], http: httpx.AsyncClient | None = None) -> float:
     """Fetch and store one channel's balance; raises BalanceError (with the channel's key redacted:
     the text may be the provider's, and it reaches the console and the log)."""
     try:
@@ -185,7 +184,7 @@ class BalanceUpdater:
     """The "update every enabled channel" run (one at a time): in the background for the API, and
     every CHANNEL_UPDATE_FREQUENCY minutes on the master."""
 
-    def __init__(self, ctx: "MasterContext", spawn: "Spawn") -> None:
+    def __init__(self, ctx: MasterContext, spawn: Spawn) -> None:
         self.ctx = ctx
         self.spawn = spawn
         self.running = False

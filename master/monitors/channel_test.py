@@ -10,25 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import select
 
+from master.db.rows import Record
 from master.db.schema import channels
 from master.logbook import record_test_log
 from master.monitors.status import STATUS_ENABLED, disable_channel, enable_channel
 from shared.logs import get_logger
-from shared.relay import modes
 from shared.redact import redact_key
-from shared.relay.adaptors.errors import should_disable_channel, upstream_error
+from shared.relay import modes
+from shared.relay.adaptors.errors import error_of, should_disable_channel
 from shared.relay.adaptors.registry import channel_base_url
 from shared.relay.exchange import exchange
 from shared.relay.types import RelayError, RelayMeta
 from shared.relay.upstream import UpstreamUnavailable
 from shared.snapshot import ChannelEntry, channel_entry
-from master.db.rows import Record
 
 if TYPE_CHECKING:
     from master.context import MasterContext
@@ -72,7 +73,7 @@ class _Failed(Exception):
         self.upstream = upstream
 
 
-def _meta(channel: ChannelEntry, model: str, engine: "RelayEngine") -> RelayMeta:
+def _meta(channel: ChannelEntry, model: str, engine: RelayEngine) -> RelayMeta:
     return RelayMeta(
         mode=modes.CHAT,
         channel_type=channel.type,
@@ -106,7 +107,7 @@ def _reply_text(body: bytes) -> str:
     return content
 
 
-async def _ask(engine: "RelayEngine", channel: ChannelEntry, model: str, prompt: str) -> str:
+async def _ask(engine: RelayEngine, channel: ChannelEntry, model: str, prompt: str) -> str:
     try:
         adaptor = engine.adaptor(channel)
     except RelayError as exc:
@@ -129,7 +130,7 @@ async def _ask(engine: "RelayEngine", channel: ChannelEntry, model: str, prompt:
     except RelayError as exc:
         raise _Failed(exc.message, exc) from None
     if resp.status != 200:
-        err = upstream_error(resp.status, data)
+        err = error_of(adaptor, resp.status, data)
         suffix = f", error message: {err.message}" if err.message else ""
         raise _Failed(f"http status code: {resp.status}{suffix}", err)
     try:
@@ -139,7 +140,7 @@ async def _ask(engine: "RelayEngine", channel: ChannelEntry, model: str, prompt:
     return _reply_text(converted.body)
 
 
-async def test_channel(ctx: "MasterContext", engine: "RelayEngine", row: Mapping[str, Any], requested: str = "") -> TestOutcome:
+async def test_channel(ctx: MasterContext, engine: RelayEngine, row: Mapping[str, Any], requested: str = "") -> TestOutcome:
     """Test one channel (its DB row, key included) and write the test log."""
     channel = channel_entry(row)
     model = pick_model(row.get("models") or "", requested, channel.model_mapping)
@@ -161,15 +162,13 @@ async def test_channel(ctx: "MasterContext", engine: "RelayEngine", row: Mapping
     return TestOutcome(model=model, reply=reply, error=error, upstream=upstream, elapsed_ms=elapsed)
 
 
-async def write_response_time(ctx: "MasterContext", channel_id: int, ms: int) -> None:
+async def write_response_time(ctx: MasterContext, channel_id: int, ms: int) -> None:
     """One API's UpdateResponseTime: `response_time` in ms and `test_time = now`."""
     async with ctx.store.main.begin() as conn:
-        await conn.execute(
-            channels.update().where(channels.c.id == channel_id).values(response_time=ms, test_time=int(time.time()))
-        )
+        await conn.execute(channels.update().where(channels.c.id == channel_id).values(response_time=ms, test_time=int(time.time())))
 
 
-async def load_channel(ctx: "MasterContext", channel_id: int) -> Record | None:
+async def load_channel(ctx: MasterContext, channel_id: int) -> Record | None:
     async with ctx.store.main.connect() as conn:
         row = (await conn.execute(select(channels).where(channels.c.id == channel_id))).first()
     return row._mapping if row else None
@@ -178,7 +177,7 @@ async def load_channel(ctx: "MasterContext", channel_id: int) -> Record | None:
 class ChannelTester:
     """Single tests, and the batch run of which one at a time runs per process."""
 
-    def __init__(self, ctx: "MasterContext", engine: "RelayEngine", spawn: Spawn) -> None:
+    def __init__(self, ctx: MasterContext, engine: RelayEngine, spawn: Spawn) -> None:
         self.ctx = ctx
         self.engine = engine
         self.spawn = spawn

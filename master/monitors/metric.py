@@ -1,4 +1,4 @@
-"""Success-rate based disabling (reference §7.3, ENABLE_METRIC=true).
+"""Success-rate based disabling (docs/one-api-compat.md §7.3, ENABLE_METRIC=true).
 
 The relay engine reports each attempt through its `on_result(channel_id, ok, disabled_already)`
 hook. One API passes the events through buffered channels to two consumer goroutines; here the
@@ -9,7 +9,7 @@ itself (a database write and a notification) is handed to `on_disable`, which mu
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 class MetricWindow:

@@ -1,4 +1,4 @@
-"""Quota arithmetic (reference §6.3-§6.5) and image/audio request checks (§5.5, §5.10).
+"""Quota arithmetic (docs/one-api-compat.md §6.3-§6.5) and image/audio request checks (§5.5, §5.10).
 
 Pure functions: the relay engine supplies token counts and ratios and gets quota back. Go's
 float64 -> int64 conversions truncate toward zero; Python's int() does the same.
@@ -7,8 +7,9 @@ float64 -> int64 conversions truncate toward zero; Python's int() does the same.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from shared.billing.tokenizer import count_text
 
@@ -55,9 +56,7 @@ def pre_consume_quota(prompt_tokens: int, max_tokens: int, pre_consumed_quota_op
     return int(tokens * ratio)
 
 
-def text_quota(
-    prompt_tokens: int, completion_tokens: int, model_ratio: float, group_ratio: float, completion_ratio: float
-) -> int:
+def text_quota(prompt_tokens: float, completion_tokens: int, model_ratio: float, group_ratio: float, completion_ratio: float) -> int:
     """ceil((prompt + completion × completionRatio) × modelRatio × groupRatio), at least 1 when
     the ratio is not 0, and 0 when both counts are 0."""
     if prompt_tokens + completion_tokens == 0:
@@ -67,6 +66,37 @@ def text_quota(
     if ratio != 0 and quota <= 0:
         quota = 1
     return quota
+
+
+# Options (ours) pricing prompt-cache tokens, with Anthropic's list multipliers as defaults.
+CACHE_RATIO_KEYS = {"AnthropicCacheWriteRatio": 1.25, "AnthropicCacheReadRatio": 0.1}
+
+
+def parse_cache_ratio(value: str) -> float | None:
+    """A cache ratio option's value, or None when it is not a number in [0, 100]."""
+    try:
+        ratio = float(value)
+    except ValueError:
+        return None
+    return ratio if 0 <= ratio <= 100 else None
+
+
+def cache_ratios(options: Mapping[str, str]) -> tuple[float, float]:
+    """(write, read) ratios from the option map; a missing or unreadable value keeps its default."""
+    write, read = (parse_cache_ratio(options.get(key, "")) for key in CACHE_RATIO_KEYS)
+    defaults = list(CACHE_RATIO_KEYS.values())
+    return (defaults[0] if write is None else write, defaults[1] if read is None else read)
+
+
+def prompt_weight(prompt_tokens: int, cache_write: int, cache_read: int, write_ratio: float, read_ratio: float) -> float:
+    """Prompt tokens as billed: uncached ones at 1, cache writes and reads (part of prompt_tokens)
+    at their own ratios (options AnthropicCacheWriteRatio / AnthropicCacheReadRatio)."""
+    return prompt_tokens - cache_write - cache_read + cache_write * write_ratio + cache_read * read_ratio
+
+
+def cache_log_content(cache_write: int, cache_read: int, write_ratio: float, read_ratio: float) -> str:
+    """Appended to a text log row's content when the prompt used a provider cache."""
+    return f"，缓存写入 {cache_write} × {write_ratio:.2f}，缓存读取 {cache_read} × {read_ratio:.2f}"
 
 
 def is_trusted(user_quota: int, pre_consumed: int) -> bool:
@@ -98,7 +128,7 @@ class ImageRequest:
     n: int
 
     @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> "ImageRequest":
+    def from_body(cls, body: Mapping[str, Any]) -> ImageRequest:
         """Defaults n=1, size 1024x1024, model dall-e-2. Raises ValueError on wrong field types
         (-> 400 `invalid_image_request`)."""
         model, prompt, size, quality = (body.get(k) or "" for k in ("model", "prompt", "size", "quality"))

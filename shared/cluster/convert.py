@@ -7,16 +7,16 @@ by key hash only.
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
 from shared.cluster.crypto import ClusterKeys
 from shared.cluster.pb import cluster_pb2 as pb
 from shared.relay.sink import DeltaBatch
-from shared.snapshot import Snapshot, build_snapshot
+from shared.snapshot import ChannelEntry, Snapshot, TokenEntry, UserEntry, build_snapshot
 
 
 @dataclass(frozen=True)
@@ -28,57 +28,120 @@ class Replica:
     applied: Mapping[str, int]  # node id -> highest batch sequence inside these balances
 
 
+def user_fields(u: UserEntry) -> dict[str, Any]:
+    return dict(
+        id=u.id,
+        username=u.username,
+        group=u.group,
+        status=u.status,
+        role=u.role,
+        quota=u.quota,
+        used_quota=u.used_quota,
+        **u.limits.as_json(),
+    )
+
+
+def token_fields(t: TokenEntry) -> dict[str, Any]:
+    return dict(
+        id=t.id,
+        user_id=t.user_id,
+        name=t.name,
+        status=t.status,
+        expired_time=t.expired_time,
+        remain_quota=t.remain_quota,
+        unlimited_quota=t.unlimited_quota,
+        used_quota=t.used_quota,
+        models=t.models_text,
+        subnet=t.subnet_text,
+        key_hash=t.key_hash,
+        **t.limits.as_json(),
+    )
+
+
+def channel_fields(c: ChannelEntry) -> dict[str, Any]:
+    return dict(
+        id=c.id,
+        type=c.type,
+        key=c.key,
+        status=c.status,
+        name=c.name,
+        weight=c.weight,
+        priority=c.priority,
+        base_url=c.base_url,
+        config=dict(c.config),
+        models=",".join(c.models),
+        groups=",".join(c.groups),
+        model_mapping=dict(c.model_mapping),
+        system_prompt=c.system_prompt,
+    )
+
+
+def user_row(u: pb.User) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "username": u.username,
+        "group": u.group,
+        "status": u.status,
+        "role": u.role,
+        "quota": u.quota,
+        "used_quota": u.used_quota,
+        **_limits(u),
+    }
+
+
+def token_row(t: pb.Token) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "user_id": t.user_id,
+        "name": t.name,
+        "status": t.status,
+        "expired_time": t.expired_time,
+        "remain_quota": t.remain_quota,
+        "unlimited_quota": t.unlimited_quota,
+        "used_quota": t.used_quota,
+        "models": t.models,
+        "subnet": t.subnet,
+        "key_hash": t.key_hash,
+        **_limits(t),
+    }
+
+
+def channel_row(c: pb.Channel) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "type": c.type,
+        "key": c.key,
+        "status": c.status,
+        "name": c.name,
+        "weight": c.weight,
+        "priority": c.priority,
+        "base_url": c.base_url,
+        "config": orjson.dumps(dict(c.config)).decode(),
+        "other": "",
+        "models": c.models,
+        "group": c.groups,
+        "model_mapping": orjson.dumps(dict(c.model_mapping)).decode(),
+        "system_prompt": c.system_prompt,
+    }
+
+
 def snapshot_message(snapshot: Snapshot, epoch: str, applied: Mapping[str, int]) -> pb.Snapshot:
     msg = pb.Snapshot(epoch=epoch, version=snapshot.version, options=dict(snapshot.options), applied=dict(applied))
     for u in snapshot.users.values():
-        msg.users.add(
-            id=u.id, username=u.username, group=u.group, status=u.status, role=u.role, quota=u.quota, used_quota=u.used_quota,
-            **u.limits.as_json(),
-        )
-    for key_hash, t in snapshot.tokens.items():
-        msg.tokens.add(
-            id=t.id, user_id=t.user_id, name=t.name, status=t.status, expired_time=t.expired_time,
-            remain_quota=t.remain_quota, unlimited_quota=t.unlimited_quota, used_quota=t.used_quota,
-            models=t.models_text, subnet=t.subnet_text, key_hash=key_hash, **t.limits.as_json(),
-        )
+        msg.users.add(**user_fields(u))
+    for t in snapshot.tokens.values():
+        msg.tokens.add(**token_fields(t))
     for c in snapshot.channels.values():
-        msg.channels.add(
-            id=c.id, type=c.type, key=c.key, status=c.status, name=c.name, weight=c.weight, priority=c.priority,
-            base_url=c.base_url, config=dict(c.config), models=",".join(c.models), groups=",".join(c.groups),
-            model_mapping=dict(c.model_mapping), system_prompt=c.system_prompt,
-        )
+        msg.channels.add(**channel_fields(c))
     return msg
 
 
 def replica_from_message(msg: pb.Snapshot) -> Replica:
-    users = [
-        {
-            "id": u.id, "username": u.username, "group": u.group, "status": u.status, "role": u.role, "quota": u.quota,
-            "used_quota": u.used_quota, **_limits(u),
-        }
-        for u in msg.users
-    ]
-    tokens = [
-        {
-            "id": t.id, "user_id": t.user_id, "name": t.name, "status": t.status, "expired_time": t.expired_time,
-            "remain_quota": t.remain_quota, "unlimited_quota": t.unlimited_quota, "used_quota": t.used_quota,
-            "models": t.models, "subnet": t.subnet, "key": "", **_limits(t),
-        }
-        for t in msg.tokens
-    ]
-    channels = [
-        {
-            "id": c.id, "type": c.type, "key": c.key, "status": c.status, "name": c.name, "weight": c.weight,
-            "priority": c.priority, "base_url": c.base_url, "config": orjson.dumps(dict(c.config)).decode(),
-            "other": "", "models": c.models, "group": c.groups,
-            "model_mapping": orjson.dumps(dict(c.model_mapping)).decode(), "system_prompt": c.system_prompt,
-        }
-        for c in msg.channels
-    ]
-    built = build_snapshot(msg.version, users, tokens, channels, dict(msg.options))
-    # build_snapshot indexes tokens by the hash of a plaintext key; here the hash is all we have.
-    by_hash = {t.key_hash: built.tokens_by_id[t.id] for t in msg.tokens}
-    return Replica(epoch=msg.epoch, snapshot=dataclasses.replace(built, tokens=by_hash), applied=dict(msg.applied))
+    users = [user_row(u) for u in msg.users]
+    tokens = [token_row(t) for t in msg.tokens]
+    channels = [channel_row(c) for c in msg.channels]
+    snapshot = build_snapshot(msg.version, users, tokens, channels, dict(msg.options))
+    return Replica(epoch=msg.epoch, snapshot=snapshot, applied=dict(msg.applied))
 
 
 def _limits(entry: pb.User | pb.Token) -> dict[str, int]:

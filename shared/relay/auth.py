@@ -1,11 +1,12 @@
-"""Relay token authentication (reference §5.2), read entirely from the in-memory snapshot and ledger."""
+"""Relay token authentication (docs/one-api-compat.md §5.2), read entirely from the in-memory snapshot and ledger."""
 
 from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
@@ -51,9 +52,7 @@ def ip_allowed(token: TokenEntry, ip: str) -> bool:
     return any(addr in net for net in token.subnets if net.version == addr.version)
 
 
-def authenticate(
-    snapshot: Snapshot, ledger: Ledger, sink: QuotaSink, authorization: str, ip: str, now: float | None = None
-) -> Caller:
+def authenticate(snapshot: Snapshot, ledger: Ledger, sink: QuotaSink, authorization: str, ip: str, now: float | None = None) -> Caller:
     """Resolve the caller or raise the RelayError One API would answer."""
     key, hint = parse_key(authorization)
     if not key:

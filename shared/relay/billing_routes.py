@@ -1,4 +1,4 @@
-"""OpenAI's old billing routes (reference §4.13), answered from the snapshot and live balances."""
+"""OpenAI's old billing routes (docs/one-api-compat.md §4.13), answered from the snapshot and live balances."""
 
 from __future__ import annotations
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from shared.billing.ratios import Ratios
@@ -19,13 +20,13 @@ from shared.logs import get_logger
 from shared.metrics import Metrics
 from shared.redact import redact_key
 from shared.relay.adaptors import adaptor_for
+from shared.relay.adaptors.errors import error_of, should_disable_channel
 from shared.relay.adaptors.registry import channel_base_url
-from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.auth import Caller, auth_error
-from shared.relay.exchange import exchange, json_stream_ok
+from shared.relay.exchange import exchange
 from shared.relay.ledger import Ledger
-from shared.relay.ratelimit import Admission, RateLimits
 from shared.relay.prompt import PromptCounter
+from shared.relay.ratelimit import Admission, RateLimits
 from shared.relay.routing import Cooldowns, choose
 from shared.relay.sink import QuotaSink
 from shared.relay.types import Adaptor, RelayError, RelayMeta
@@ -59,6 +60,10 @@ class Call:
     started: float = field(default_factory=time.perf_counter)
     receive: Any = None  # the ASGI receive channel: a stream watches it for the client leaving
     admission: Admission = field(default_factory=Admission)  # its rate-limit state (shared.relay.ratelimit)
+    # A client format other than OpenAI's (shared.relay.inbound): `parsed` is then its chat
+    # conversion and `inbound_body` the client's own request.
+    inbound: Any = None
+    inbound_body: Any = None
 
     @property
     def elapsed_ms(self) -> int:
@@ -104,11 +109,15 @@ class RelayEngine:
     def install(self, snapshot: Snapshot) -> None:
         """Swap in a new snapshot (the ledger is reseeded by whoever built it)."""
         o = snapshot.options
-        try:
-            self.ratios = Ratios.from_options(o.get("ModelRatio"), o.get("CompletionRatio"), o.get("GroupRatio"))
-        except ValueError:
-            log.error("a ratio option is not valid JSON; keeping the previous ratios")
-        self.cooldowns.disabled = {cid for cid in self.cooldowns.disabled if cid in snapshot.channels and snapshot.channels[cid].status == CHANNEL_ENABLED}
+        # A change set that leaves the options alone keeps the same mapping: no re-parse per change.
+        if self.snapshot is None or o is not self.snapshot.options:
+            try:
+                self.ratios = Ratios.from_options(o.get("ModelRatio"), o.get("CompletionRatio"), o.get("GroupRatio"))
+            except ValueError:
+                log.error("a ratio option is not valid JSON; keeping the previous ratios")
+        self.cooldowns.disabled = {
+            cid for cid in self.cooldowns.disabled if cid in snapshot.channels and snapshot.channels[cid].status == CHANNEL_ENABLED
+        }
         self.snapshot = snapshot
 
     @property
@@ -192,7 +201,7 @@ class RelayEngine:
 
     # -- per-attempt helpers ------------------------------------------------------------------
 
-    async def send(self, call: Call, adaptor: Adaptor, meta: RelayMeta, body: dict[str, Any] | None) -> "UpstreamResponse | Failure":
+    async def send(self, call: Call, adaptor: Adaptor, meta: RelayMeta, body: dict[str, Any] | None) -> UpstreamResponse | Failure:
         """Build and send the upstream request; an answer that is an error becomes a Failure.
 
         Errors: a status other than 200/201, and a stream request answered with JSON (One API reads
@@ -210,7 +219,8 @@ class RelayEngine:
             return Failure(read_error(exc))
         except UpstreamUnavailable as exc:
             return Failure(RelayError(500, f"do request failed: {exc}", code="do_request_failed"))
-        json_error = meta.is_stream and resp.content_type.startswith("application/json") and not json_stream_ok(adaptor)
+        # A provider without a stream API (DeepL) answers a stream request with its one JSON document.
+        json_error = meta.is_stream and resp.content_type.startswith("application/json") and not getattr(adaptor, "json_stream", False)
         if resp.status in (200, 201) and not json_error:
             return resp
         try:
@@ -219,7 +229,7 @@ class RelayEngine:
             error_body = b""
         finally:
             resp.close()
-        return Failure(upstream_error(resp.status, error_body))
+        return Failure(error_of(adaptor, resp.status, error_body))
 
     def adaptor(self, channel: ChannelEntry) -> Adaptor:
         adaptor = adaptor_for(channel.type)

@@ -26,12 +26,6 @@ async def exchange(upstream: UpstreamClient, adaptor: Any, meta: RelayMeta, requ
     return await upstream.send(request, raw)
 
 
-def json_stream_ok(adaptor: Any) -> bool:
-    """One API reads a stream request answered with JSON as an error, except for providers whose
-    streams are JSON (PaLM has no stream: its one JSON answer becomes one chunk)."""
-    return bool(getattr(adaptor, "json_stream", False))
-
-
 class BufferedResponse(UpstreamResponse):
     """An answer an adaptor's exchange composed itself (after polling, say), served from memory."""
 

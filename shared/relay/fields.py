@@ -1,6 +1,6 @@
 """Type checks of the known fields of a text request, as One API's JSON decoding makes them.
 
-One API decodes every text body into its `GeneralOpenAIRequest` struct (reference §5.5); a known
+One API decodes every text body into its `GeneralOpenAIRequest` struct (docs/one-api-compat.md §5.5); a known
 field of the wrong JSON type fails that decoding with a 400 `invalid_text_request` whose message is
 Go's: `json: cannot unmarshal string into Go struct field GeneralOpenAIRequest.temperature of type
 float64`. Without these checks such a body would reach the adaptors (whose conversions assume the

@@ -23,7 +23,7 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from typing import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from shared.relay.h1connection import (
     HIGH_WATER,
@@ -42,8 +42,16 @@ from shared.relay.h1parts import (
 )
 
 __all__ = [
-    "AnswerTooLarge", "ClientError", "DEFAULT_HEADERS", "HIGH_WATER", "Headers", "MAX_HEADERS", "MAX_HEAD_BYTES",
-    "Pool", "Response", "Target",
+    "AnswerTooLarge",
+    "ClientError",
+    "DEFAULT_HEADERS",
+    "HIGH_WATER",
+    "Headers",
+    "MAX_HEADERS",
+    "MAX_HEAD_BYTES",
+    "Pool",
+    "Response",
+    "Target",
 ]
 
 IDLE_SECONDS = 60.0  # an idle pooled connection older than this is closed rather than reused
@@ -207,10 +215,8 @@ class Pool:
         waiters.append(waiter)
         try:
             await asyncio.wait_for(waiter, self.connect_timeout or None)
-        except asyncio.TimeoutError as exc:
-            raise ClientError(
-                f"no free connection to {target.host}:{target.port} ({self.max_conns_per_host} in use)"
-            ) from exc
+        except TimeoutError as exc:
+            raise ClientError(f"no free connection to {target.host}:{target.port} ({self.max_conns_per_host} in use)") from exc
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():  # woken, then cancelled: pass the turn on
                 self._wake_waiter(target.key)
@@ -237,8 +243,9 @@ class Pool:
         ssl_ctx = self._ssl_context() if target.tls else None
         try:
             await asyncio.wait_for(
-                loop.create_connection(lambda: conn, target.host, target.port, ssl=ssl_ctx,
-                                       server_hostname=target.host if ssl_ctx else None),
+                loop.create_connection(
+                    lambda: conn, target.host, target.port, ssl=ssl_ctx, server_hostname=target.host if ssl_ctx else None
+                ),
                 self.connect_timeout or None,
             )
         except BaseException as exc:

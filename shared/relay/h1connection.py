@@ -41,7 +41,7 @@ class _Leftover(ClientError):
 class Connection(asyncio.Protocol):
     """One keep-alive connection; carries at most one exchange at a time."""
 
-    def __init__(self, pool: "Pool", key: tuple[str, str, int]) -> None:
+    def __init__(self, pool: Pool, key: tuple[str, str, int]) -> None:
         self.pool = pool
         self.key = key
         self.limit = pool.max_answer

@@ -4,7 +4,7 @@ view of an answer and the content decoders."""
 from __future__ import annotations
 
 import zlib
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
 from shared.settings import VERSION
@@ -109,7 +109,7 @@ class Decoder:
 
     def __init__(self, gzip: bool) -> None:
         self._gzip = gzip
-        self._obj: "zlib._Decompress | None" = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzip else None
+        self._obj: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzip else None
         self._head = b""
 
     def decompress(self, data: bytes, max_length: int) -> bytes:

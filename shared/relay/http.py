@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import orjson
 from starlette.types import Receive, Scope, Send

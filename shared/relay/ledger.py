@@ -12,10 +12,10 @@ flushes, so a delta is never counted twice or lost. Fleet-wide enforcement acros
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
-from shared.snapshot import Snapshot
+from shared.snapshot import Snapshot, TokenEntry, UserEntry
 
 
 @dataclass(slots=True)
@@ -62,13 +62,40 @@ class Ledger:
         held_t, held_u = self.inflight_tokens, self.inflight_users
         self.user_used = {u.id: u.used_quota + used.get(u.id, 0) for u in snapshot.users.values()}
         self.token_remain = {
-            t.id: t.remain_quota - pending_tokens.get(t.id, 0) - held_t.get(t.id, 0)
-            for t in snapshot.tokens_by_id.values()
+            t.id: t.remain_quota - pending_tokens.get(t.id, 0) - held_t.get(t.id, 0) for t in snapshot.tokens_by_id.values()
         }
-        self.token_used = {
-            t.id: t.used_quota + pending_tokens.get(t.id, 0) + held_t.get(t.id, 0) for t in snapshot.tokens_by_id.values()
-        }
+        self.token_used = {t.id: t.used_quota + pending_tokens.get(t.id, 0) + held_t.get(t.id, 0) for t in snapshot.tokens_by_id.values()}
         self.user_quota = {u.id: u.quota - pending_users.get(u.id, 0) - held_u.get(u.id, 0) for u in snapshot.users.values()}
+
+    def refresh(
+        self,
+        tokens: Iterable[TokenEntry],
+        users: Iterable[UserEntry],
+        gone_tokens: Iterable[int],
+        gone_users: Iterable[int],
+        pending_tokens: Mapping[int, int],
+        pending_users: Mapping[int, int],
+        pending_used: Mapping[int, int] | None = None,
+    ) -> None:
+        """`reseed` for the rows of one change set only: the same sums, per changed row."""
+        used = pending_used or {}
+        held_t, held_u = self.inflight_tokens, self.inflight_users
+        for t in tokens:
+            self.token_remain[t.id] = t.remain_quota - pending_tokens.get(t.id, 0) - held_t.get(t.id, 0)
+            self.token_used[t.id] = t.used_quota + pending_tokens.get(t.id, 0) + held_t.get(t.id, 0)
+        for u in users:
+            self.user_used[u.id] = u.used_quota + used.get(u.id, 0)
+            self.user_quota[u.id] = u.quota - pending_users.get(u.id, 0) - held_u.get(u.id, 0)
+        for token_id in gone_tokens:
+            self.token_remain.pop(token_id, None)
+            self.token_used.pop(token_id, None)
+        for user_id in gone_users:
+            self.user_used.pop(user_id, None)
+            self.user_quota.pop(user_id, None)
+        self.forget(gone_tokens, gone_users)
+
+    def forget(self, gone_tokens: Iterable[int], gone_users: Iterable[int]) -> None:
+        """Deleted tokens and users (RedisLedger drops what it still owes them)."""
 
     def hold(self, reservation: Reservation, sign: int) -> None:
         """Count a reservation as running (sign 1) or finished (sign -1)."""

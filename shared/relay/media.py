@@ -7,15 +7,16 @@ mode can overspend a balance under concurrency (One API checks image prices but 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 from starlette.types import Send
 
 from shared.billing import pricing
+from shared.redact import redact_key
 from shared.relay import modes
 from shared.relay.engine import Call, Failure, RelayEngine
-from shared.redact import redact_key
 from shared.relay.http import send_bytes
 from shared.relay.ledger import QuotaRefused, Reservation
 from shared.relay.types import RelayError, UpstreamRequest
@@ -24,6 +25,8 @@ from shared.snapshot import ChannelEntry
 
 AZURE = 3
 REPLICATE = 46  # answers one image per request: billed for one whatever n says (One API)
+
+
 async def reserve(engine: RelayEngine, call: Call, amount: int) -> Reservation:
     caller = call.caller
     if engine.ledger.user_balance(caller.user.id) - amount < 0:
@@ -31,7 +34,9 @@ async def reserve(engine: RelayEngine, call: Call, amount: int) -> Reservation:
     try:
         reservation = await engine.ledger.reserve(caller.token.id, caller.user.id, not caller.token.unlimited_quota, amount)
     except QuotaRefused as refused:
-        raise RelayError(403, "令牌额度不足" if refused.which == "token" else "用户额度不足", code="pre_consume_token_quota_failed") from None
+        raise RelayError(
+            403, "令牌额度不足" if refused.which == "token" else "用户额度不足", code="pre_consume_token_quota_failed"
+        ) from None
     return reservation
 
 
@@ -65,7 +70,9 @@ async def copy_response(send: Send, resp: UpstreamResponse) -> bytes:
     return body
 
 
-async def _send_upstream(engine: RelayEngine, call: Call, channel: ChannelEntry, model: str, body: dict[str, Any] | None) -> UpstreamResponse | Failure:
+async def _send_upstream(
+    engine: RelayEngine, call: Call, channel: ChannelEntry, model: str, body: dict[str, Any] | None
+) -> UpstreamResponse | Failure:
     try:
         adaptor = engine.adaptor(channel)
     except RelayError as exc:

@@ -1,4 +1,4 @@
-"""Relay modes (reference §3.8) and how a request path maps to one (§5.1)."""
+"""Relay modes (docs/one-api-compat.md §3.8) and how a request path maps to one (§5.1)."""
 
 from __future__ import annotations
 

@@ -17,9 +17,10 @@ machine, issue 12 item 6). So, in this order, before any token is counted:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from shared.billing import tokenizer
 from shared.relay import modes
@@ -105,7 +106,7 @@ class PromptCounter:
         return await asyncio.get_running_loop().run_in_executor(self._pool, count)
 
     async def count(self, mode: int, body: Mapping[str, Any], model: str, approximate: bool, size: PromptSize, images: Any) -> int:
-        """The prompt estimate of a text request (reference §6.2); `images` sizes remote image URLs."""
+        """The prompt estimate of a text request (docs/one-api-compat.md §6.2); `images` sizes remote image URLs."""
         offload = self.in_pool if size.work_bytes >= INLINE_PROMPT_BYTES else tokenizer.inline
         if mode == modes.CHAT:
             return await tokenizer.count_messages(body.get("messages") or [], model, approximate, images, offload)

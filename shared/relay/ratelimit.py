@@ -151,7 +151,7 @@ class LocalWindows:
             if refused is None:
                 refused = _refusal(index, subject.limits, stat, tokens)
         if refused is None:
-            for subject, window in zip(subjects, windows):
+            for subject, window in zip(subjects, windows, strict=False):
                 window.add(subject.limits, second, tokens, admission_id)
         return Verdict(refused, stats, int(now * 1000))
 
@@ -326,7 +326,7 @@ def rate_headers(subjects: Sequence[Subject], verdict: Verdict, tokens: int) -> 
     admitted = verdict.refused is None
     out: list[tuple[bytes, bytes]] = []
     best: tuple[int, int, int] | None = None  # (remaining, limit, newest second)
-    for subject, stat in zip(subjects, verdict.stats):
+    for subject, stat in zip(subjects, verdict.stats, strict=False):
         if subject.limits.rpm:
             newest = verdict.now_ms // 1000 if admitted else stat.requests_newest
             remaining = max(0, subject.limits.rpm - stat.requests - (1 if admitted else 0))
@@ -335,7 +335,7 @@ def rate_headers(subjects: Sequence[Subject], verdict: Verdict, tokens: int) -> 
     if best is not None:
         out += _trio(b"requests", best, verdict.now_ms)
     best = None
-    for subject, stat in zip(subjects, verdict.stats):
+    for subject, stat in zip(subjects, verdict.stats, strict=False):
         if subject.limits.tpm:
             newest = verdict.now_ms // 1000 if admitted else stat.tokens_newest
             remaining = max(0, subject.limits.tpm - stat.tokens - (tokens if admitted else 0))

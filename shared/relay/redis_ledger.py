@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Mapping
+from collections.abc import Iterable, Mapping
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.commands.core import AsyncScript
@@ -144,6 +144,12 @@ class RedisLedger(Ledger):
         # Deleted tokens and users have no counter to replay into.
         self.owed_tokens = {k: v for k, v in self.owed_tokens.items() if k in snapshot.tokens_by_id}
         self.owed_users = {k: v for k, v in self.owed_users.items() if k in snapshot.users}
+
+    def forget(self, gone_tokens: Iterable[int], gone_users: Iterable[int]) -> None:
+        for token_id in gone_tokens:
+            self.owed_tokens.pop(token_id, None)
+        for user_id in gone_users:
+            self.owed_users.pop(user_id, None)
 
     async def reserve(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> Reservation:
         if self._usable():

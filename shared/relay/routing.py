@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from shared.snapshot import ChannelEntry
 

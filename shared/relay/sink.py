@@ -23,8 +23,14 @@ class DeltaBatch:
 
     def empty(self) -> bool:
         return not (
-            self.token_spent or self.user_spent or self.user_used or self.user_requests or self.channel_used
-            or self.token_status or self.channel_status or self.logs
+            self.token_spent
+            or self.user_spent
+            or self.user_used
+            or self.user_requests
+            or self.channel_used
+            or self.token_status
+            or self.channel_status
+            or self.logs
         )
 
     def spend(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> None:

@@ -133,6 +133,10 @@ def length_chunk(mode: int, request_id: str, model: str) -> bytes:
     """The final chunk of a stream ended by rule 2."""
     if mode == modes.COMPLETIONS:
         choice: dict[str, Any] = {"text": "", "index": 0, "logprobs": None, "finish_reason": "length"}
-        return orjson.dumps({"id": f"cmpl-{request_id}", "object": "text_completion", "created": now(), "model": model, "choices": [choice]})
+        return orjson.dumps(
+            {"id": f"cmpl-{request_id}", "object": "text_completion", "created": now(), "model": model, "choices": [choice]}
+        )
     choice = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "length"}
-    return orjson.dumps({"id": f"chatcmpl-{request_id}", "object": "chat.completion.chunk", "created": now(), "model": model, "choices": [choice]})
+    return orjson.dumps(
+        {"id": f"chatcmpl-{request_id}", "object": "chat.completion.chunk", "created": now(), "model": model, "choices": [choice]}
+    )

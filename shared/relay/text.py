@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ from shared.relay import modes, prompt, strict
 from shared.relay.engine import BAICHUAN, Call, Failure, RelayEngine
 from shared.relay.fields import check_field_types
 from shared.relay.http import ClientStream, send_bytes
+from shared.relay.inbound import frames
 from shared.relay.ledger import QuotaRefused
 from shared.relay.types import RelayError, Usage
 from shared.relay.upstream import UpstreamUnavailable, read_error
@@ -33,12 +35,14 @@ from shared.snapshot import ChannelEntry
 log = get_logger(__name__)
 
 MAX_TOKENS_LIMIT = 1073741823
+
+
 def invalid(message: str) -> RelayError:
     return RelayError(400, message, code="invalid_text_request")
 
 
 def validate(mode: int, body: Any) -> dict[str, Any]:
-    """One API's text request checks (reference §5.5 table)."""
+    """One API's text request checks (docs/one-api-compat.md §5.5 table)."""
     if not isinstance(body, dict):
         raise invalid("request body must be a JSON object")
     max_tokens = body.get("max_tokens")
@@ -106,7 +110,7 @@ def quota_refused(which: str) -> RelayError:
 async def complete_usage(
     usage: Usage | None, prompt_estimate: int, text: str, model: str, approximate: bool, counter: prompt.PromptCounter
 ) -> Usage:
-    """Fill in what upstream did not report (reference §5.8/§5.9); a long answer is counted in the
+    """Fill in what upstream did not report (docs/one-api-compat.md §5.8/§5.9); a long answer is counted in the
     prompt pool, off the event loop, like a long prompt."""
     if usage is None or usage.total_tokens == 0 or (usage.prompt_tokens == 0 and usage.completion_tokens == 0):
         completion = 0
@@ -132,7 +136,15 @@ async def _cap_max_tokens(engine: RelayEngine, call: Call, request: dict[str, An
         call.body = orjson.dumps(request)  # a pass-through request sends these bytes
 
 
-async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: ChannelEntry | None) -> None:
+# One attempt on one channel: (engine, call, send, channel, request, is_stream, prompt_tokens,
+# group_ratio, reservation) -> the failure, or None once answered and settled.
+AttemptFn = Callable[[RelayEngine, Call, Send, ChannelEntry, dict[str, Any], bool, int, float, Any], Awaitable["Failure | None"]]
+
+
+async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: ChannelEntry | None, attempt_fn: AttemptFn | None = None) -> None:
+    """The chat pipeline; an inbound format (shared.relay.inbound) passes its own `attempt_fn` to
+    serve some channels its own way and the rest through `_attempt`."""
+    run_attempt = attempt_fn or _attempt
     snapshot = engine.snapshot
     assert snapshot is not None
     request = validate(call.mode, call.parsed)
@@ -169,7 +181,7 @@ async def relay_text(engine: RelayEngine, call: Call, send: Send, pinned: Channe
         await _cap_max_tokens(engine, call, request, reservation, price)
 
     async def attempt(ch: ChannelEntry) -> Failure | None:
-        return await _attempt(engine, call, send, ch, request, is_stream, prompt_tokens, group_ratio, reservation)
+        return await run_attempt(engine, call, send, ch, request, is_stream, prompt_tokens, group_ratio, reservation)
 
     try:
         failure = await engine.run(call, channel, pinned is not None, attempt)
@@ -193,23 +205,31 @@ async def _attempt(
     group_ratio: float,
     reservation: Any,
 ) -> Failure | None:
+    inbound = call.inbound
+    native = inbound is not None and inbound.native_api_type is not None and api_type(channel.type) == inbound.native_api_type
     try:
-        adaptor = engine.adaptor(channel)
+        adaptor = inbound.native_adaptor if native else engine.adaptor(channel)
     except RelayError as exc:
         return Failure(exc)
+    if inbound is not None and not native:
+        adaptor = inbound.adaptor_for(channel, adaptor)  # the channel's answer, in the client's format
     origin = origin_model(call, request)
     actual_model = channel.model_mapping.get(origin) or origin
     mapped = actual_model != origin
     body: dict[str, Any] | None = None
     system_reset = False
     passthrough = (
-        not engine.settings.enforce_include_usage
+        inbound is None  # the client's bytes are not a chat request
+        and not engine.settings.enforce_include_usage
         and api_type(channel.type) == 0
         and not mapped
         and channel.type != BAICHUAN
         and not channel.system_prompt
     )
-    if not passthrough:
+    if native:
+        body = inbound.native_request(call.inbound_body, request, actual_model, channel.system_prompt)
+        system_reset = bool(channel.system_prompt)
+    elif not passthrough:
         body = copy.deepcopy(request)
         body["model"] = actual_model
         system_reset = apply_system_prompt(body, channel.system_prompt)
@@ -221,14 +241,7 @@ async def _attempt(
         return resp
     approximate = engine.snapshot.option_flag("ApproximateTokenEnabled") if engine.snapshot else False
     if is_stream:
-        meter = None
-        if engine.settings.quota_strict:
-            price = strict.Price(
-                prompt_tokens,
-                engine.ratios.model_ratio(actual_model, channel.type) * group_ratio,
-                engine.ratios.completion_ratio(actual_model, channel.type),
-            )
-            meter = strict.StreamMeter(engine.ledger, reservation, price, actual_model, approximate)
+        meter = stream_meter(engine, channel, actual_model, prompt_tokens, group_ratio, reservation, approximate)
         with engine.metrics.stream() if engine.metrics is not None else contextlib.nullcontext():
             usage, text = await _stream(adaptor, meta, resp, send, call.receive, meter, call.request_id)
         written = True
@@ -252,6 +265,20 @@ async def _attempt(
     usage = await complete_usage(usage, prompt_tokens, text, actual_model, approximate, engine.prompts)
     await _settle(engine, call, channel, actual_model, usage, group_ratio, reservation, is_stream, system_reset)
     return None if written else Failure(RelayError(500, "response not written"))
+
+
+def stream_meter(
+    engine: RelayEngine, channel: ChannelEntry, model: str, prompt_tokens: int, group_ratio: float, reservation: Any, approximate: bool
+) -> strict.StreamMeter | None:
+    """QUOTA_STRICT's running meter of a stream (rule 2), or None when QUOTA_STRICT is off."""
+    if not engine.settings.quota_strict:
+        return None
+    price = strict.Price(
+        prompt_tokens,
+        engine.ratios.model_ratio(model, channel.type) * group_ratio,
+        engine.ratios.completion_ratio(model, channel.type),
+    )
+    return strict.StreamMeter(engine.ledger, reservation, price, model, approximate)
 
 
 async def _watch_disconnect(receive: Any, stream: ClientStream) -> None:
@@ -285,11 +312,15 @@ async def _stream(
     try:
         async for lines in resp.line_batches():
             # Everything that arrived in one read goes to the client in one write.
-            out = [b"data: " + payload + b"\n\n" for line in lines for payload in converter.feed(line)]
+            out = frames(converter, [payload for line in lines for payload in converter.feed(line)])
             if out:
                 await stream.write(b"".join(out))
             if meter is not None and not await meter.allows(converter.text_parts):
-                await stream.event(strict.length_chunk(meta.mode, request_id, meta.actual_model))
+                cut = strict.length_chunk(meta.mode, request_id, meta.actual_model)
+                if getattr(converter, "framed", False):
+                    await stream.write(b"".join(converter.interrupt(cut)))
+                else:
+                    await stream.event(cut)
                 ended = "quota exhausted"
                 break
             # Buffered upstream data and writes to a closed client never suspend: give the
@@ -299,10 +330,12 @@ async def _stream(
                 ended = "client disconnected"
                 break
         else:
-            for payload in converter.finish():
-                await stream.event(payload)
+            for data in frames(converter, converter.finish()):
+                await stream.write(data)
     except UpstreamUnavailable as exc:
         ended = f"upstream error: {exc}"
+        if getattr(converter, "framed", False):  # the client's format has an error event for this
+            await stream.write(b"".join(converter.abort(str(exc))))
     finally:
         if watcher is not None:
             watcher.cancel()
@@ -328,7 +361,15 @@ async def _settle(
 ) -> None:
     model_ratio = engine.ratios.model_ratio(model, channel.type)
     completion_ratio = engine.ratios.completion_ratio(model, channel.type)
-    quota = pricing.text_quota(usage.prompt_tokens, usage.completion_tokens, model_ratio, group_ratio, completion_ratio)
+    billed_prompt: float = usage.prompt_tokens
+    cache_note = ""
+    if usage.cache_write_tokens or usage.cache_read_tokens:
+        write_ratio, read_ratio = pricing.cache_ratios(engine.snapshot.options if engine.snapshot else {})
+        billed_prompt = pricing.prompt_weight(
+            usage.prompt_tokens, usage.cache_write_tokens, usage.cache_read_tokens, write_ratio, read_ratio
+        )
+        cache_note = pricing.cache_log_content(usage.cache_write_tokens, usage.cache_read_tokens, write_ratio, read_ratio)
+    quota = pricing.text_quota(billed_prompt, usage.completion_tokens, model_ratio, group_ratio, completion_ratio)
     caller = call.caller
     if engine.settings.quota_strict:
         quota -= await strict.cover(engine.ledger, reservation, quota)  # never beyond the balance
@@ -336,8 +377,6 @@ async def _settle(
     engine.limits.settle(call.admission, usage.prompt_tokens + usage.completion_tokens)
     # Only the settled cost is shipped: the reservation lived in memory alone.
     engine.sink.spend(caller.token.id, caller.user.id, not caller.token.unlimited_quota, quota)
-    content = pricing.consume_log_content(model_ratio, group_ratio, completion_ratio)
-    row = engine.consume_log(
-        call, channel.id, model, quota, usage.prompt_tokens, usage.completion_tokens, content, is_stream, system_reset
-    )
+    content = pricing.consume_log_content(model_ratio, group_ratio, completion_ratio) + cache_note
+    row = engine.consume_log(call, channel.id, model, quota, usage.prompt_tokens, usage.completion_tokens, content, is_stream, system_reset)
     engine.record_usage(caller.user.id, channel.id, quota, row)

@@ -7,8 +7,9 @@ a stream line by line. That keeps adaptors testable without a network and the ho
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 
 @dataclass
@@ -16,6 +17,10 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    # Prompt tokens written to / read from a provider's prompt cache (Anthropic reports them);
+    # part of prompt_tokens, priced with their own ratios (shared.billing.pricing.prompt_weight).
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -56,7 +61,7 @@ class RelayMeta:
     channel_id: int
     base_url: str  # the channel's base_url, or the type's default when empty
     api_key: str  # the channel key
-    config: Mapping[str, str]  # channel config JSON, with the `other` fallbacks of reference §3.3 applied
+    config: Mapping[str, str]  # channel config JSON, with the `other` fallbacks of docs/one-api-compat.md §3.3 applied
     origin_model: str
     actual_model: str  # after the channel's model mapping
     is_stream: bool
@@ -90,9 +95,15 @@ class ConvertedResponse:
 class StreamConverter(Protocol):
     """Turns upstream stream lines into client SSE payloads, accumulating text and usage."""
 
-    usage: Usage | None
-    text_parts: list[str]
-    saw_done: bool
+    # Read-only to the engine: a converter may compute them (shared.relay.inbound wraps another).
+    @property
+    def usage(self) -> Usage | None: ...
+
+    @property
+    def text_parts(self) -> list[str]: ...
+
+    @property
+    def saw_done(self) -> bool: ...
 
     def feed(self, line: bytes) -> Iterable[bytes]:
         """One upstream line without its newline -> zero or more payloads to send as `data: <payload>`
@@ -105,7 +116,12 @@ class StreamConverter(Protocol):
 
 
 class Adaptor(Protocol):
-    """One provider. Implementations live in shared/relay/adaptors/<provider>/."""
+    """One provider. Implementations live in shared/relay/adaptors/<provider>/.
+
+    Optional members the engine looks for: `prepare(body, client)` (inline image URLs first),
+    `upstream_error(status, body) -> RelayError` (the provider's own error format; else One API's
+    generic reading) and `json_stream = True` (a stream request is answered with one JSON document,
+    handed to the stream converter instead of being read as an error: DeepL)."""
 
     name: str
 
@@ -121,5 +137,4 @@ class Adaptor(Protocol):
         Raise RelayError for an error carried inside a 200 body."""
         ...
 
-    def stream_converter(self, meta: RelayMeta) -> StreamConverter:
-        ...
+    def stream_converter(self, meta: RelayMeta) -> StreamConverter: ...

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import urllib.request
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterable, Mapping, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from shared.relay import h1client

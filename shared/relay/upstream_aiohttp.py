@@ -4,8 +4,7 @@ Its own module so that a node that never uses it never imports aiohttp (~8 MB of
 
 from __future__ import annotations
 
-import asyncio
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 
@@ -41,7 +40,7 @@ class AiohttpResponse(UpstreamResponse):
                     self._resp.close()
                     raise UpstreamTooLarge(f"upstream answer exceeds the {self._max}-byte cap")
                 yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             self._resp.close()
             raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
 
@@ -87,7 +86,7 @@ class AiohttpUpstream:
                 proxy=self.proxy_for(request.url),
                 allow_redirects=False,
             )
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise UpstreamUnavailable(str(exc) or type(exc).__name__) from exc
         return AiohttpResponse(resp, self._limits.max_answer)
 

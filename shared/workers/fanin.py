@@ -69,14 +69,28 @@ async def metrics(send: Send, client: httpx.AsyncClient, slot: WorkerSlot, token
     answers = await _ask_all(client, slot, "/metrics", METRICS_TIMEOUT, token)
     texts = [(i, a.text) for i, a in enumerate(answers) if a is not None and a.status_code == 200]
     body = merge_metrics(texts).encode()
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", CONTENT_TYPE), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", CONTENT_TYPE), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 async def ready(send: Send, client: httpx.AsyncClient, slot: WorkerSlot) -> None:
     answers = await _ask_all(client, slot, "/readyz", READY_TIMEOUT)
-    workers = {str(i): ("ok" if a is not None and a.status_code == 200 else "down" if a is None else "not ready") for i, a in enumerate(answers)}
+    workers = {
+        str(i): ("ok" if a is not None and a.status_code == 200 else "down" if a is None else "not ready") for i, a in enumerate(answers)
+    }
     ok = all(state == "ok" for state in workers.values())
     body = orjson.dumps({"status": "ok" if ok else "not ready", "workers": workers})
-    await send({"type": "http.response.start", "status": 200 if ok else 503, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200 if ok else 503,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

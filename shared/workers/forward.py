@@ -7,8 +7,9 @@ signed by the launch's secret, tell worker 0 who the client really is (see share
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from http.cookiejar import Cookie, CookieJar
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import orjson
@@ -86,7 +87,10 @@ class Forwarder:
         path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
         request = self.client.build_request(
-            scope["method"], self.base_url + path + (f"?{query}" if query else ""), headers=headers, content=_body(receive) if has_body else None
+            scope["method"],
+            self.base_url + path + (f"?{query}" if query else ""),
+            headers=headers,
+            content=_body(receive) if has_body else None,
         )
         try:
             answer = await self.client.send(request, stream=True)
@@ -108,6 +112,14 @@ class Forwarder:
 
 async def _unavailable(send: Send) -> None:
     message = "the master's main worker is not answering (restarting?); try again"
-    body: Any = orjson.dumps({"success": False, "message": message, "error": {"message": message, "type": "one_api_error", "code": "worker_unavailable"}})
-    await send({"type": "http.response.start", "status": 502, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    body: Any = orjson.dumps(
+        {"success": False, "message": message, "error": {"message": message, "type": "one_api_error", "code": "worker_unavailable"}}
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 502,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

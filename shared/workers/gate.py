@@ -17,8 +17,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.relay.paths import is_relay_path
 from shared.metrics import refuse_scrape, scrape_allowed
+from shared.relay.paths import is_relay_path
 from shared.workers import fanin
 from shared.workers.forward import CLIENT_HEADER, SECRET_HEADER, Forwarder, loopback_client
 from shared.workers.slot import WorkerSlot

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 import secrets
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from shared.settings import Settings
 from shared.workers.slot import WorkerSlot
@@ -63,7 +63,7 @@ class Launch:
     cluster_port: int  # master: loopback gRPC of worker 0 for the relay workers
 
     @classmethod
-    def bind(cls, settings: Settings) -> "Launch":
+    def bind(cls, settings: Settings) -> Launch:
         """Bind every socket (OSError if the public port is taken)."""
         public = _listening(settings.host, settings.port)
         private = [_listening("127.0.0.1", 0) for _ in range(settings.workers)]

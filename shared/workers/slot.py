@@ -7,8 +7,8 @@ operator: they name inherited socket descriptors and a per-launch secret.
 from __future__ import annotations
 
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 INDEX, FDS, PEERS, SECRET, FORWARD, GRPC_PORT, GRPC_PUBLIC = (
     "ONEAPI_WORKER_INDEX",

@@ -132,7 +132,14 @@ class Supervisor:
             uptime = time.monotonic() - worker.started_at
             worker.quick_deaths = worker.quick_deaths + 1 if uptime < QUICK_EXIT else 0
             delay = min(0.5 * 2 ** (worker.quick_deaths - 1), MAX_BACKOFF) if worker.quick_deaths else 0.0
-            log.warning("worker exited unexpectedly; restarting it", worker=worker.index, pid=pid, code=code, uptime_s=round(uptime, 1), delay_s=delay)
+            log.warning(
+                "worker exited unexpectedly; restarting it",
+                worker=worker.index,
+                pid=pid,
+                code=code,
+                uptime_s=round(uptime, 1),
+                delay_s=delay,
+            )
             worker.restart_at = time.monotonic() + delay
         if self.stopping:
             self._stop_master_last()
@@ -189,7 +196,9 @@ def supervise(settings: Settings) -> int:
         log.error("cannot listen", host=settings.host, port=settings.port, error=str(exc))
         return 1
     for path in stranded_spools(settings):
-        log.warning("a spool holds quota batches no worker of this launch ships; start once with the worker count that wrote them", path=str(path))
+        log.warning(
+            "a spool holds quota batches no worker of this launch ships; start once with the worker count that wrote them", path=str(path)
+        )
     if settings.is_master and launch.secret_generated:
         log.info("CLUSTER_SECRET is not set: a random one for this launch links the relay workers to worker 0; GRPC_PORT stays closed")
     log.info("starting workers", workers=settings.workers, port=settings.port, node_type=settings.node_type)

@@ -12,7 +12,8 @@ import asyncio
 import cProfile
 import pstats
 import time
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from master.options import default_options
 from shared.billing import tokenizer
@@ -76,11 +77,39 @@ def build_app() -> RelayApp:
     snapshot = build_snapshot(
         1,
         [{"id": 1, "username": "root", "group": "default", "status": 1, "role": 100, "quota": 10**15, "used_quota": 0}],
-        [{"id": 1, "user_id": 1, "key": KEY, "name": "t", "status": 1, "expired_time": -1, "remain_quota": 0,
-          "unlimited_quota": True, "used_quota": 0, "models": None, "subnet": ""}],
-        [{"id": 1, "type": 1, "key": "sk", "status": 1, "name": "c", "weight": 0, "priority": 0,
-          "base_url": "http://127.0.0.1:1", "models": "bench", "group": "default", "model_mapping": "",
-          "config": "", "other": None, "system_prompt": None}],
+        [
+            {
+                "id": 1,
+                "user_id": 1,
+                "key": KEY,
+                "name": "t",
+                "status": 1,
+                "expired_time": -1,
+                "remain_quota": 0,
+                "unlimited_quota": True,
+                "used_quota": 0,
+                "models": None,
+                "subnet": "",
+            }
+        ],
+        [
+            {
+                "id": 1,
+                "type": 1,
+                "key": "sk",
+                "status": 1,
+                "name": "c",
+                "weight": 0,
+                "priority": 0,
+                "base_url": "http://127.0.0.1:1",
+                "models": "bench",
+                "group": "default",
+                "model_mapping": "",
+                "config": "",
+                "other": None,
+                "system_prompt": None,
+            }
+        ],
         default_options(),
     )
     engine.ledger.reseed(snapshot, {}, {})
@@ -91,7 +120,10 @@ def build_app() -> RelayApp:
 
 async def run(app: RelayApp, n: int) -> None:
     scope = {
-        "type": "http", "method": "POST", "path": "/v1/chat/completions", "query_string": b"",
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/chat/completions",
+        "query_string": b"",
         "headers": [(b"authorization", b"Bearer sk-" + KEY.encode()), (b"content-type", b"application/json")],
         "client": ("127.0.0.1", 1),
     }

@@ -12,7 +12,7 @@ import asyncio
 import json
 import resource
 import time
-from typing import Callable
+from collections.abc import Callable
 
 SLOW_EVENTS = 400  # ~170 bytes each: at SLOW_RATE a stream would last far longer than the cell
 SLOW_RATE = 64  # bytes per second per stream after the first SLOW_BURST bytes
@@ -24,8 +24,13 @@ CONNECTING = 100  # connects in flight at once (the node's accept backlog is lar
 def slow_sse() -> str:
     events = []
     for i in range(SLOW_EVENTS):
-        chunk = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1, "model": "bench-slow",
-                 "choices": [{"index": 0, "delta": {"content": f"slow{i} "}, "finish_reason": None}]}
+        chunk = {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "bench-slow",
+            "choices": [{"index": 0, "delta": {"content": f"slow{i} "}, "finish_reason": None}],
+        }
         events.append("data: " + json.dumps(chunk, separators=(",", ":")) + "\n\n")
     events.append("data: [DONE]\n\n")
     return "".join(events)

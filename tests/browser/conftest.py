@@ -9,24 +9,29 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
+
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ONE_API = str(Path(sys.executable).with_name("one-api"))
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 OUTPUT = Path(os.environ.get("BROWSER_OUTPUT", ROOT / "results" / "browser"))
 TIMEOUT_MS = 15_000
-
-
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +49,12 @@ def master_url(console_built: Path, tmp_path_factory: pytest.TempPathFactory) ->
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("SQL_DSN", "LOG_SQL_DSN", "NODE_TYPE", "REDIS_CONN_STRING", "THEME")}
     env.update(
-        PORT=str(port), SQLITE_PATH=str(work / "one-api.db"), SESSION_SECRET="browser-tests",
-        GLOBAL_API_RATE_LIMIT="0", GLOBAL_WEB_RATE_LIMIT="0", DEBUG="true",
+        PORT=str(port),
+        SQLITE_PATH=str(work / "one-api.db"),
+        SESSION_SECRET="browser-tests",
+        GLOBAL_API_RATE_LIMIT="0",
+        GLOBAL_WEB_RATE_LIMIT="0",
+        DEBUG="true",
     )
     log = (work / "master.log").open("wb")
     proc = subprocess.Popen([ONE_API, "--log-dir", ""], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -94,8 +103,11 @@ class Browsing:
 
     def page(self, locale: str = "en-US", **options: object) -> object:
         context = self.browser.new_context(
-            base_url=self.base_url, locale=locale, viewport={"width": 1366, "height": 900},
-            permissions=["clipboard-read", "clipboard-write"], **options,
+            base_url=self.base_url,
+            locale=locale,
+            viewport={"width": 1366, "height": 900},
+            permissions=["clipboard-read", "clipboard-write"],
+            **options,
         )
         context.set_default_timeout(TIMEOUT_MS)
         self.contexts.append(context)

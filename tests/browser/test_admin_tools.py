@@ -9,8 +9,9 @@ proxy) for a public address, since its hardened client never connects to loopbac
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 import pytest
@@ -43,7 +44,13 @@ class Outside:
             body, kind = orjson.dumps(DISCOVERY), b"application/json"
         else:
             body, kind = CHAT_HTML, b"text/html"
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -141,7 +148,9 @@ def test_oidc_endpoints_filled_from_the_well_known_url(browser, proxied_master: 
         stored = {o["key"]: o["value"] for o in page.request.get("/api/option/").json()["data"]}
         assert stored["OidcWellKnown"] == f"{IDP}/.well-known/openid-configuration"
         assert [stored[k] for k in ("OidcAuthorizationEndpoint", "OidcTokenEndpoint", "OidcUserinfoEndpoint")] == [
-            DISCOVERY["authorization_endpoint"], DISCOVERY["token_endpoint"], DISCOVERY["userinfo_endpoint"],
+            DISCOVERY["authorization_endpoint"],
+            DISCOVERY["token_endpoint"],
+            DISCOVERY["userinfo_endpoint"],
         ]
 
         card.locator("input[name=OidcWellKnown]").fill("http://127.0.0.1:9/.well-known/openid-configuration")

@@ -5,8 +5,8 @@ the load balancer. Only /v1 and /dashboard/billing/* may reach the relay; /dashb
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from playwright.sync_api import expect

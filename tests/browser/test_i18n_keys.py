@@ -8,9 +8,35 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "web" / "src"
 KEY = re.compile(r"""['"`]((?:[a-z]+)\.[A-Za-z_0-9]+)['"`]""")
-PREFIXES = {"common", "nav", "header", "theme", "role", "status", "error", "quota", "page", "footer", "login", "register",
-            "reset", "oauth", "turnstile", "home", "about", "channel", "token", "log", "dashboard", "user", "redemption",
-            "topup", "settings", "personal", "option"}
+PREFIXES = {
+    "common",
+    "nav",
+    "header",
+    "theme",
+    "role",
+    "status",
+    "error",
+    "quota",
+    "page",
+    "footer",
+    "login",
+    "register",
+    "reset",
+    "oauth",
+    "turnstile",
+    "home",
+    "about",
+    "channel",
+    "token",
+    "log",
+    "dashboard",
+    "user",
+    "redemption",
+    "topup",
+    "settings",
+    "personal",
+    "option",
+}
 
 
 def _dictionary(lang: str) -> dict[str, str]:

@@ -46,8 +46,11 @@ async def test_theme_and_configured_origins(sqlite_database, dist: Path) -> None
         assert 'data-theme="dark"' in (await client.get("/")).text  # THEME names the console theme
         await login(client, "root", "123456")
         for key, value in (
-            ("Theme", "berry"), ("Logo", "https://cdn.example.com/logo.png"),
-            ("HomePageContent", "https://home.example.org/welcome"), ("TurnstileSiteKey", "site"), ("TurnstileCheckEnabled", "true"),
+            ("Theme", "berry"),
+            ("Logo", "https://cdn.example.com/logo.png"),
+            ("HomePageContent", "https://home.example.org/welcome"),
+            ("TurnstileSiteKey", "site"),
+            ("TurnstileCheckEnabled", "true"),
             ("ChatLink", "https://chat.example.net:8443/#/chat?x=1"),
         ):
             assert (await client.put("/api/option/", json={"key": key, "value": value})).json()["success"], key

@@ -3,8 +3,8 @@ factory of real master/slave processes that are always stopped at the end."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest

@@ -10,8 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -21,6 +22,7 @@ from tests.support.services import redis_url
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "cluster-test-secret"
 ADMIN = "cluster-admin-access-token"
+
 
 def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.02, what: str = "condition") -> float:
     """Poll until `condition()` holds; returns the seconds it took; fails after `timeout`."""
@@ -48,20 +50,31 @@ class Node:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def launch(self) -> "Node":
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SQL_", "REDIS_", "NODE_", "CLUSTER_", "GRPC_", "MASTER_", "SPOOL_", "FRONTEND_", "SYNC_"))}
+    def launch(self) -> Node:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SQL_", "REDIS_", "NODE_", "CLUSTER_", "GRPC_", "MASTER_", "SPOOL_", "FRONTEND_", "SYNC_"))
+        }
         env.update({"SESSION_SECRET": "s", "GLOBAL_API_RATE_LIMIT": "0", "GLOBAL_WEB_RATE_LIMIT": "0", **self.env})
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "--log-dir", ""], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "shared.cli", "--log-dir", ""], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
         return self
 
-    def wait(self, ready: bool = True, timeout: float = 60) -> "Node":
+    def wait(self, ready: bool = True, timeout: float = 60) -> Node:
         """Until /readyz (or only /healthz) answers 200; a loaded CI machine starts Python slowly."""
         path = "/readyz" if ready else "/healthz"
-        wait_for(lambda: self._alive() and httpx.get(self.url + path, timeout=1).status_code == 200, timeout, interval=0.1, what=f"{self.name} {path}")
+        wait_for(
+            lambda: self._alive() and httpx.get(self.url + path, timeout=1).status_code == 200,
+            timeout,
+            interval=0.1,
+            what=f"{self.name} {path}",
+        )
         return self
 
-    def start(self, ready: bool = True) -> "Node":
+    def start(self, ready: bool = True) -> Node:
         return self.launch().wait(ready)
 
     def _alive(self) -> bool:
@@ -129,7 +142,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         import redis
 
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
@@ -173,7 +186,7 @@ class Balancer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Balancer":
+    def start(self) -> Balancer:
         import shutil
 
         text = (ROOT / "deploy" / "haproxy.cfg").read_text()
@@ -343,7 +356,7 @@ def tcp_ports(pid: int, remote_port: int) -> set[int]:
     return ports
 
 
-def relayed_count(node: "Node") -> int:
+def relayed_count(node: Node) -> int:
     """Requests a node has settled since it started (its oneapi_relay_requests counter)."""
     text = httpx.get(node.url + "/metrics", timeout=5).text
     return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("oneapi_relay_requests_total")))

@@ -8,7 +8,15 @@ import httpx
 
 
 def add_channel(admin: httpx.Client, base_url: str, **fields: Any) -> int:
-    body = {"name": "fake", "type": 1, "key": "sk-upstream-good", "base_url": base_url, "models": "gpt-3.5-turbo", "group": "default", **fields}
+    body = {
+        "name": "fake",
+        "type": 1,
+        "key": "sk-upstream-good",
+        "base_url": base_url,
+        "models": "gpt-3.5-turbo",
+        "group": "default",
+        **fields,
+    }
     resp = admin.post("/api/channel/", json=body)
     assert resp.json()["success"], resp.text
     return max(c["id"] for c in admin.get("/api/channel/?p=0").json()["data"] if c["name"] == body["name"])

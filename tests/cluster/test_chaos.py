@@ -25,8 +25,9 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import openai
@@ -153,7 +154,13 @@ def test_exactly_once_through_haproxy_while_slave_master_and_redis_die(chaos) ->
         token = add_token(admin, unlimited_quota=False, remain_quota=BUDGET)  # last: seen => the rest too
     key = f"sk-{token['key']}"
     wait_for(
-        lambda: all(httpx.post(s.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json={"model": MODEL, "messages": []}).status_code == 400 for s in (a, b)),
+        lambda: all(
+            httpx.post(
+                s.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json={"model": MODEL, "messages": []}
+            ).status_code
+            == 400
+            for s in (a, b)
+        ),
         10,
         what="token on both slaves",
     )
@@ -171,9 +178,11 @@ def test_exactly_once_through_haproxy_while_slave_master_and_redis_die(chaos) ->
     assert a.proc is not None
     a_pid = a.proc.pid
     wait_for(
-        lambda: bool(fake.gate.parked_ports() & tcp_ports(a_pid, fake.port))
-        and fake.gate.settled_inside()
-        and relayed_count(a) + relayed_count(b) == served(),
+        lambda: (
+            bool(fake.gate.parked_ports() & tcp_ports(a_pid, fake.port))
+            and fake.gate.settled_inside()
+            and relayed_count(a) + relayed_count(b) == served()
+        ),
         30,
         what="slave A holding a parked request, everything served settled",
     )
@@ -227,7 +236,12 @@ def test_exactly_once_through_haproxy_while_slave_master_and_redis_die(chaos) ->
     # The master's ledger, once every spooled batch has landed.
     dsn = fleet.dsn
     rows_query = "select count(*), coalesce(sum(quota),0), coalesce(sum(prompt_tokens),0), coalesce(sum(completion_tokens),0) from logs where type = 2"
-    wait_for(lambda: int(_sql(dsn, rows_query)[0].split("|")[0]) >= len(records), 60, interval=0.2, what="every served request logged on the master")
+    wait_for(
+        lambda: int(_sql(dsn, rows_query)[0].split("|")[0]) >= len(records),
+        60,
+        interval=0.2,
+        what="every served request logged on the master",
+    )
     wait_for(lambda: not any(p.stat().st_size for p in (fleet.tmp / "spool").rglob("*.batch")), 30, interval=0.2, what="spools drained")
     rows, quota, log_prompt, log_completion = map(int, _sql(dsn, rows_query)[0].split("|"))
     token_used, token_remain = map(int, _sql(dsn, f"select used_quota, remain_quota from tokens where id = {token['id']}")[0].split("|"))

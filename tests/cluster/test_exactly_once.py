@@ -55,15 +55,29 @@ def test_quota_is_counted_exactly_once_across_kills_and_restarts(fleet, fake_ups
     with fleet.admin() as admin:
         channel_id = add_channel(admin, fake_upstream.url)
         token = add_token(admin, unlimited_quota=False, remain_quota=10**9)
-    wait_for(lambda: all(httpx.post(s.url + "/v1/chat/completions", headers={"Authorization": f"Bearer sk-{token['key']}"},
-                                    json={"model": "gpt-3.5-turbo", "messages": []}).status_code != 401 for s in (a, b)), 5, what="token on slaves")
+    wait_for(
+        lambda: all(
+            httpx.post(
+                s.url + "/v1/chat/completions",
+                headers={"Authorization": f"Bearer sk-{token['key']}"},
+                json={"model": "gpt-3.5-turbo", "messages": []},
+            ).status_code
+            != 401
+            for s in (a, b)
+        ),
+        5,
+        what="token on slaves",
+    )
 
     phase = REQUESTS // 4
     assert set(_load([a.url, b.url], token, phase)) == {200}
     spooled = list((fleet.tmp / "spool" / "slave-a").glob("*.open"))
     assert spooled and spooled[0].stat().st_size > 0, "slave A should hold unshipped deltas"
     a.kill()  # SIGKILL: nothing flushed
-    a.start()  # same node id and spool: resends what the spool holds
+    # Same node id and spool: it resends what the spool holds. It comes back shipping every second,
+    # so the final wait below does not race a 30 s batch timer.
+    a.env["BATCH_UPDATE_INTERVAL"] = "1"
+    a.start()
 
     # Master restart mid-load: slaves keep relaying the tokens they know.
     results: list[int] = []
@@ -73,7 +87,9 @@ def test_quota_is_counted_exactly_once_across_kills_and_restarts(fleet, fake_ups
     assert set(_load([a.url, b.url], token, 20)) == {200}, "slaves must relay while the master is down"
     c = fleet.slave("slave-c")  # starts while the master is down: Redis snapshot
     c.wait()
-    wait_for(lambda: '"source":"redis"' in c.log_path.read_text(), 5, what="slave C seeded from the Redis snapshot")  # lines are written every 0.2 s
+    wait_for(
+        lambda: '"source":"redis"' in c.log_path.read_text(), 5, what="slave C seeded from the Redis snapshot"
+    )  # lines are written every 0.2 s
     assert set(_load([c.url], token, 10)) == {200}
     master.launch().wait()
     load.join()
@@ -85,7 +101,10 @@ def test_quota_is_counted_exactly_once_across_kills_and_restarts(fleet, fake_ups
     dsn = fleet.dsn
 
     def settled() -> bool:
-        rows = _sql(dsn, "select count(*), coalesce(sum(quota),0), coalesce(sum(prompt_tokens),0), coalesce(sum(completion_tokens),0) from logs where type = 2")
+        rows = _sql(
+            dsn,
+            "select count(*), coalesce(sum(quota),0), coalesce(sum(prompt_tokens),0), coalesce(sum(completion_tokens),0) from logs where type = 2",
+        )
         return rows[0] == f"{len(served)}|{rows[0].split('|')[1]}|{usage['prompt_tokens']}|{usage['completion_tokens']}"
 
     wait_for(settled, 30, interval=0.3, what="every served request billed on the master")

@@ -13,9 +13,9 @@ import redis
 from shared.billing import tokenizer
 from shared.relay.redis_ledger import token_key
 from tests.cluster.harness import wait_for
-from tests.support.services import REDIS
 from tests.cluster.ops import add_channel, add_token
 from tests.cluster.test_exactly_once import _sql
+from tests.support.services import REDIS
 
 MESSAGES = [{"role": "user", "content": "share one balance"}]
 COMPLETION = 7
@@ -42,7 +42,10 @@ def test_two_slaves_never_spend_more_than_the_token_holds(fleet, fake_upstream) 
         token = add_token(admin, unlimited_quota=False, remain_quota=10 * cost)  # last: seen => the rest too
     headers = {"Authorization": f"Bearer sk-{token['key']}"}
     wait_for(
-        lambda: all(httpx.post(s.url + "/v1/chat/completions", headers=headers, json={"model": "flat-model", "messages": []}).status_code == 400 for s in (a, b)),
+        lambda: all(
+            httpx.post(s.url + "/v1/chat/completions", headers=headers, json={"model": "flat-model", "messages": []}).status_code == 400
+            for s in (a, b)
+        ),
         5,
         what="token on both slaves",
     )

@@ -32,10 +32,14 @@ def _round(fleet, fake, slaves, bound: float) -> list[float]:
         add_channel(admin, fake.url)
         token = add_token(admin)
         for slave in slaves:
-            measured.append(wait_for(lambda: chat(slave.url, token).status_code == 200, bound, what=f"new token on {slave.name}"))
+            measured.append(
+                wait_for(lambda slave=slave: chat(slave.url, token).status_code == 200, bound, what=f"new token on {slave.name}")
+            )
         set_token_status(admin, token, 2)
         for slave in slaves:
-            measured.append(wait_for(lambda: chat(slave.url, token).status_code == 401, bound, what=f"disabled token on {slave.name}"))
+            measured.append(
+                wait_for(lambda slave=slave: chat(slave.url, token).status_code == 401, bound, what=f"disabled token on {slave.name}")
+            )
     return measured
 
 
@@ -44,7 +48,11 @@ def _record(mode: str, measured: list[float]) -> None:
     path = ROOT / "results" / "cluster" / "propagation.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(path.read_text()) if path.exists() else {}
-    data[mode] = {"median_s": round(statistics.median(measured), 3), "max_s": round(max(measured), 3), "samples": [round(m, 3) for m in measured]}
+    data[mode] = {
+        "median_s": round(statistics.median(measured), 3),
+        "max_s": round(max(measured), 3),
+        "samples": [round(m, 3) for m in measured],
+    }
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 

@@ -13,11 +13,39 @@ from shared.snapshot import build_snapshot
 
 def _snapshot():
     users = [{"id": 1, "username": "root", "group": "default", "status": 1, "role": 100, "quota": 500, "used_quota": 7}]
-    tokens = [{"id": 3, "user_id": 1, "name": "t", "status": 1, "expired_time": -1, "remain_quota": 40, "unlimited_quota": False,
-               "used_quota": 2, "models": "gpt-4o,gpt-3.5-turbo", "subnet": "10.0.0.0/8", "key": "abc"}]
-    channels = [{"id": 9, "type": 3, "key": "sk-up", "status": 1, "name": "az", "weight": 2, "priority": 5, "base_url": "http://x",
-                 "config": '{"region":"eu"}', "other": "2024-01-01", "models": "gpt-4o", "group": "default,vip",
-                 "model_mapping": '{"gpt-4o":"gpt-4o-2024"}', "system_prompt": "be brief"}]
+    tokens = [
+        {
+            "id": 3,
+            "user_id": 1,
+            "name": "t",
+            "status": 1,
+            "expired_time": -1,
+            "remain_quota": 40,
+            "unlimited_quota": False,
+            "used_quota": 2,
+            "models": "gpt-4o,gpt-3.5-turbo",
+            "subnet": "10.0.0.0/8",
+            "key": "abc",
+        }
+    ]
+    channels = [
+        {
+            "id": 9,
+            "type": 3,
+            "key": "sk-up",
+            "status": 1,
+            "name": "az",
+            "weight": 2,
+            "priority": 5,
+            "base_url": "http://x",
+            "config": '{"region":"eu"}',
+            "other": "2024-01-01",
+            "models": "gpt-4o",
+            "group": "default,vip",
+            "model_mapping": '{"gpt-4o":"gpt-4o-2024"}',
+            "system_prompt": "be brief",
+        }
+    ]
     return build_snapshot(12, users, tokens, channels, {"RetryTimes": "2"})
 
 

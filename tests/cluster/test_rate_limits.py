@@ -29,7 +29,7 @@ def test_rpm_3_across_a_master_and_two_slaves(fleet, fake_upstream) -> None:
     nodes = [master, a, b] * 2
     answers = [chat(node.url, token) for node in nodes]
     statuses = [r.status_code for r in answers]
-    assert statuses == [200, 200, 200, 429, 429, 429], [(n.name, s) for n, s in zip(nodes, statuses)]
+    assert statuses == [200, 200, 200, 429, 429, 429], [(n.name, s) for n, s in zip(nodes, statuses, strict=True)]
     assert len(fake_upstream.requests) == 3
     assert [r.headers["x-ratelimit-remaining-requests"] for r in answers] == ["2", "1", "0", "0", "0", "0"]
     for resp in answers:

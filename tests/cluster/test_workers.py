@@ -55,7 +55,9 @@ def workers(node: Node) -> dict[int, tuple[int, str]]:
 
 def _chat(url: str, token: dict[str, Any]) -> int:
     """One relay request on a fresh connection (so the kernel picks a worker each time)."""
-    return httpx.post(url + "/v1/chat/completions", headers={"Authorization": f"Bearer sk-{token['key']}"}, json=CHAT, timeout=30).status_code
+    return httpx.post(
+        url + "/v1/chat/completions", headers={"Authorization": f"Bearer sk-{token['key']}"}, json=CHAT, timeout=30
+    ).status_code
 
 
 def _load(url: str, token: dict[str, Any], count: int) -> list[int]:
@@ -66,7 +68,9 @@ def _load(url: str, token: dict[str, Any], count: int) -> list[int]:
 def _assert_billed_exactly(dsn: str, fake_upstream: Any, token: dict[str, Any], channel_id: int) -> int:
     """Every request the fake served is one log row; token, user and channel totals equal their sum."""
     served = len([r for r in fake_upstream.requests if r.served_usage])
-    wait_for(lambda: _sql(dsn, "select count(*) from logs where type = 2") == [str(served)], 30, interval=0.2, what="every served request billed")
+    wait_for(
+        lambda: _sql(dsn, "select count(*) from logs where type = 2") == [str(served)], 30, interval=0.2, what="every served request billed"
+    )
     quota = int(_sql(dsn, "select sum(quota) from logs where type = 2")[0])
     used, remain = map(int, _sql(dsn, f"select used_quota, remain_quota from tokens where id = {token['id']}")[0].split("|"))
     assert (used, remain) == (quota, 10**9 - quota)
@@ -141,14 +145,19 @@ def test_master_workers_share_api_relay_and_singletons(fleet, fake_upstream) -> 
         assert login.cookies.get("session")
         assert len(login.headers.get_list("x-oneapi-request-id")) == 1  # worker 0's, passed through
         cookies = dict(via_relay.cookies)
-        made = via_relay.post("/api/token/", json={"name": "via-relay", "expired_time": -1, "remain_quota": 10**9, "unlimited_quota": False})
+        made = via_relay.post(
+            "/api/token/", json={"name": "via-relay", "expired_time": -1, "remain_quota": 10**9, "unlimited_quota": False}
+        )
         assert made.json()["success"], made.text
         page = via_relay.get("/", headers={"accept-encoding": "gzip"})
     with httpx.Client(base_url=front, cookies=cookies, timeout=10) as direct:
         tokens = direct.get("/api/token/?p=0").json()["data"]
         same = direct.get("/", headers={"accept-encoding": "gzip"})
     assert (page.status_code, page.headers.get("content-type"), page.headers.get("content-encoding"), page.content) == (
-        same.status_code, same.headers.get("content-type"), same.headers.get("content-encoding"), same.content
+        same.status_code,
+        same.headers.get("content-type"),
+        same.headers.get("content-encoding"),
+        same.content,
     )
     token = next(t for t in tokens if t["name"] == "via-relay")
     fresh = httpx.Limits(max_keepalive_connections=0)  # a new connection, a random worker, each time

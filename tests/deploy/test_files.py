@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import compose
-import master
 import pytest
 
+import master
 from master.web import DIST
 from shared.metrics import Metrics, NodeState
 
@@ -29,6 +29,7 @@ COMPOSE_ENV = {"POSTGRES_PASSWORD": "pg", "REDIS_PASSWORD": "rd", "SESSION_SECRE
 
 
 # -- Dockerfile --------------------------------------------------------------------------------
+
 
 def instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuations joined and comments dropped."""
@@ -51,7 +52,7 @@ def test_image_runs_one_api_as_non_root_with_a_health_check() -> None:
     steps = instructions((DEPLOY / "Dockerfile").read_text())
     stages = [i for i, (word, _) in enumerate(steps) if word == "FROM"]
     assert len(stages) >= 3  # console, build, runtime
-    runtime = steps[stages[-1]:]
+    runtime = steps[stages[-1] :]
     users = [arg for word, arg in runtime if word == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     health = [arg for word, arg in runtime if word == "HEALTHCHECK"]
@@ -93,9 +94,12 @@ def test_everything_the_dockerfile_copies_exists_and_is_not_ignored() -> None:
 
 # -- compose -------------------------------------------------------------------------------------
 
+
 def run_compose(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in COMPOSE_ENV}
-    return subprocess.run([str(COMPOSE), "-f", str(DEPLOY / "compose.yaml"), *args], capture_output=True, text=True, env={**base, **(env or {})}, cwd=DEPLOY)
+    return subprocess.run(
+        [str(COMPOSE), "-f", str(DEPLOY / "compose.yaml"), *args], capture_output=True, text=True, env={**base, **(env or {})}, cwd=DEPLOY
+    )
 
 
 def test_compose_file_validates() -> None:
@@ -147,6 +151,7 @@ def test_compose_load_balancer_splits_relay_and_console() -> None:
 
 # -- systemd -------------------------------------------------------------------------------------
 
+
 def unit(name: str) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
@@ -176,9 +181,22 @@ def test_systemd_units(role: str, stop: int, tmp_path: Path) -> None:
 
 # -- Grafana -------------------------------------------------------------------------------------
 
+
 def exposed_metric_names() -> set[str]:
     m = Metrics("slave")
-    m.bind(lambda: NodeState(config_version=1, sync_lag_seconds=0.0, push_connected=True, spool_batches=0, channels={"enabled": 1}))
+    m.bind(
+        lambda: NodeState(
+            config_version=1,
+            sync_lag_seconds=0.0,
+            push_connected=True,
+            spool_batches=0,
+            channels={"enabled": 1},
+            cluster_sent_bytes=0,
+            changes_published=0,
+            snapshots_installed=1,
+            changes_applied=0,
+        )
+    )
     m.settled("gpt-4o", 1, 1, 1, 1)
     m.attempt(1, True)
     m.observe_request("/v1/chat/completions", 200, 0.1, 0.05)

@@ -21,8 +21,16 @@ SECRETS = {"secrets": {"sessionSecret": "s3ssion", "clusterSecret": "clust3r", "
 VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": SECRETS,
     "plain": {"secrets": {"existingSecret": "one-api-secrets"}},
-    "no-autoscaling-no-ingress": {**SECRETS, "slave": {"autoscaling": {"enabled": False}, "replicas": 3}, "ingress": {"enabled": False}, "master": {"persistence": {"enabled": False}}},
-    "tls-and-class": {**SECRETS, "ingress": {"className": "nginx", "tls": [{"secretName": "one-api-tls", "hosts": ["one-api.example.com"]}]}},
+    "no-autoscaling-no-ingress": {
+        **SECRETS,
+        "slave": {"autoscaling": {"enabled": False}, "replicas": 3},
+        "ingress": {"enabled": False},
+        "master": {"persistence": {"enabled": False}},
+    },
+    "tls-and-class": {
+        **SECRETS,
+        "ingress": {"className": "nginx", "tls": [{"secretName": "one-api-tls", "hosts": ["one-api.example.com"]}]},
+    },
 }
 
 
@@ -107,13 +115,15 @@ def test_slaves_autoscale_drain_and_hold_no_database_credentials() -> None:
     pre_stop = int(pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][1])
     drain = int(re.search(r"timeout_graceful_shutdown=(\d+)", (ROOT / "shared" / "server.py").read_text()).group(1))
     assert pod["terminationGracePeriodSeconds"] >= pre_stop + drain + FLUSH_TIMEOUT
-    assert docs({**SECRETS, "slave": {"autoscaling": {"enabled": False}, "replicas": 3}})["Deployment/one-api-slave"]["spec"]["replicas"] == 3
+    assert (
+        docs({**SECRETS, "slave": {"autoscaling": {"enabled": False}, "replicas": 3}})["Deployment/one-api-slave"]["spec"]["replicas"] == 3
+    )
 
 
 def test_ingress_sends_the_relay_to_slaves_and_the_rest_to_the_master() -> None:
     rule = docs(SECRETS)["Ingress/one-api"]["spec"]["rules"][0]
     routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
-    assert routes == {"/v1": "one-api-slave", "/dashboard/billing": "one-api-slave", "/": "one-api-master"}
+    assert routes == {"/v1": "one-api-slave", "/v1beta": "one-api-slave", "/dashboard/billing": "one-api-slave", "/": "one-api-master"}
     assert rule["host"] == "one-api.example.com"
 
 

@@ -13,8 +13,8 @@ from shared.metrics import OTHER, LabelCap, Metrics, route_class, status_class
 from shared.settings import build_settings
 from slave.node import SlaveNode
 from tests.fake_upstream.server import FakeUpstream
-from tests.support.relay_kit import relay_world
 from tests.support.ports import free_port
+from tests.support.relay_kit import relay_world
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -37,8 +37,27 @@ def test_label_cap_keeps_the_first_values_then_says_other() -> None:
 
 
 def test_route_and_status_classes_are_bounded() -> None:
-    assert [route_class(p) for p in ("/v1/chat/completions", "/v1/models", "/dashboard/billing/usage", "/v1/dashboard/billing/subscription", "/api/user/self", "/healthz", "/metrics", "/login")] == [
-        "relay", "models", "billing", "billing", "api", "health", "metrics", "page",
+    assert [
+        route_class(p)
+        for p in (
+            "/v1/chat/completions",
+            "/v1/models",
+            "/dashboard/billing/usage",
+            "/v1/dashboard/billing/subscription",
+            "/api/user/self",
+            "/healthz",
+            "/metrics",
+            "/login",
+        )
+    ] == [
+        "relay",
+        "models",
+        "billing",
+        "billing",
+        "api",
+        "health",
+        "metrics",
+        "page",
     ]
     assert [status_class(s) for s in (200, 301, 404, 503, 0)] == ["2xx", "3xx", "4xx", "5xx", "none"]
 
@@ -101,8 +120,6 @@ async def test_master_metrics_move_after_relayed_requests(sqlite_database: Any, 
     assert not any(n == "oneapi_spool_batches" for n, _ in after)
 
 
-
-
 async def test_slave_metrics_move_after_relayed_requests(sqlite_database: Any, fake_upstream: FakeUpstream, tmp_path: Path) -> None:
     grpc_port = free_port()
     secret = "metrics-test-secret"
@@ -111,8 +128,12 @@ async def test_slave_metrics_move_after_relayed_requests(sqlite_database: Any, f
         await world.channel()
         token = await world.token()
         slave_env = {
-            "NODE_TYPE": "slave", "CLUSTER_SECRET": secret, "MASTER_ADDR": f"127.0.0.1:{grpc_port}",
-            "SPOOL_DIR": str(tmp_path / "spool"), "NODE_ID": "metrics-slave", "BATCH_UPDATE_INTERVAL": "3600",
+            "NODE_TYPE": "slave",
+            "CLUSTER_SECRET": secret,
+            "MASTER_ADDR": f"127.0.0.1:{grpc_port}",
+            "SPOOL_DIR": str(tmp_path / "spool"),
+            "NODE_ID": "metrics-slave",
+            "BATCH_UPDATE_INTERVAL": "3600",
         }
         node = SlaveNode(build_settings(slave_env, log_dir_flag=""))
         await node.start()

@@ -14,7 +14,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, aws, cohere, gemini, openai, palm, replicate, vertex
+from tests.fake_upstream import (
+    aiproxylibrary,
+    anthropic,
+    aws,
+    cloudflare,
+    cohere,
+    coze,
+    deepl,
+    gemini,
+    ollama,
+    openai,
+    palm,
+    replicate,
+    responses,
+    vertex,
+)
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -32,9 +47,7 @@ class _HideCuts(logging.Filter):
         while exc is not None:
             if isinstance(exc, StreamCut):
                 return False
-            exc = (
-                exc.__cause__ or exc.__context__ or (exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) else None)
-            )
+            exc = exc.__cause__ or exc.__context__ or (exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) else None)
         return True
 
 
@@ -54,17 +67,45 @@ def _key(request: Request) -> str:
     return request.query_params.get("key", "")
 
 
+# Providers recognised by their own paths (path -> fake module name); the rest are OpenAI-shaped.
+OWN_PATHS = {
+    "/api/chat": "ollama",
+    "/api/embed": "ollama",
+    "/v2/translate": "deepl",
+    "/open_api/v2/chat": "coze",
+    "/api/library/ask": "aiproxylibrary",
+    cohere.PATH: "cohere",
+    cohere.EMBED_PATH: "cohere",
+    palm.PATH: "palm",
+    vertex.TOKEN_PATH: "vertex",
+}
+MODULES: dict[str, Any] = {
+    "gemini": gemini,
+    "anthropic": anthropic,
+    "ollama": ollama,
+    "deepl": deepl,
+    "cloudflare": cloudflare,
+    "coze": coze,
+    "aiproxylibrary": aiproxylibrary,
+    "aws": aws,
+    "cohere": cohere,
+    "palm": palm,
+    "replicate": replicate,
+    "vertex": vertex,
+}
+
+
 def _provider(path: str) -> str:
+    if path in OWN_PATHS:
+        return OWN_PATHS[path]
+    if cloudflare.PATH.match(path):
+        return "cloudflare"
     if aws.PATH.match(path):
         return "aws"
-    if path in (cohere.PATH, cohere.EMBED_PATH):
-        return "cohere"
-    if path == palm.PATH:
-        return "palm"
+    if vertex.PATH.match(path):
+        return "vertex"
     if replicate.handles(path):
         return "replicate"
-    if vertex.PATH.match(path) or path == vertex.TOKEN_PATH:
-        return "vertex"
     if GEMINI_PATH.match(path):
         return "gemini"
     if path.endswith("/v1/messages"):
@@ -73,7 +114,7 @@ def _provider(path: str) -> str:
 
 
 def _error(provider: str, kind: str, key: str = "") -> Response:
-    module: Any = {"gemini": gemini, "anthropic": anthropic, "aws": aws, "vertex": vertex, "cohere": cohere, "palm": palm, "replicate": replicate}.get(provider, openai)
+    module = MODULES.get(provider, openai)
     if kind in ECHO_KINDS:
         return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
@@ -97,23 +138,37 @@ def _not_found(path: str) -> Response:
     return Response(orjson.dumps({"error": error}), status_code=404, media_type="application/json")
 
 
-async def _answer(call: Call, path: str) -> Response | None:
-    match = aws.PATH.match(path)
-    if match:
-        return aws.invoke(call, match["model"], match["action"])
-    if path == vertex.TOKEN_PATH:
-        return vertex.token(call)
-    if path == cohere.PATH:
-        return cohere.chat(call)
-    if path == cohere.EMBED_PATH:
-        return cohere.embed(call)
-    if path == palm.PATH:
+async def _answer(call: Call, path: str, state: FakeState) -> Response | None:
+    provider = _provider(path)
+    if provider == "ollama":
+        return ollama.dispatch(call, path)
+    if provider == "deepl":
+        return deepl.translate(call)
+    if provider == "coze":
+        return coze.chat(call)
+    if provider == "aiproxylibrary":
+        return aiproxylibrary.ask(call)
+    if provider == "cloudflare":
+        return await cloudflare.dispatch(call, path)
+    if provider == "aws":
+        match = aws.PATH.match(path)
+        return aws.invoke(call, match["model"], match["action"]) if match else None
+    if provider == "vertex":
+        if path == vertex.TOKEN_PATH:
+            return vertex.token(call)
+        match = vertex.PATH.match(path)
+        return vertex.predict(call, match["publisher"], match["model"], match["action"]) if match else None
+    if provider == "cohere":
+        return cohere.chat(call) if path == cohere.PATH else cohere.embed(call)
+    if provider == "palm":
         return palm.generate_message(call)
-    if replicate.handles(path):
+    if provider == "replicate":
         return replicate.dispatch(call, path)
-    match = vertex.PATH.match(path)
-    if match:
-        return vertex.predict(call, match["publisher"], match["model"], match["action"])
+    if path.endswith("/responses") and call.request.method == "POST":  # OpenAI, and Azure's two paths
+        return responses.create(call, state.stored_responses)
+    item = responses.ITEM_PATH.search(path)
+    if item and call.request.method in ("GET", "DELETE"):
+        return responses.item(call, state.stored_responses, item["id"], item["rest"] or "")
     match = GEMINI_PATH.match(path)
     if match:
         return gemini.dispatch(call, match["model"], match["action"])
@@ -135,9 +190,7 @@ def create_app(state: FakeState) -> Starlette:
         behaviour = state.record(record)
         doc: Any = None
         # Lenient like real providers: a JSON body is JSON whatever its Content-Type says.
-        if body and (
-            headers.get("content-type", "").startswith("application/json") or body.lstrip()[:1] in (b"{", b"[")
-        ):
+        if body and (headers.get("content-type", "").startswith("application/json") or body.lstrip()[:1] in (b"{", b"[")):
             try:
                 doc = orjson.loads(body)
             except orjson.JSONDecodeError:
@@ -148,7 +201,7 @@ def create_app(state: FakeState) -> Starlette:
         if kind in ERROR_KINDS:
             return _error(_provider(path), kind, record.key)
         call = Call(request, body, doc, behaviour, record, state.canned)
-        answer = await _answer(call, path)
+        answer = await _answer(call, path, state)
         if answer is None:
             return _not_found(path)
         answer.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in state.canned.extra_headers]
@@ -173,9 +226,7 @@ def create_app(state: FakeState) -> Starlette:
         return JSONResponse({"ok": True})
 
     async def requests(request: Request) -> Response:
-        return JSONResponse(
-            {"requests": [r.as_dict() for r in state.requests], "served_usage": state.served_usage_total()}
-        )
+        return JSONResponse({"requests": [r.as_dict() for r in state.requests], "served_usage": state.served_usage_total()})
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
     routes = [

@@ -25,7 +25,9 @@ from tests.fake_upstream.common import Call, StreamCut, json_response
 # access key -> secret key the fake accepts
 SECRETS = {"AKIDFAKEBEDROCK": "fake/bedrock+secret"}
 PATH = re.compile(r"^/model/(?P<model>[^/]+)/(?P<action>invoke|invoke-with-response-stream)$")
-AUTH = re.compile(r"^AWS4-HMAC-SHA256 Credential=(?P<ak>[^/]+)/(?P<scope>[^,]+), SignedHeaders=(?P<signed>[^,]+), Signature=(?P<sig>[0-9a-f]{64})$")
+AUTH = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=(?P<ak>[^/]+)/(?P<scope>[^,]+), SignedHeaders=(?P<signed>[^,]+), Signature=(?P<sig>[0-9a-f]{64})$"
+)
 
 ERRORS: dict[str, tuple[int, str, str]] = {
     "500": (500, "InternalServerException", "The server encountered an internal error."),
@@ -139,16 +141,21 @@ def invoke(call: Call, model_id: str, action: str) -> Response:
     prompt, completion = call.canned.prompt_tokens, call.canned.completion_tokens
 
     async def body() -> AsyncIterator[bytes]:
-        for sent, ((name, payload), usage) in enumerate(events):
+        for sent, (sse, usage) in enumerate(events):
+            payload = orjson.loads(sse.split(b"data: ", 1)[1])
             if cut_after is not None and sent >= cut_after:
                 raise StreamCut()
             if fail_after is not None and sent >= fail_after:
                 yield exception_frame("throttlingException", "Too many tokens, please wait before trying again.")
                 return
-            event = {"type": name, **payload}
-            if name == "message_stop":
-                event["amazon-bedrock-invocationMetrics"] = {"inputTokenCount": prompt, "outputTokenCount": completion,
-                                                             "invocationLatency": 120, "firstByteLatency": 40}
+            event = dict(payload)
+            if event.get("type") == "message_stop":
+                event["amazon-bedrock-invocationMetrics"] = {
+                    "inputTokenCount": prompt,
+                    "outputTokenCount": completion,
+                    "invocationLatency": 120,
+                    "firstByteLatency": 40,
+                }
             frame = chunk_frame(event)
             if sent == 1:  # a frame split across two reads
                 yield frame[:7]
@@ -165,12 +172,22 @@ def _llama(call: Call, action: str) -> Response:
     """Llama 3: a `prompt` in Llama 3's chat format, answers with generation and token counts."""
     doc = call.doc
     prompt = doc.get("prompt") if isinstance(doc, dict) else None
-    if not isinstance(prompt, str) or not prompt.startswith("<|begin_of_text|>") or not prompt.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n") or "messages" in doc:
+    if (
+        not isinstance(prompt, str)
+        or not prompt.startswith("<|begin_of_text|>")
+        or not prompt.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")
+        or "messages" in doc
+    ):
         return _error(400, "ValidationException", "Malformed input request: #: required key [prompt] not found")
     prompt_tokens, completion = call.canned.prompt_tokens, call.canned.completion_tokens
     served = {"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion}
     if action == "invoke":
-        answer = {"generation": call.canned.reply_text, "prompt_token_count": prompt_tokens, "generation_token_count": completion, "stop_reason": "stop"}
+        answer = {
+            "generation": call.canned.reply_text,
+            "prompt_token_count": prompt_tokens,
+            "generation_token_count": completion,
+            "stop_reason": "stop",
+        }
         return json_response(call, answer, usage=served)
     words = call.canned.words
 

@@ -48,13 +48,21 @@ def chat(call: Call) -> Response:
     if not isinstance(doc.get("message"), str) or not doc["message"]:
         return error_response("400")
     for entry in doc.get("chat_history") or []:
-        if not isinstance(entry, dict) or entry.get("role") not in ("USER", "CHATBOT", "SYSTEM") or not isinstance(entry.get("message"), str):
+        if (
+            not isinstance(entry, dict)
+            or entry.get("role") not in ("USER", "CHATBOT", "SYSTEM")
+            or not isinstance(entry.get("message"), str)
+        ):
             return _bad("invalid request: chat_history entries need role USER, CHATBOT or SYSTEM and a message")
-    served = None if call.kind == "no_usage" else {
-        "prompt_tokens": call.canned.prompt_tokens,
-        "completion_tokens": call.canned.completion_tokens,
-        "total_tokens": call.canned.prompt_tokens + call.canned.completion_tokens,
-    }
+    served = (
+        None
+        if call.kind == "no_usage"
+        else {
+            "prompt_tokens": call.canned.prompt_tokens,
+            "completion_tokens": call.canned.completion_tokens,
+            "total_tokens": call.canned.prompt_tokens + call.canned.completion_tokens,
+        }
+    )
     response = {
         "response_id": "c0h3r3-resp",
         "text": call.canned.reply_text,
@@ -70,7 +78,13 @@ def chat(call: Call) -> Response:
     end = {"is_finished": True, "event_type": "stream-end", "finish_reason": "COMPLETE", "response": response}
     if call.kind == "stream_error":
         events = events[: call.behaviour.after if call.behaviour else 2]
-        end = {"is_finished": True, "event_type": "stream-end", "finish_reason": "ERROR", "error": "the model failed to generate", "response": {**response, "meta": _meta(call)}}
+        end = {
+            "is_finished": True,
+            "event_type": "stream-end",
+            "finish_reason": "ERROR",
+            "error": "the model failed to generate",
+            "response": {**response, "meta": _meta(call)},
+        }
     events.append(end)
     cut_after = call.behaviour.after if call.kind == "cut" and call.behaviour else None
 
@@ -95,7 +109,12 @@ def embed(call: Call) -> Response:
     texts = call.field("texts")
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
         return _bad("invalid request: texts must be a non-empty array of strings")
-    if "v3" in str(call.field("model")) and call.field("input_type") not in ("search_document", "search_query", "classification", "clustering"):
+    if "v3" in str(call.field("model")) and call.field("input_type") not in (
+        "search_document",
+        "search_query",
+        "classification",
+        "clustering",
+    ):
         return _bad("invalid request: valid input_type must be provided with the provided model")
     tokens = call.canned.embedding_tokens_per_input * len(texts)
     answer = {

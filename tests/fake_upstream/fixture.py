@@ -6,7 +6,7 @@ Enable with `pytest_plugins = ["tests.fake_upstream.fixture"]` in a conftest, or
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

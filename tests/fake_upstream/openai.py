@@ -103,6 +103,8 @@ def chat(call: Call, azure: bool) -> Response:
     if call.field("stream"):
         return _chat_stream(call, model, tool, azure)
     message: dict[str, Any] = {"role": "assistant", "content": None if tool else call.canned.reply_text}
+    if call.canned.reasoning_text:
+        message["reasoning_content"] = call.canned.reasoning_text
     if tool:
         message["tool_calls"] = [tool]
     answer: dict[str, Any] = {
@@ -110,9 +112,7 @@ def chat(call: Call, azure: bool) -> Response:
         "object": "chat.completion",
         "created": CREATED,
         "model": model,
-        "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls" if tool else "stop"}
-        ],
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls" if tool else "stop"}],
     }
     usage = _usage(call)
     if usage:
@@ -141,13 +141,13 @@ def _chat_stream(call: Call, model: str, tool: dict[str, Any] | None, azure: boo
     if azure:  # Azure opens with a content-filter chunk that has no choices: gateways must drop it
         events.append(
             (
-                data_event(
-                    {"id": "", "object": "", "created": 0, "model": "", "choices": [], "prompt_filter_results": []}
-                ),
+                data_event({"id": "", "object": "", "created": 0, "model": "", "choices": [], "prompt_filter_results": []}),
                 None,
             )
         )
     events.append((chunk({"role": "assistant", "content": ""}), None))
+    if call.canned.reasoning_text:
+        events.append((chunk({"reasoning_content": call.canned.reasoning_text}), None))
     if tool:
         events.append((chunk({"tool_calls": [{"index": 0, **tool}]}), None))
     else:
@@ -253,13 +253,12 @@ def moderations(call: Call) -> Response:
 def images(call: Call) -> Response:
     n = call.field("n") or 1
     if call.field("response_format") == "b64_json":
-        image = base64.b64encode(b"fake-image" * (call.canned.image_bytes // 10)).decode() if call.canned.image_bytes else "ZmFrZS1pbWFnZQ=="
+        image = (
+            base64.b64encode(b"fake-image" * (call.canned.image_bytes // 10)).decode() if call.canned.image_bytes else "ZmFrZS1pbWFnZQ=="
+        )
         data = [{"b64_json": image, "revised_prompt": call.field("prompt", "")} for _ in range(n)]
     else:
-        data = [
-            {"url": f"https://fake-upstream.invalid/image-{i}.png", "revised_prompt": call.field("prompt", "")}
-            for i in range(n)
-        ]
+        data = [{"url": f"https://fake-upstream.invalid/image-{i}.png", "revised_prompt": call.field("prompt", "")} for i in range(n)]
     return json_response(call, {"created": CREATED, "data": data})
 
 
@@ -280,9 +279,7 @@ async def transcription(call: Call) -> Response:
         return Response(f"WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n{text}\n\n", media_type="text/plain")
     if fmt == "verbose_json":
         segment = {"id": 0, "start": 0.0, "end": 2.0, "text": text}
-        return json_response(
-            call, {"task": "transcribe", "language": "english", "duration": 2.0, "text": text, "segments": [segment]}
-        )
+        return json_response(call, {"task": "transcribe", "language": "english", "duration": 2.0, "text": text, "segments": [segment]})
     return json_response(call, {"text": text})
 
 

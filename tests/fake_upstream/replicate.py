@@ -80,9 +80,20 @@ def create(call: Call, owner: str, name: str) -> Response:
     if not image and model not in POLLED_ONLY:
         urls["stream"] = f"{base}/v1/stream/{pid}"
     prediction = {
-        "id": pid, "model": model, "version": "hidden", "input": data, "logs": "", "output": None,
-        "error": None, "status": "starting", "created_at": "2024-01-01T00:00:00.000Z", "urls": urls,
-        "_image": image, "_polls": 0, "_words": call.canned.words, "_fail": call.kind == "stream_error",
+        "id": pid,
+        "model": model,
+        "version": "hidden",
+        "input": data,
+        "logs": "",
+        "output": None,
+        "error": None,
+        "status": "starting",
+        "created_at": "2024-01-01T00:00:00.000Z",
+        "urls": urls,
+        "_image": image,
+        "_polls": 0,
+        "_words": call.canned.words,
+        "_fail": call.kind == "stream_error",
     }
     with _lock:
         predictions[pid] = prediction

@@ -26,6 +26,7 @@ KINDS = {
     "error200",  # HTTP 200 whose JSON body is an error
     "401_echo",  # 401 whose message repeats the key it was sent, whole and as `Bearer <key>`
     "401_masked",  # 401 whose message shows the key masked as OpenAI does: sk-abc12***…wxyz
+    "stream_error_echo",  # Anthropic stream: message_start, then an `error` event repeating the key
 }
 
 
@@ -54,6 +55,9 @@ class Canned:
     # (name, value) pairs added to every normal answer, repeats allowed (e.g. two Set-Cookie).
     extra_headers: tuple[tuple[str, str], ...] = ()
     image_bytes: int = 0  # b64_json images: 0 = a 10-byte image, else about this many bytes
+    reasoning_text: str = ""  # when set: OpenAI `reasoning_content`, Anthropic a thinking block, before the reply
+    cache_write_tokens: int = 0  # Anthropic usage: cache_creation_input_tokens (beside input_tokens)
+    cache_read_tokens: int = 0  # Anthropic usage: cache_read_input_tokens
 
     @property
     def words(self) -> list[str]:
@@ -105,6 +109,7 @@ class FakeState:
     _pending: list[_Pending] = field(default_factory=list)
     _by_key: dict[str, Behaviour] = field(default_factory=dict)
     _requests: list[RecordedRequest] = field(default_factory=list)
+    stored_responses: dict[str, Any] = field(default_factory=dict)  # the Responses API's stored responses
 
     def fail_next(self, path: str, kind: str, count: int = 1, **params: Any) -> None:
         """The next `count` requests whose path matches `path` (exact, or a glob like `/v1beta/models/*`)
@@ -134,6 +139,7 @@ class FakeState:
             self._pending.clear()
             self._by_key.clear()
             self._requests.clear()
+            self.stored_responses.clear()
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -93,7 +93,11 @@ def token(call: Call) -> Response:
 
 
 def _google_error(status: int, rpc_status: str, message: str) -> Response:
-    return Response(orjson.dumps({"error": {"code": status, "message": message, "status": rpc_status}}), status_code=status, media_type="application/json")
+    return Response(
+        orjson.dumps({"error": {"code": status, "message": message, "status": rpc_status}}),
+        status_code=status,
+        media_type="application/json",
+    )
 
 
 def predict(call: Call, publisher: str, model: str, action: str) -> Response | None:

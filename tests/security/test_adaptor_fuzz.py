@@ -40,7 +40,9 @@ parts = st.one_of(
             "image_url": st.one_of(
                 json_values,
                 st.just(PNG),
-                st.fixed_dictionaries({"url": st.one_of(st.just(PNG), st.just("data:image/png;base64,!!"), json_values)}, optional={"detail": json_values}),
+                st.fixed_dictionaries(
+                    {"url": st.one_of(st.just(PNG), st.just("data:image/png;base64,!!"), json_values)}, optional={"detail": json_values}
+                ),
             )
         },
     ),
@@ -51,7 +53,12 @@ tool_call = st.one_of(
     json_values,
     st.fixed_dictionaries(
         {"type": st.just("function")},
-        optional={"id": text_or_junk, "function": st.one_of(json_values, st.fixed_dictionaries({}, optional={"name": text_or_junk, "arguments": st.one_of(text_or_junk, json_values)}))},
+        optional={
+            "id": text_or_junk,
+            "function": st.one_of(
+                json_values, st.fixed_dictionaries({}, optional={"name": text_or_junk, "arguments": st.one_of(text_or_junk, json_values)})
+            ),
+        },
     ),
 )
 message = st.fixed_dictionaries(
@@ -66,10 +73,18 @@ message = st.fixed_dictionaries(
 )
 tool = st.one_of(
     json_values,
-    st.fixed_dictionaries({"type": st.just("function"), "function": st.fixed_dictionaries({}, optional={"name": text_or_junk, "description": text_or_junk, "parameters": json_values})}),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("function"),
+            "function": st.fixed_dictionaries({}, optional={"name": text_or_junk, "description": text_or_junk, "parameters": json_values}),
+        }
+    ),
 )
 request = st.fixed_dictionaries(
-    {"model": st.sampled_from(["gpt-4o", "claude-3-5-sonnet-20240620", "gemini-1.5-pro", "gemini-pro"]), "messages": st.lists(message, min_size=1, max_size=4)},
+    {
+        "model": st.sampled_from(["gpt-4o", "claude-3-5-sonnet-20240620", "gemini-1.5-pro", "gemini-pro"]),
+        "messages": st.lists(message, min_size=1, max_size=4),
+    },
     optional={
         "max_tokens": json_values,
         "max_completion_tokens": json_values,
@@ -90,7 +105,11 @@ request = st.fixed_dictionaries(
 )
 embedding = st.fixed_dictionaries(
     {"model": st.sampled_from(["text-embedding-3-small", "text-embedding-004"])},
-    optional={"input": st.one_of(json_values, st.lists(text_or_junk, max_size=3)), "dimensions": json_values, "encoding_format": json_values},
+    optional={
+        "input": st.one_of(json_values, st.lists(text_or_junk, max_size=3)),
+        "dimensions": json_values,
+        "encoding_format": json_values,
+    },
 )
 
 
@@ -143,11 +162,14 @@ def test_embedding_requests_never_fail_an_adaptor(body: dict[str, Any]) -> None:
 
 
 def test_null_text_block_converts_for_every_adaptor() -> None:
-    body = {"model": "claude-3-5-sonnet-20240620", "messages": [
-        {"role": "system", "content": [{"type": "text", "text": None}]},
-        {"role": "user", "content": [{"type": "text", "text": None}, {"type": "text", "text": "hi"}]},
-        {"role": "tool", "tool_call_id": "x", "content": [{"type": "text", "text": None}]},
-    ]}
+    body = {
+        "model": "claude-3-5-sonnet-20240620",
+        "messages": [
+            {"role": "system", "content": [{"type": "text", "text": None}]},
+            {"role": "user", "content": [{"type": "text", "text": None}, {"type": "text", "text": "hi"}]},
+            {"role": "tool", "tool_call_id": "x", "content": [{"type": "text", "text": None}]},
+        ],
+    }
     convert_everywhere(modes.CHAT, body)
 
 

@@ -85,7 +85,13 @@ async def _capture_one_batch(master: int, tmp_path: Path, cost: int = 100) -> tu
         server.add_generic_rpc_handlers((proxy,))
         proxy_port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
-        env = {"NODE_TYPE": "slave", "MASTER_ADDR": f"127.0.0.1:{proxy_port}", "CLUSTER_SECRET": SECRET, "NODE_ID": "slave-a", "SPOOL_DIR": str(tmp_path)}
+        env = {
+            "NODE_TYPE": "slave",
+            "MASTER_ADDR": f"127.0.0.1:{proxy_port}",
+            "CLUSTER_SECRET": SECRET,
+            "NODE_ID": "slave-a",
+            "SPOOL_DIR": str(tmp_path),
+        }
         settings = build_settings(env)
         link = MasterLink(settings, ClusterKeys(SECRET))
         await link.open()

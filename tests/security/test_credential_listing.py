@@ -80,8 +80,12 @@ async def test_a_one_api_database_keeps_its_plaintext_access_token_working(tmp_p
     plaintext = "0123456789abcdef0123456789abcdef"
     try:  # One API's tables (no sessions), filled as One API leaves them
         async with engine.begin() as conn:
-            await conn.run_sync(lambda c: main_metadata.create_all(c, tables=[t for t in main_metadata.sorted_tables if t.name != "sessions"]))
-            await conn.execute(insert(users).values(username="root", password="", role=100, status=1, access_token=plaintext, aff_code="abcd", quota=0))
+            await conn.run_sync(
+                lambda c: main_metadata.create_all(c, tables=[t for t in main_metadata.sorted_tables if t.name != "sessions"])
+            )
+            await conn.execute(
+                insert(users).values(username="root", password="", role=100, status=1, access_token=plaintext, aff_code="abcd", quota=0)
+            )
             if history == "our_m0001":
                 await conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
                 await conn.execute(text("INSERT INTO alembic_version VALUES ('m0001')"))

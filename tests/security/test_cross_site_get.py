@@ -12,7 +12,13 @@ from tests.support.app import client_for
 from tests.support.services import FreshDatabase
 
 REFUSED = {"success": False, "message": "跨站请求被拒绝 (cross-site request refused)"}
-STATE_CHANGING = ["/api/user/token", "/api/channel/test", "/api/channel/test/1", "/api/channel/update_balance", "/api/channel/update_balance/1"]
+STATE_CHANGING = [
+    "/api/user/token",
+    "/api/channel/test",
+    "/api/channel/test/1",
+    "/api/channel/update_balance",
+    "/api/channel/update_balance/1",
+]
 CROSS_SITE = [
     {"Sec-Fetch-Site": "cross-site"},
     {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another origin
@@ -36,7 +42,9 @@ def database(sqlite_database: FreshDatabase) -> FreshDatabase:
 
 
 @pytest.mark.parametrize("headers", CROSS_SITE)
-async def test_cross_site_requests_are_refused(master: tuple[object, httpx.AsyncClient], root_client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+async def test_cross_site_requests_are_refused(
+    master: tuple[object, httpx.AsyncClient], root_client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
     app = master[0]
     token = (await root_client.get("/api/user/token", headers={"Sec-Fetch-Site": "same-origin"})).json()["data"]
     for path in STATE_CHANGING:
@@ -48,7 +56,9 @@ async def test_cross_site_requests_are_refused(master: tuple[object, httpx.Async
 
 
 @pytest.mark.parametrize("headers", SAME_ORIGIN)
-async def test_the_console_and_scripts_keep_working(master: tuple[object, httpx.AsyncClient], root_client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+async def test_the_console_and_scripts_keep_working(
+    master: tuple[object, httpx.AsyncClient], root_client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
     app = master[0]
     token = (await root_client.get("/api/user/token", headers=headers)).json()["data"]
     assert (await client_for(app).get("/api/user/self", headers={"Authorization": token})).json()["success"] is True

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import orjson
 
-from tests.support.relay_kit import CHAT, error_of, relay_world
 from tests.support.relay import bearer
+from tests.support.relay_kit import CHAT, error_of, relay_world
 
 CASES = [
     ({"temperature": "hot"}, "json: cannot unmarshal string into Go struct field GeneralOpenAIRequest.temperature of type float64"),
@@ -17,7 +17,10 @@ CASES = [
     ({"user": 7}, "json: cannot unmarshal number 7 into Go struct field GeneralOpenAIRequest.user of type string"),
     ({"tools": {"a": 1}}, "json: cannot unmarshal object into Go struct field GeneralOpenAIRequest.tools of type slice"),
     ({"stream_options": "yes"}, "json: cannot unmarshal string into Go struct field GeneralOpenAIRequest.stream_options of type struct"),
-    ({"messages": [{"role": 5, "content": "hi"}]}, "json: cannot unmarshal number 5 into Go struct field Message.messages.role of type string"),
+    (
+        {"messages": [{"role": 5, "content": "hi"}]},
+        "json: cannot unmarshal number 5 into Go struct field Message.messages.role of type string",
+    ),
 ]
 
 

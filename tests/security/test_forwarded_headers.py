@@ -45,7 +45,9 @@ async def test_headers_do_not_move_a_token_into_its_subnet(sqlite_database, fake
 async def test_headers_do_not_reset_the_login_rate_limit(sqlite_database) -> None:
     async with running_master(sqlite_database.env()) as (_app, client):
         codes = [
-            (await client.post("/api/user/login", json=BAD_LOGIN, headers={"X-Forwarded-For": f"10.0.0.{i}", "X-Real-IP": f"10.1.0.{i}"})).status_code
+            (
+                await client.post("/api/user/login", json=BAD_LOGIN, headers={"X-Forwarded-For": f"10.0.0.{i}", "X-Real-IP": f"10.1.0.{i}"})
+            ).status_code
             for i in range(CRITICAL_LIMIT + 1)
         ]
         assert codes == [200] * CRITICAL_LIMIT + [429]
@@ -70,6 +72,7 @@ async def test_a_trusted_proxy_names_the_client(sqlite_database, fake_upstream) 
 
 async def test_a_trusted_proxy_gives_each_client_its_own_login_budget(sqlite_database) -> None:
     async with running_master({**sqlite_database.env(), "TRUSTED_PROXIES": "127.0.0.1"}) as (_app, client):
+
         async def login(ip: str) -> int:
             return (await client.post("/api/user/login", json=BAD_LOGIN, headers={"X-Forwarded-For": ip})).status_code
 
@@ -97,6 +100,7 @@ def test_the_http_server_does_not_read_forwarded_headers() -> None:
 
 
 # -- the rule itself ------------------------------------------------------------------------------
+
 
 def test_the_walk_from_the_right() -> None:
     proxies = TrustedProxies(parse_networks("10.0.0.0/8, 192.168.1.1, ::1"))

@@ -102,8 +102,16 @@ def test_stream_error_events_are_redacted() -> None:
     for channel_type, adaptor in ((14, AnthropicAdaptor()), (24, GeminiAdaptor())):
         key = CHANNELS["anthropic" if channel_type == 14 else "gemini"][1]
         meta = RelayMeta(
-            mode=modes.CHAT, channel_type=channel_type, channel_id=1, base_url="https://upstream", api_key=key, config={},
-            origin_model="m", actual_model="m", is_stream=True, request_path="/v1/chat/completions",
+            mode=modes.CHAT,
+            channel_type=channel_type,
+            channel_id=1,
+            base_url="https://upstream",
+            api_key=key,
+            config={},
+            origin_model="m",
+            actual_model="m",
+            is_stream=True,
+            request_path="/v1/chat/completions",
         )
         event = {"type": "error", "error": {"type": "authentication_error", "message": f"bad key {key}"}}
         payloads = list(adaptor.stream_converter(meta).feed(b"data: " + orjson.dumps(event)))
@@ -132,3 +140,21 @@ def test_a_huge_error_text_is_cut_before_it_is_scanned() -> None:
     out = redact_key(text, key)
     assert out.startswith(f"leak {REDACTED} ") and out.endswith(CUT) and len(out) <= MAX_TEXT_CHARS + len(CUT)
     assert "ABCDEFGH" not in out
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+async def test_a_key_echoed_mid_stream_never_reaches_the_client(sqlite_database, fake_upstream, path: str) -> None:
+    """An Anthropic stream's `error` event that repeats the key, relayed converted (chat) and passed
+    through to an Anthropic client (/v1/messages, where the other events go byte for byte)."""
+    channel_type, key, _ = CHANNELS["anthropic"]
+    model = MODELS[channel_type]
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await w.channel(type=channel_type, key=key, models=model)
+        token = await w.token()
+        fake_upstream.behaviour_for_key(key, "stream_error_echo")
+        body: dict[str, Any] = {"model": model, "messages": CHAT, "stream": True, "max_tokens": 64}
+        resp = await w.root.post(path, headers=bearer(token), json=body)
+        assert fake_upstream.last.behaviour == "stream_error_echo"
+        assert resp.status_code == 200 and "Overloaded for key" in resp.text, resp.text
+        assert leaked(resp.text, key) == [], resp.text
+        assert REDACTED in resp.text

@@ -93,7 +93,7 @@ class RawUpstream:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = next((int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")), 0)
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
                 await reader.readexactly(length)
                 self.requests += 1
                 writer.write(self.reply)
@@ -103,7 +103,7 @@ class RawUpstream:
         finally:
             writer.close()
 
-    async def __aenter__(self) -> "RawUpstream":
+    async def __aenter__(self) -> RawUpstream:
         self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
         return self
 
@@ -139,10 +139,14 @@ async def test_a_gzip_bomb_stops_at_the_cap(sqlite_database, fake_upstream, clie
         assert row["remain_quota"] == 1_000_000 and await billed(w, token) == []
 
 
-@pytest.mark.parametrize("extra", [
-    b"".join(b"X-Filler-%d: v\r\n" % i for i in range(5000)),  # 5000 headers
-    b"X-Huge: " + b"h" * (1024 * 1024) + b"\r\n",  # one header of 1 MiB
-], ids=["many", "huge"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        b"".join(b"X-Filler-%d: v\r\n" % i for i in range(5000)),  # 5000 headers
+        b"X-Huge: " + b"h" * (1024 * 1024) + b"\r\n",  # one header of 1 MiB
+    ],
+    ids=["many", "huge"],
+)
 async def test_oversized_upstream_headers_are_refused(sqlite_database, fake_upstream, extra: bytes) -> None:
     """An upstream's headers are capped in count and size: the client gets an error, not them."""
     body = orjson.dumps({"object": "list", "data": [], "model": "m", "usage": {"prompt_tokens": 5, "total_tokens": 5}})

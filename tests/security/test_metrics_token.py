@@ -14,7 +14,13 @@ from tests.support.app import running_master
 from tests.support.services import FreshDatabase
 
 TOKEN = "scrape-me-4f1c"
-WRONG = [{}, {"Authorization": "Bearer nope"}, {"Authorization": TOKEN}, {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"}]
+WRONG = [
+    {},
+    {"Authorization": "Bearer nope"},
+    {"Authorization": TOKEN},
+    {"Authorization": f"Basic {TOKEN}"},
+    {"Authorization": f"Bearer {TOKEN}x"},
+]
 
 
 def assert_guarded(answers: list[httpx.Response], allowed: httpx.Response) -> None:
@@ -38,7 +44,13 @@ async def test_master_metrics_stay_open_without_a_token(sqlite_database: FreshDa
 
 
 async def test_slave_metrics_need_the_token(tmp_path: Path) -> None:
-    env = {"NODE_TYPE": "slave", "CLUSTER_SECRET": "s", "MASTER_ADDR": f"127.0.0.1:{free_port()}", "SPOOL_DIR": str(tmp_path / "spool"), "METRICS_TOKEN": TOKEN}
+    env = {
+        "NODE_TYPE": "slave",
+        "CLUSTER_SECRET": "s",
+        "MASTER_ADDR": f"127.0.0.1:{free_port()}",
+        "SPOOL_DIR": str(tmp_path / "spool"),
+        "METRICS_TOKEN": TOKEN,
+    }
     node = SlaveNode(build_settings(env, log_dir_flag=""))  # not started: /metrics needs no master
     transport = httpx.ASGITransport(app=node.app, client=("127.0.0.1", 40003))
     async with httpx.AsyncClient(transport=transport, base_url="http://slave") as client:
@@ -47,7 +59,13 @@ async def test_slave_metrics_need_the_token(tmp_path: Path) -> None:
 
 
 def test_a_node_of_two_workers_needs_the_token(tmp_path: Path) -> None:
-    env = {"SQLITE_PATH": str(tmp_path / "m.db"), "WORKERS": "2", "CLUSTER_SECRET": "", "GRPC_PORT": str(free_port()), "METRICS_TOKEN": TOKEN}
+    env = {
+        "SQLITE_PATH": str(tmp_path / "m.db"),
+        "WORKERS": "2",
+        "CLUSTER_SECRET": "",
+        "GRPC_PORT": str(free_port()),
+        "METRICS_TOKEN": TOKEN,
+    }
     node = Node("master", env, tmp_path).start()
     try:
         refused = [httpx.get(node.url + "/metrics", headers=h, timeout=10) for h in WRONG]

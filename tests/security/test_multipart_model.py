@@ -24,7 +24,9 @@ AUDIO = {"file": ("a.mp3", b"ID3 fake audio", "audio/mpeg")}
     ],
     ids=["two-models", "two-response-formats", "model-as-a-file"],
 )
-async def test_a_repeated_or_file_model_field_is_refused(sqlite_database, fake_upstream, data: dict[str, Any], files: dict[str, Any]) -> None:
+async def test_a_repeated_or_file_model_field_is_refused(
+    sqlite_database, fake_upstream, data: dict[str, Any], files: dict[str, Any]
+) -> None:
     async with relay_world(sqlite_database, fake_upstream) as w:
         await w.channel()
         token = await w.token()
@@ -39,7 +41,10 @@ async def test_a_single_model_field_is_relayed(sqlite_database, fake_upstream) -
         await w.channel()
         token = await w.token()
         resp = await w.root.post(
-            "/v1/audio/transcriptions", headers=bearer(token), data={"model": "whisper-1", "timestamp_granularities[]": ["word", "segment"]}, files=AUDIO
+            "/v1/audio/transcriptions",
+            headers=bearer(token),
+            data={"model": "whisper-1", "timestamp_granularities[]": ["word", "segment"]},
+            files=AUDIO,
         )
         assert resp.status_code == 200, resp.text
         assert fake_upstream.last.body.count(b'name="model"') == 1

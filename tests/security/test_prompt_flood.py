@@ -54,8 +54,11 @@ async def test_huge_prompt_from_an_empty_token_is_refused_before_counting(sqlite
         resp = await w.chat(poor_user_token, messages=flood)
         assert resp.status_code == 403, resp.text
         assert error_of(resp)["code"] == "insufficient_user_quota"
-        resp = await w.root.post("/v1/completions", headers={"Authorization": f"Bearer sk-{poor_token['key']}"},
-                                 json={"model": "gpt-3.5-turbo-instruct", "prompt": "b" * EIGHT_MB})
+        resp = await w.root.post(
+            "/v1/completions",
+            headers={"Authorization": f"Bearer sk-{poor_token['key']}"},
+            json={"model": "gpt-3.5-turbo-instruct", "prompt": "b" * EIGHT_MB},
+        )
         assert resp.status_code == 403, resp.text
 
         assert max(counted, default=0) < 1000, "the 8 MB prompt was counted before the quota check"
@@ -120,8 +123,20 @@ texts = st.text(st.characters(codec="utf-8"), max_size=300)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "system", "assistant"]), "content": st.one_of(texts, st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": texts}), max_size=3))}, optional={"name": texts}), max_size=4),
-       st.sampled_from(["gpt-3.5-turbo", "gpt-3.5-turbo-0301", "gpt-4o"]), st.booleans())
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "role": st.sampled_from(["user", "system", "assistant"]),
+                "content": st.one_of(texts, st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": texts}), max_size=3)),
+            },
+            optional={"name": texts},
+        ),
+        max_size=4,
+    ),
+    st.sampled_from(["gpt-3.5-turbo", "gpt-3.5-turbo-0301", "gpt-4o"]),
+    st.booleans(),
+)
 def test_the_lower_bound_never_exceeds_the_count(messages: list[dict[str, Any]], model: str, approximate: bool) -> None:
     """A refusal on the lower bound is one the count would have made too."""
     size = prompt.measure(modes.CHAT, {"messages": messages})

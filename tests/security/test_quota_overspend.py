@@ -82,7 +82,9 @@ async def test_parallel_streams_are_cut_at_the_balance(sqlite_database, fake_ups
             last = orjson.loads(payloads[-2])
             assert last["object"] == "chat.completion.chunk"
             assert last["choices"][0]["finish_reason"] == "length", payloads[-3:]
-            received = "".join(orjson.loads(p)["choices"][0]["delta"].get("content", "") for p in payloads[:-1] if orjson.loads(p)["choices"])
+            received = "".join(
+                orjson.loads(p)["choices"][0]["delta"].get("content", "") for p in payloads[:-1] if orjson.loads(p)["choices"]
+            )
             assert len(received) < len(LONG)
         used, remain, user_used, logged = await spent(w, token, user_id)
         assert remain >= 0 and used <= BALANCE, (used, remain)

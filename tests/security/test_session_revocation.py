@@ -57,7 +57,9 @@ async def test_password_change_ends_other_copies_and_keeps_the_changer(master: M
     await assert_logged_out(laptop)
     # An admin setting the password ends the user's sessions too.
     again = copy_of(app, bob)
-    admin_set = await root_client.put("/api/user/", json={"id": (await bob.get("/api/user/self")).json()["data"]["id"], "password": "byadmin123"})
+    admin_set = await root_client.put(
+        "/api/user/", json={"id": (await bob.get("/api/user/self")).json()["data"]["id"], "password": "byadmin123"}
+    )
     assert admin_set.json() == OK
     await assert_logged_out(bob)
     await assert_logged_out(again)

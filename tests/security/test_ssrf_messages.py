@@ -48,7 +48,10 @@ async def test_the_relay_refusal_names_no_address(sqlite_database, fake_upstream
         await w.channel(type=14, key="anthropic-secret", models="claude-3-haiku-20240307")
         token = await w.token()
         image = {"type": "image_url", "image_url": {"url": "http://localhost:9/cat.png"}}
-        body = {"model": "claude-3-haiku-20240307", "messages": [{"role": "user", "content": [image, {"type": "text", "text": "what is it?"}]}]}
+        body = {
+            "model": "claude-3-haiku-20240307",
+            "messages": [{"role": "user", "content": [image, {"type": "text", "text": "what is it?"}]}],
+        }
         resp = await w.root.post("/v1/chat/completions", headers=bearer(token), json=body)
         assert resp.status_code == 400, resp.text
         error = error_of(resp)

@@ -14,7 +14,10 @@ async def add_channel(root: httpx.AsyncClient, base_url: str, **fields: Any) -> 
         "type": fields.pop("type", 1),
         "key": fields.pop("key", "sk-upstream-good"),
         "base_url": base_url,
-        "models": fields.pop("models", "gpt-3.5-turbo,gpt-4o-mini,text-embedding-3-small,dall-e-3,whisper-1,tts-1,text-moderation-stable,text-moderation-latest"),
+        "models": fields.pop(
+            "models",
+            "gpt-3.5-turbo,gpt-4o-mini,text-embedding-3-small,dall-e-3,whisper-1,tts-1,text-moderation-stable,text-moderation-latest",
+        ),
         "group": fields.pop("group", "default"),
         **fields,
     }

@@ -7,9 +7,10 @@ after `await app.state.relay.flush()` wrote the pending quota and logs.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import orjson
@@ -58,9 +59,7 @@ class World:
 
     async def user(self, username: str, quota: int = 0, group: str = "default") -> tuple[httpx.AsyncClient, int]:
         """A common user with `quota` and `group`; returns (logged-in client, user id)."""
-        resp = await self.root.post(
-            "/api/user/", json={"username": username, "password": "password123", "display_name": username}
-        )
+        resp = await self.root.post("/api/user/", json={"username": username, "password": "password123", "display_name": username})
         assert resp.json()["success"], resp.text
         user_id = (await self.db_one(select(users.c.id).where(users.c.username == username)))["id"]
         if quota or group != "default":
@@ -140,7 +139,7 @@ def with_request_id(resp: httpx.Response, message: str) -> str:
 
 
 def sse_payloads(text: str) -> list[str]:
-    return [line[len("data: "):] for line in text.splitlines() if line.startswith("data: ")]
+    return [line[len("data: ") :] for line in text.splitlines() if line.startswith("data: ")]
 
 
 def bearer_key(key: str) -> dict[str, str]:

@@ -4,10 +4,10 @@ fresh database (or Redis db number) handed to every test. Never skipped: a missi
 from __future__ import annotations
 
 import itertools
-import threading
 import os
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -127,12 +127,12 @@ class FreshDatabase:
     def _clone_mysql(cls, template: str, target: str) -> None:
         tables = subprocess.run(
             ["mariadb", "-h", "127.0.0.1", "-uroot", "-N", "-e", f"SHOW TABLES FROM `{template}`"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.split()
         sql = "".join(f"CREATE TABLE `{target}`.`{t}` LIKE `{template}`.`{t}`;" for t in tables)
-        sql += "".join(
-            f"INSERT INTO `{target}`.`{t}` SELECT * FROM `{template}`.`{t}`;" for t in tables if t.startswith("alembic_version")
-        )
+        sql += "".join(f"INSERT INTO `{target}`.`{t}` SELECT * FROM `{template}`.`{t}`;" for t in tables if t.startswith("alembic_version"))
         cls._mysql(sql)
 
     @staticmethod
@@ -162,7 +162,9 @@ class FreshDatabase:
                 capture_output=True,
             )
         if my:
-            subprocess.run(["mariadb", "-h", "127.0.0.1", "-uroot", "-e", "".join(f"DROP DATABASE IF EXISTS `{n}`;" for n in my)], capture_output=True)
+            subprocess.run(
+                ["mariadb", "-h", "127.0.0.1", "-uroot", "-e", "".join(f"DROP DATABASE IF EXISTS `{n}`;" for n in my)], capture_output=True
+            )
         cls._to_drop.clear()
         cls._templates.clear()
 

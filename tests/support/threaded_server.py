@@ -19,7 +19,7 @@ class ThreadedServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "ThreadedServer":
+    def start(self) -> ThreadedServer:
         # Bind and listen before the server thread runs: clients can connect at once (the kernel
         # queues them), and there is no port race.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

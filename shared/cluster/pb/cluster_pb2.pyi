@@ -23,18 +23,88 @@ class ChangesRequest(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., epoch: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
-    __slots__ = ("node_id",)
+    __slots__ = ("node_id", "epoch", "version")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     node_id: str
-    def __init__(self, node_id: _Optional[str] = ...) -> None: ...
+    epoch: str
+    version: int
+    def __init__(self, node_id: _Optional[str] = ..., epoch: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Changes(_message.Message):
-    __slots__ = ("unchanged", "snapshot")
+    __slots__ = ("unchanged", "snapshot", "changes", "more")
     UNCHANGED_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
     unchanged: bool
     snapshot: SealedSnapshot
-    def __init__(self, unchanged: _Optional[bool] = ..., snapshot: _Optional[_Union[SealedSnapshot, _Mapping]] = ...) -> None: ...
+    changes: _containers.RepeatedCompositeFieldContainer[SealedChanges]
+    more: bool
+    def __init__(self, unchanged: _Optional[bool] = ..., snapshot: _Optional[_Union[SealedSnapshot, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[SealedChanges, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
+
+class Update(_message.Message):
+    __slots__ = ("snapshot", "changes")
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    snapshot: SealedSnapshot
+    changes: SealedChanges
+    def __init__(self, snapshot: _Optional[_Union[SealedSnapshot, _Mapping]] = ..., changes: _Optional[_Union[SealedChanges, _Mapping]] = ...) -> None: ...
+
+class SealedChanges(_message.Message):
+    __slots__ = ("epoch", "from_version", "version", "sealed")
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SEALED_FIELD_NUMBER: _ClassVar[int]
+    epoch: str
+    from_version: int
+    version: int
+    sealed: bytes
+    def __init__(self, epoch: _Optional[str] = ..., from_version: _Optional[int] = ..., version: _Optional[int] = ..., sealed: _Optional[bytes] = ...) -> None: ...
+
+class ChangeSet(_message.Message):
+    __slots__ = ("epoch", "from_version", "version", "users", "tokens", "channels", "deleted_users", "deleted_token_hashes", "deleted_channels", "options_changed", "options", "applied")
+    class OptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AppliedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_USERS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_TOKEN_HASHES_FIELD_NUMBER: _ClassVar[int]
+    DELETED_CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    epoch: str
+    from_version: int
+    version: int
+    users: _containers.RepeatedCompositeFieldContainer[User]
+    tokens: _containers.RepeatedCompositeFieldContainer[Token]
+    channels: _containers.RepeatedCompositeFieldContainer[Channel]
+    deleted_users: _containers.RepeatedScalarFieldContainer[int]
+    deleted_token_hashes: _containers.RepeatedScalarFieldContainer[str]
+    deleted_channels: _containers.RepeatedScalarFieldContainer[int]
+    options_changed: bool
+    options: _containers.ScalarMap[str, str]
+    applied: _containers.ScalarMap[str, int]
+    def __init__(self, epoch: _Optional[str] = ..., from_version: _Optional[int] = ..., version: _Optional[int] = ..., users: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., tokens: _Optional[_Iterable[_Union[Token, _Mapping]]] = ..., channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., deleted_users: _Optional[_Iterable[int]] = ..., deleted_token_hashes: _Optional[_Iterable[str]] = ..., deleted_channels: _Optional[_Iterable[int]] = ..., options_changed: _Optional[bool] = ..., options: _Optional[_Mapping[str, str]] = ..., applied: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class SealedSnapshot(_message.Message):
     __slots__ = ("epoch", "version", "sealed")

@@ -53,7 +53,7 @@ class ConfigStub:
         self.Watch = channel.unary_stream(
                 '/oneapi.cluster.v1.Config/Watch',
                 request_serializer=shared_dot_cluster_dot_pb_dot_cluster__pb2.WatchRequest.SerializeToString,
-                response_deserializer=shared_dot_cluster_dot_pb_dot_cluster__pb2.SealedSnapshot.FromString,
+                response_deserializer=shared_dot_cluster_dot_pb_dot_cluster__pb2.Update.FromString,
                 _registered_method=True)
 
 
@@ -74,14 +74,16 @@ class ConfigServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ChangesSince(self, request, context):
-        """The snapshot if it changed since (epoch, version), else `unchanged`.
+        """What changed since (epoch, version): a page of change sets from the retained log, or the full
+        snapshot when (epoch, version) is another master's or older than the log; else `unchanged`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Watch(self, request, context):
-        """Every new snapshot, pushed as it is published; the first message is the current one.
+        """Change sets pushed as they are published. It starts with the changes after the request's
+        (epoch, version) when the log still holds them, else with the full snapshot.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -103,7 +105,7 @@ def add_ConfigServicer_to_server(servicer, server):
             'Watch': grpc.unary_stream_rpc_method_handler(
                     servicer.Watch,
                     request_deserializer=shared_dot_cluster_dot_pb_dot_cluster__pb2.WatchRequest.FromString,
-                    response_serializer=shared_dot_cluster_dot_pb_dot_cluster__pb2.SealedSnapshot.SerializeToString,
+                    response_serializer=shared_dot_cluster_dot_pb_dot_cluster__pb2.Update.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -192,7 +194,7 @@ class Config:
             target,
             '/oneapi.cluster.v1.Config/Watch',
             shared_dot_cluster_dot_pb_dot_cluster__pb2.WatchRequest.SerializeToString,
-            shared_dot_cluster_dot_pb_dot_cluster__pb2.SealedSnapshot.FromString,
+            shared_dot_cluster_dot_pb_dot_cluster__pb2.Update.FromString,
             options,
             channel_credentials,
             insecure,

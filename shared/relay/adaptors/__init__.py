@@ -5,7 +5,7 @@ The engine calls, per attempt:
     adaptor = adaptor_for(channel_type)               # None -> "channel type not supported yet"
     if hasattr(adaptor, "prepare"): await adaptor.prepare(body, user_content_client)  # images -> data: URLs
     req = adaptor.build_request(meta, body, raw)      # may raise RelayError
-    non-2xx -> upstream_error(status, body); stream -> adaptor.stream_converter(meta).feed(line)
+    non-2xx -> adaptor.upstream_error(status, body) if it has one, else upstream_error(status, body); stream -> adaptor.stream_converter(meta).feed(line)
     otherwise -> adaptor.convert_response(meta, status, headers, body)
 """
 

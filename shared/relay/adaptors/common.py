@@ -8,6 +8,8 @@ import time
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
+import orjson
+
 from shared.relay.types import RelayError
 
 DATA_PREFIX = b"data: "
@@ -36,6 +38,19 @@ def listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def json_body(body: dict[str, Any] | None, raw: bytes) -> dict[str, Any]:
+    """The client's JSON object for a converting adaptor: the engine's parsed copy, else `raw` parsed."""
+    if body is not None:
+        return body
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise conversion_error("request body is not JSON") from None
+    if not isinstance(parsed, dict):
+        raise conversion_error("request body is not a JSON object")
+    return parsed
+
+
 def now() -> int:
     return int(time.time())
 
@@ -47,9 +62,7 @@ def content_text(content: Any) -> str:
     if isinstance(content, list):
         # A text part whose text is null or not a string carries no text (never a TypeError: a 500).
         return "".join(
-            text
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text" and isinstance(text := part.get("text"), str)
+            text for part in content if isinstance(part, dict) and part.get("type") == "text" and isinstance(text := part.get("text"), str)
         )
     return ""
 
@@ -82,9 +95,7 @@ def decode_data_url(url: str) -> tuple[str, str]:
         try:  # validate so the provider gets a clean 400 from us rather than an opaque one
             base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
-            raise RelayError(
-                400, "invalid base64 image data", type="invalid_request_error", code="invalid_image_url"
-            ) from None
+            raise RelayError(400, "invalid base64 image data", type="invalid_request_error", code="invalid_image_url") from None
         return mime, payload
     return mime, base64.b64encode(unquote_to_bytes(payload)).decode("ascii")
 
@@ -93,9 +104,7 @@ def image_source(url: str) -> tuple[str, str]:
     """An image part's URL -> (mime, base64). Remote URLs must have been inlined by `inline_images` first."""
     if url.startswith("data:"):
         return decode_data_url(url)
-    raise RelayError(
-        400, f"image url was not fetched: {url[:100]}", type="invalid_request_error", code="invalid_image_url"
-    )
+    raise RelayError(400, f"image url was not fetched: {url[:100]}", type="invalid_request_error", code="invalid_image_url")
 
 
 def path_segment(value: str) -> str:

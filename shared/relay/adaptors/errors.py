@@ -1,4 +1,4 @@
-"""Upstream error bodies -> the relay's OpenAI-style error, and the auto-disable rule (reference §5.5)."""
+"""Upstream error bodies -> the relay's OpenAI-style error, and the auto-disable rule (docs/one-api-compat.md §5.5)."""
 
 from __future__ import annotations
 
@@ -89,9 +89,7 @@ def upstream_error(status: int, body: bytes) -> RelayError:
     The whole OpenAI-shaped `error` object wins when it has a message (Anthropic's and Gemini's error
     bodies share that shape); otherwise the first known message field; otherwise a generic text.
     """
-    default = RelayError(
-        status=status, message="", type="upstream_error", param=str(status), code="bad_response_status_code"
-    )
+    default = RelayError(status=status, message="", type="upstream_error", param=str(status), code="bad_response_status_code")
     try:
         doc = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:
@@ -106,6 +104,13 @@ def upstream_error(status: int, body: bytes) -> RelayError:
     if not default.message:
         default.message = f"bad response status code {status}"
     return default
+
+
+def error_of(adaptor: object, status: int, body: bytes) -> RelayError:
+    """An upstream answer that is an error -> the client's error: the adaptor's own reading when its
+    provider has an error format of its own (an `upstream_error` method), else One API's generic one."""
+    parse = getattr(adaptor, "upstream_error", None)
+    return parse(status, body) if parse is not None else upstream_error(status, body)
 
 
 def should_disable_channel(err: RelayError, status: int) -> bool:

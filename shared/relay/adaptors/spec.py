@@ -100,7 +100,7 @@ KEY_PLAIN = Text("The upstream API key", "上游服务的 API 密钥")
 
 @dataclass(frozen=True)
 class ChannelSpec:
-    id: int  # the channel type id (reference §3.8)
+    id: int  # the channel type id (docs/one-api-compat.md §3.8)
     name: str  # One API's Go constant name
     label: Text  # the console's label
     api_type: int

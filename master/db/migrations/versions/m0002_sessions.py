@@ -26,10 +26,16 @@ def upgrade(target: str = "main") -> None:
     for table in main_metadata.sorted_tables:
         if table.name not in existing:
             table.create(bind)
-    plain = (users.c.access_token.is_not(None)) & (users.c.access_token != "") & (func.substr(users.c.access_token, 1, len(STORED_PREFIX)) != STORED_PREFIX)
+    plain = (
+        (users.c.access_token.is_not(None))
+        & (users.c.access_token != "")
+        & (func.substr(users.c.access_token, 1, len(STORED_PREFIX)) != STORED_PREFIX)
+    )
     last_id = 0
     while True:
-        rows = bind.execute(select(users.c.id, users.c.access_token).where(plain, users.c.id > last_id).order_by(users.c.id).limit(BATCH)).all()
+        rows = bind.execute(
+            select(users.c.id, users.c.access_token).where(plain, users.c.id > last_id).order_by(users.c.id).limit(BATCH)
+        ).all()
         if not rows:
             return
         for row in rows:

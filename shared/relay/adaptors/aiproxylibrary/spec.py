@@ -1,8 +1,8 @@
-"""AI Proxy's knowledge base (type 21): /api/library/ask with a library id; it offers the OpenAI list.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""AI Proxy's knowledge base (type 21): /api/library/ask with a library id; it offers the OpenAI list."""
 
 from __future__ import annotations
 
+from shared.relay.adaptors.aiproxylibrary.adaptor import AIProxyLibraryAdaptor
 from shared.relay.adaptors.openai.spec import MODELS
 from shared.relay.adaptors.spec import API_AIPROXY_LIBRARY, ChannelSpec, ConfigField, Text
 
@@ -12,7 +12,7 @@ SPECS = (
         name="AIProxyLibrary",
         label=Text("Knowledge base: AI Proxy", "知识库：AI Proxy"),
         api_type=API_AIPROXY_LIBRARY,
-        adaptor=None,
+        adaptor=AIProxyLibraryAdaptor(),
         base_url="https://api.aiproxy.io",
         models=MODELS,
         fields=(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -33,9 +34,7 @@ class AnthropicAdaptor:
         url = f"{meta.base_url}/v1/messages"
         return UpstreamRequest("POST", url, request.request_headers(meta), orjson.dumps(converted))
 
-    def convert_response(
-        self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes
-    ) -> ConvertedResponse:
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
         return response.convert(status, body)
 
     def stream_converter(self, meta: RelayMeta) -> AnthropicStream:

@@ -1,4 +1,4 @@
-"""OpenAI chat request -> Anthropic Messages request (reference §5.8, Anthropic)."""
+"""OpenAI chat request -> Anthropic Messages request (docs/one-api-compat.md §5.8, Anthropic)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,7 @@ MODEL_ALIASES = {"claude-instant-1": "claude-instant-1.1", "claude-2": "claude-2
 
 
 def request_headers(meta: RelayMeta) -> dict[str, str]:
-    beta = (
-        "max-tokens-3-5-sonnet-2024-07-15"
-        if meta.actual_model.startswith("claude-3-5-sonnet")
-        else "messages-2023-12-15"
-    )
+    beta = "max-tokens-3-5-sonnet-2024-07-15" if meta.actual_model.startswith("claude-3-5-sonnet") else "messages-2023-12-15"
     headers = {
         "Content-Type": "application/json",
         "x-api-key": meta.api_key,

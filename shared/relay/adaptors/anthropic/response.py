@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from shared.relay.adaptors.common import listed, member, now
+from shared.relay.adaptors.common import listed, now
 from shared.relay.adaptors.errors import error_from_object
 from shared.relay.types import ConvertedResponse, RelayError, Usage
 
@@ -24,7 +24,17 @@ def usage_of(prompt: int, completion: int) -> Usage:
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def anthropic_usage(raw: Any) -> Usage:
+    """An Anthropic `usage` object -> Usage. Anthropic's input_tokens leaves out the cached part of
+    the prompt: prompt_tokens here is the whole prompt, with the cache writes and reads inside it."""
+    raw = raw if isinstance(raw, dict) else {}
+    write, read = _count(raw.get("cache_creation_input_tokens")), _count(raw.get("cache_read_input_tokens"))
+    usage = usage_of(_count(raw.get("input_tokens")) + write + read, _count(raw.get("output_tokens")))
+    usage.cache_write_tokens, usage.cache_read_tokens = write, read
+    return usage
 
 
 def convert(status: int, body: bytes) -> ConvertedResponse:
@@ -58,8 +68,7 @@ def convert(status: int, body: bytes) -> ConvertedResponse:
     message: dict[str, Any] = {"role": "assistant", "content": text}
     if tool_calls:
         message["tool_calls"] = tool_calls
-    raw_usage = member(doc, "usage")
-    usage = usage_of(_count(raw_usage.get("input_tokens")), _count(raw_usage.get("output_tokens")))
+    usage = anthropic_usage(doc.get("usage"))
     answer = {
         "id": f"chatcmpl-{doc.get('id', '')}",
         "object": "chat.completion",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import orjson
 
@@ -21,7 +22,7 @@ class AnthropicStream:
         self._model = meta.actual_model
         self._key = meta.api_key  # an error event may echo it (shared.redact)
         self._created = now()
-        self._prompt = 0
+        self._prompt_parts: dict[str, int] = {}
         self._completion = 0
         self._tool_index: dict[int, int] = {}  # Anthropic content block index -> OpenAI tool_calls index
 
@@ -37,14 +38,21 @@ class AnthropicStream:
         )
 
     def _set_usage(self, raw: Any) -> None:
+        """message_start carries the prompt side, message_delta the output (and, lately, the prompt
+        again): each count is kept from the last event that reported it."""
         if not isinstance(raw, dict):
             return
-        if isinstance(raw.get("input_tokens"), int) and raw["input_tokens"] > 0:
-            self._prompt = raw["input_tokens"]
+        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
+            if isinstance(raw.get(key), int) and raw[key] > 0:
+                self._prompt_parts[key] = raw[key]
         if isinstance(raw.get("output_tokens"), int):
             self._completion = raw["output_tokens"]
-        if self._prompt or self._completion:
-            self.usage = usage_of(self._prompt, self._completion)
+        parts = self._prompt_parts
+        prompt = sum(parts.values())
+        if prompt or self._completion:
+            self.usage = usage_of(prompt, self._completion)
+            self.usage.cache_write_tokens = parts.get("cache_creation_input_tokens", 0)
+            self.usage.cache_read_tokens = parts.get("cache_read_input_tokens", 0)
 
     def feed(self, line: bytes) -> Iterable[bytes]:
         payload = sse_data(line)

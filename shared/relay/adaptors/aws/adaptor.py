@@ -21,7 +21,7 @@ from shared.relay.adaptors.anthropic import request as anthropic_request
 from shared.relay.adaptors.anthropic import response as anthropic_response
 from shared.relay.adaptors.anthropic.stream import AnthropicStream
 from shared.relay.adaptors.aws import eventstream, llama, sigv4
-from shared.relay.adaptors.common import conversion_error, unsupported_mode
+from shared.relay.adaptors.common import json_body, unsupported_mode
 from shared.relay.adaptors.images import prepare_images
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, StreamConverter, UpstreamRequest
 from shared.relay.upstream import UpstreamClient, UpstreamResponse, UpstreamUnavailable
@@ -58,8 +58,9 @@ def credentials(meta: RelayMeta) -> tuple[str, str, str]:
     if not (ak and sk and region):
         parts = meta.api_key.split("|")
         if len(parts) != 3 or not all(parts):
-            raise RelayError(400, "AWS channel key must be ak|sk|region (or set ak, sk and region in its config)",
-                             code="invalid_channel_key")
+            raise RelayError(
+                400, "AWS channel key must be ak|sk|region (or set ak, sk and region in its config)", code="invalid_channel_key"
+            )
         ak, sk, region = parts
     return ak, sk, region
 
@@ -151,7 +152,10 @@ def _line(message: eventstream.Message) -> bytes:
         text = str(doc.get("message") or "") if isinstance(doc, dict) else ""
     except orjson.JSONDecodeError:
         text = ""
-    error = {"type": _STREAM_ERROR_TYPES.get(name) or ERROR_TYPES.get(name, name), "message": text or message.headers.get(":error-message", name)}
+    error = {
+        "type": _STREAM_ERROR_TYPES.get(name) or ERROR_TYPES.get(name, name),
+        "message": text or message.headers.get(":error-message", name),
+    }
     return b"data: " + orjson.dumps({"type": "error", "error": error}) + b"\n"
 
 
@@ -163,13 +167,7 @@ class BedrockAdaptor:
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
         if meta.mode != modes.CHAT:
             raise unsupported_mode(meta.mode)
-        if body is None:
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise conversion_error("request body is not JSON") from None
-            if not isinstance(body, dict):
-                raise conversion_error("request body is not a JSON object")
+        body = json_body(body, raw)
         ak, sk, region = credentials(meta)
         bedrock_id = model_id(meta.actual_model)
         if is_llama(bedrock_id):

@@ -57,7 +57,9 @@ def convert_response(meta: RelayMeta, status: int, body: bytes) -> ConvertedResp
         "object": "chat.completion",
         "created": now(),
         "model": meta.actual_model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": STOP.get(str(doc.get("stop_reason")))}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": STOP.get(str(doc.get("stop_reason")))}
+        ],
         "usage": usage.as_dict(),
     }
     return ConvertedResponse(status=status, body=orjson.dumps(answer), usage=usage, text=text)

@@ -7,9 +7,11 @@ from shared.relay.adaptors.openai.spec import ADAPTOR
 from shared.relay.adaptors.openai.spec import MODELS as OPENAI_MODELS
 from shared.relay.adaptors.spec import API_OPENAI, API_VERSION, ChannelSpec, ConfigField, Route, Text
 
+AZURE = 3
+
 SPECS = (
     ChannelSpec(
-        id=3,
+        id=AZURE,
         name="Azure",
         label=Text("Azure", "Azure"),
         api_type=API_OPENAI,

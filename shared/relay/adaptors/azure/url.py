@@ -1,4 +1,4 @@
-"""Azure OpenAI URLs: `/openai/deployments/{deployment}/{task}?api-version=…` (reference §5.8)."""
+"""Azure OpenAI URLs: `/openai/deployments/{deployment}/{task}?api-version=…` (docs/one-api-compat.md §5.8)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Cloudflare Workers AI (type 37): account-scoped URLs.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""Cloudflare Workers AI (type 37): account-scoped URLs (or an AI Gateway URL), a Bearer API token."""
 
 from __future__ import annotations
 
+from shared.relay.adaptors.cloudflare.adaptor import CloudflareAdaptor
 from shared.relay.adaptors.spec import API_CLOUDFLARE, ChannelSpec, ConfigField, Text
 
 MODELS = (
@@ -46,11 +46,21 @@ SPECS = (
         name="Cloudflare",
         label=Text("Cloudflare", "Cloudflare"),
         api_type=API_CLOUDFLARE,
-        adaptor=None,
+        adaptor=CloudflareAdaptor(),
         base_url="https://api.cloudflare.com",
         models=MODELS,
         owner="cloudflare",
         catalogued=True,
-        fields=(ConfigField("config.user_id", Text("Account ID", "Account ID")),),
+        key_format=Text("A Workers AI API token", "Workers AI API 令牌"),
+        fields=(
+            ConfigField(
+                "config.user_id",
+                Text("Account ID", "Account ID"),
+                hint=Text(
+                    "Not needed when the base URL is an AI Gateway URL ending in /workers-ai",
+                    "基础 URL 为以 /workers-ai 结尾的 AI Gateway 地址时可留空",
+                ),
+            ),
+        ),
     ),
 )

@@ -15,7 +15,7 @@ import orjson
 
 from shared.redact import redact_error
 from shared.relay import modes
-from shared.relay.adaptors.common import content_text, conversion_error, member, now, unsupported_mode
+from shared.relay.adaptors.common import content_text, conversion_error, json_body, member, now, unsupported_mode
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, UpstreamRequest, Usage
 
 DEFAULT_MODEL = "command-r"
@@ -104,7 +104,9 @@ def convert_response(meta: RelayMeta, status: int, body: bytes) -> ConvertedResp
         "object": "chat.completion",
         "created": now(),
         "model": meta.actual_model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason(doc.get("finish_reason"))}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason(doc.get("finish_reason"))}
+        ],
         "usage": (usage or Usage()).as_dict(),
     }
     return ConvertedResponse(status=status, body=orjson.dumps(answer), usage=usage, text=text)
@@ -198,13 +200,7 @@ class CohereAdaptor:
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
         if meta.mode not in (modes.CHAT, modes.EMBEDDINGS):
             raise unsupported_mode(meta.mode)
-        if body is None:
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise conversion_error("request body is not JSON") from None
-            if not isinstance(body, dict):
-                raise conversion_error("request body is not a JSON object")
+        body = json_body(body, raw)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {meta.api_key}", "Accept": "application/json"}
         if meta.mode == modes.EMBEDDINGS:
             return UpstreamRequest("POST", f"{meta.base_url}/v1/embed", headers, orjson.dumps(convert_embeddings(body)))

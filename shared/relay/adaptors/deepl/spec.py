@@ -1,8 +1,8 @@
-"""DeepL (type 38): /v2/translate, the target language from the model suffix.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""DeepL (type 38): /v2/translate with `DeepL-Auth-Key`, the target language from the model suffix."""
 
 from __future__ import annotations
 
+from shared.relay.adaptors.deepl.adaptor import DeepLAdaptor
 from shared.relay.adaptors.spec import API_DEEPL, ChannelSpec, Text
 
 MODELS = ("deepl-zh", "deepl-en", "deepl-ja")
@@ -13,10 +13,11 @@ SPECS = (
         name="DeepL",
         label=Text("DeepL", "DeepL"),
         api_type=API_DEEPL,
-        adaptor=None,
+        adaptor=DeepLAdaptor(),
         base_url="https://api-free.deepl.com",
         models=MODELS,
         owner="deepl",
         catalogued=True,
+        key_format=Text("The DeepL authentication key (free keys end in :fx)", "DeepL 认证密钥（免费版以 :fx 结尾）"),
     ),
 )

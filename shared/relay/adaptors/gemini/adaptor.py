@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -34,9 +35,7 @@ class GeminiAdaptor:
             converted = request.convert_chat(meta, body)
         return UpstreamRequest("POST", url, request.request_headers(meta), orjson.dumps(converted))
 
-    def convert_response(
-        self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes
-    ) -> ConvertedResponse:
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
         if meta.mode == modes.EMBEDDINGS:
             return response.convert_embeddings(meta, status, body)
         return response.convert_chat(meta, status, body)

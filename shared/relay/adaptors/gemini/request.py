@@ -1,4 +1,4 @@
-"""OpenAI chat/embedding requests -> Gemini generateContent / batchEmbedContents (reference §5.8, Gemini)."""
+"""OpenAI chat/embedding requests -> Gemini generateContent / batchEmbedContents (docs/one-api-compat.md §5.8, Gemini)."""
 
 from __future__ import annotations
 

@@ -95,9 +95,7 @@ def convert_chat(meta: RelayMeta, status: int, body: bytes) -> ConvertedResponse
         message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
         if calls:
             message["tool_calls"] = calls
-        choices.append(
-            {"index": index, "message": message, "finish_reason": finish_reason(candidate, bool(calls)) or "stop"}
-        )
+        choices.append({"index": index, "message": message, "finish_reason": finish_reason(candidate, bool(calls)) or "stop"})
     answer: dict[str, Any] = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import orjson
 
+from shared.redact import redact_error
 from shared.relay.adaptors.common import listed, now, sse_data
 from shared.relay.adaptors.gemini.response import (
     candidate_parts,
@@ -14,7 +16,6 @@ from shared.relay.adaptors.gemini.response import (
     parts_text,
     tool_calls,
 )
-from shared.redact import redact_error
 from shared.relay.types import Usage
 
 

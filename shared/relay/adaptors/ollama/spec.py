@@ -1,8 +1,8 @@
-"""Ollama (type 30): the native /api/chat and /api/embed.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""Ollama (type 30): the native /api/chat (NDJSON stream) and /api/embed, Bearer key."""
 
 from __future__ import annotations
 
+from shared.relay.adaptors.ollama.adaptor import OllamaAdaptor
 from shared.relay.adaptors.spec import API_OLLAMA, ChannelSpec, Text
 
 MODELS = (
@@ -21,7 +21,7 @@ SPECS = (
         name="Ollama",
         label=Text("Ollama", "Ollama"),
         api_type=API_OLLAMA,
-        adaptor=None,
+        adaptor=OllamaAdaptor(),
         base_url="http://localhost:11434",
         models=MODELS,
         owner="ollama",

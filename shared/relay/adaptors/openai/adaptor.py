@@ -1,8 +1,9 @@
-"""The OpenAI adaptor: every channel type whose API type is openai (reference §5.8)."""
+"""The OpenAI adaptor: every channel type whose API type is openai (docs/one-api-compat.md §5.8)."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.relay.adaptors.openai import request, response
 from shared.relay.adaptors.openai.stream import OpenAIStream
@@ -19,9 +20,7 @@ class OpenAIAdaptor:
         headers = request.request_headers(meta, converted=payload is not None, route=route)
         return UpstreamRequest("POST", url, headers, payload)
 
-    def convert_response(
-        self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes
-    ) -> ConvertedResponse:
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
         return response.convert(meta.mode, status, headers, body)
 
     def stream_converter(self, meta: RelayMeta) -> OpenAIStream:

@@ -8,6 +8,7 @@ from shared.relay.adaptors.spec import API_OPENAI, ChannelSpec, Route, Text
 
 # One instance serves every OpenAI-protocol type: the adaptor holds no per-request state.
 ADAPTOR = OpenAIAdaptor()
+OPENAI = 1  # the type id other modules name (the Responses pass-through)
 
 MODELS = (
     "gpt-3.5-turbo",
@@ -82,7 +83,7 @@ SPECS = (
         models=MODELS,
     ),
     ChannelSpec(
-        id=1,
+        id=OPENAI,
         name="OpenAI",
         label=Text("OpenAI", "OpenAI"),
         api_type=API_OPENAI,

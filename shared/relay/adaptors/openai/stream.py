@@ -1,8 +1,8 @@
-"""OpenAI-family streams (reference §5.9): lines forwarded as they are, text and usage accumulated."""
+"""OpenAI-family streams (docs/one-api-compat.md §5.9): lines forwarded as they are, text and usage accumulated."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import orjson
 

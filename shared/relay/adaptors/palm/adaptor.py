@@ -15,7 +15,7 @@ import orjson
 from shared.billing import tokenizer
 from shared.redact import redact_error
 from shared.relay import modes
-from shared.relay.adaptors.common import content_text, conversion_error, listed, now, unsupported_mode
+from shared.relay.adaptors.common import content_text, conversion_error, json_body, listed, now, unsupported_mode
 from shared.relay.adaptors.errors import error_from_object
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, UpstreamRequest, Usage
 
@@ -114,18 +114,12 @@ class PalmStream:
 
 class PalmAdaptor:
     name = "palm"
-    json_stream = True  # shared/relay/exchange.py: PaLM answers a "stream" with its JSON
+    json_stream = True  # PaLM answers a "stream" with its JSON: not an error (shared/relay/engine.py)
 
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
         if meta.mode != modes.CHAT:
             raise unsupported_mode(meta.mode)
-        if body is None:
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise conversion_error("request body is not JSON") from None
-            if not isinstance(body, dict):
-                raise conversion_error("request body is not a JSON object")
+        body = json_body(body, raw)
         headers = {"Content-Type": "application/json", "x-goog-api-key": meta.api_key}
         return UpstreamRequest("POST", f"{meta.base_url}{PATH}", headers, orjson.dumps(convert_request(body)))
 
@@ -147,5 +141,3 @@ class PalmAdaptor:
 
     def stream_converter(self, meta: RelayMeta) -> PalmStream:
         return PalmStream(meta)
-
-

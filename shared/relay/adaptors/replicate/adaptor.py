@@ -21,7 +21,7 @@ import orjson
 
 from shared.billing import tokenizer
 from shared.relay import modes
-from shared.relay.adaptors.common import content_text, conversion_error, listed, now, path_segment, unsupported_mode
+from shared.relay.adaptors.common import content_text, conversion_error, json_body, listed, now, path_segment, unsupported_mode
 from shared.relay.adaptors.replicate.models import MODELS
 from shared.relay.adaptors.replicate.sse import ReplicateEvents, ReplicateStream, error_text
 from shared.relay.exchange import BufferedResponse
@@ -112,7 +112,9 @@ class Prediction:
     def _trusted(self, url: str) -> bool:
         parts = urlsplit(url)
         host = parts.hostname or ""
-        return parts.scheme in ("http", "https") and (host == self.api_host or (parts.scheme == "https" and host.endswith(".replicate.com")))
+        return parts.scheme in ("http", "https") and (
+            host == self.api_host or (parts.scheme == "https" and host.endswith(".replicate.com"))
+        )
 
     async def get(self, url: str, accept: str = "application/json", auth: bool = True) -> UpstreamResponse:
         headers = {"Accept": accept}
@@ -192,15 +194,10 @@ class ReplicateAdaptor:
         if meta.mode not in (modes.CHAT, modes.IMAGES):
             raise unsupported_mode(meta.mode)
         if meta.actual_model not in MODELS:
-            raise RelayError(400, f"model {meta.actual_model} is not supported by Replicate", type="invalid_request_error",
-                             code="convert_request_failed")
-        if body is None:
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise conversion_error("request body is not JSON") from None
-            if not isinstance(body, dict):
-                raise conversion_error("request body is not a JSON object")
+            raise RelayError(
+                400, f"model {meta.actual_model} is not supported by Replicate", type="invalid_request_error", code="convert_request_failed"
+            )
+        body = json_body(body, raw)
         converted = convert_chat(body) if meta.mode == modes.CHAT else convert_image(body)
         owner, _, name = meta.actual_model.partition("/")
         url = f"{meta.base_url}/{path_segment(owner)}/{path_segment(name)}/predictions"

@@ -17,7 +17,7 @@ from shared.relay import modes
 from shared.relay.adaptors.anthropic import request as anthropic_request
 from shared.relay.adaptors.anthropic import response as anthropic_response
 from shared.relay.adaptors.anthropic.stream import AnthropicStream
-from shared.relay.adaptors.common import conversion_error, path_segment, unsupported_mode
+from shared.relay.adaptors.common import json_body, path_segment, unsupported_mode
 from shared.relay.adaptors.gemini import request as gemini_request
 from shared.relay.adaptors.gemini import response as gemini_response
 from shared.relay.adaptors.gemini.stream import GeminiStream
@@ -40,8 +40,9 @@ def settings(meta: RelayMeta) -> tuple[str, str, str]:
     if not (region and project and adc):
         parts = meta.api_key.split("|", 2)
         if len(parts) != 3 or not all(parts):
-            raise RelayError(400, "Vertex AI channel needs region, vertex_ai_project_id and vertex_ai_adc in its config",
-                             code="invalid_channel_key")
+            raise RelayError(
+                400, "Vertex AI channel needs region, vertex_ai_project_id and vertex_ai_adc in its config", code="invalid_channel_key"
+            )
         region, project, adc = parts
     return region, project, adc
 
@@ -70,13 +71,7 @@ class VertexAIAdaptor:
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
         if meta.mode != modes.CHAT:
             raise unsupported_mode(meta.mode)
-        if body is None:
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise conversion_error("request body is not JSON") from None
-            if not isinstance(body, dict):
-                raise conversion_error("request body is not a JSON object")
+        body = json_body(body, raw)
         region, project, _ = settings(meta)
         if is_claude(meta.actual_model):
             converted = anthropic_request.convert(body)

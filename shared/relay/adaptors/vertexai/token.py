@@ -56,7 +56,9 @@ def _refresh(credentials: Any) -> tuple[str, float]:
     try:
         credentials.refresh(google.auth.transport.requests.Request())
     except google.auth.exceptions.RefreshError as exc:
-        raise RelayError(401, f"vertex ai token exchange refused: {exc}", type="authentication_error", code="token_exchange_failed") from None
+        raise RelayError(
+            401, f"vertex ai token exchange refused: {exc}", type="authentication_error", code="token_exchange_failed"
+        ) from None
     except google.auth.exceptions.TransportError as exc:
         raise RelayError(500, f"vertex ai token exchange failed: {exc}", code="do_request_failed") from None
     expiry = credentials.expiry  # naive UTC

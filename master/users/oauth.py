@@ -1,4 +1,4 @@
-"""The identity providers of reference §4.4: exchange a code for the external user.
+"""The identity providers of docs/one-api-compat.md §4.4: exchange a code for the external user.
 
 Each function returns an `ExternalUser` or raises `OAuthError` with the text One API shows. HTTP
 goes through a fresh client per call with One API's 5 s timeout; `app.state.oauth_transport`
@@ -69,12 +69,14 @@ async def github_user(request: Request, code: str) -> ExternalUser:
     unreachable = "无法连接至 GitHub 服务器，请稍后重试！"
     async with _client(request) as http:
         token = await _json(
-            http, unreachable, "POST", GITHUB_TOKEN_URL,
+            http,
+            unreachable,
+            "POST",
+            GITHUB_TOKEN_URL,
             json={"client_id": o.get("GitHubClientId"), "client_secret": o.get("GitHubClientSecret"), "code": code},
             headers={"Accept": "application/json"},
         )
-        info = await _json(http, unreachable, "GET", GITHUB_USER_URL,
-                           headers={"Authorization": f"Bearer {_text(token, 'access_token')}"})
+        info = await _json(http, unreachable, "GET", GITHUB_USER_URL, headers={"Authorization": f"Bearer {_text(token, 'access_token')}"})
     login = _text(info, "login")
     if not login:
         raise OAuthError(EMPTY_USER)
@@ -95,8 +97,7 @@ async def lark_user(request: Request, code: str) -> ExternalUser:
     }
     async with _client(request) as http:
         token = await _json(http, unreachable, "POST", LARK_TOKEN_URL, json=body, headers={"Accept": "application/json"})
-        info = await _json(http, unreachable, "GET", LARK_USER_URL,
-                           headers={"Authorization": f"Bearer {_text(token, 'access_token')}"})
+        info = await _json(http, unreachable, "GET", LARK_USER_URL, headers={"Authorization": f"Bearer {_text(token, 'access_token')}"})
     open_id = _text(info, "open_id")
     if not open_id:  # One API would register every such user under an empty id
         raise OAuthError(EMPTY_USER)
@@ -120,13 +121,13 @@ async def oidc_user(request: Request, code: str) -> ExternalUser:
     }
     async with _client(request) as http:
         token = await _json(http, unreachable, "POST", token_url, json=body, headers={"Accept": "application/json"})
-        info = await _json(http, unreachable, "GET", info_url,
-                           headers={"Authorization": f"Bearer {_text(token, 'access_token')}"})
+        info = await _json(http, unreachable, "GET", info_url, headers={"Authorization": f"Bearer {_text(token, 'access_token')}"})
     sub = _text(info, "sub")
     if not sub:
         raise OAuthError(EMPTY_USER)
-    return ExternalUser(id=sub, display_name=_text(info, "name") or "OIDC User", email=_text(info, "email"),
-                        username=_text(info, "preferred_username"))
+    return ExternalUser(
+        id=sub, display_name=_text(info, "name") or "OIDC User", email=_text(info, "email"), username=_text(info, "preferred_username")
+    )
 
 
 async def wechat_id(request: Request, code: str) -> str:

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from master.access_tokens import stored_form
 from master.context import MasterContext
+from master.db.rows import inserted_id
 from master.db.schema import tokens, users
 from master.logbook import LOG_SYSTEM, format_quota, record_log
-from master.db.rows import inserted_id
 from shared.keys import generate_token_key, random_alnum, uuid_hex
 from shared.logs import get_logger
 

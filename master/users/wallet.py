@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from master.context import MasterContext
 from master.db.schema import abilities, logs, redemptions, users
 from master.logbook import LOG_CONSUME, LOG_TOPUP, format_quota, record_log
-from master.users_model import INT32_MAX
+from master.users.model import INT32_MAX
 
 REDEMPTION_ENABLED, REDEMPTION_USED = 1, 3
 DAY = 86400
@@ -82,16 +82,16 @@ async def dashboard(ctx: MasterContext, user_id: int, now: float | None = None) 
     day bucket is the same UTC date on every dialect."""
     today = int(now if now is not None else time.time()) // DAY * DAY
     start, end = today - 6 * DAY, today + DAY - 1
-    query = select(
-        logs.c.created_at, logs.c.model_name, logs.c.quota, logs.c.prompt_tokens, logs.c.completion_tokens
-    ).where(and_(logs.c.user_id == user_id, logs.c.type == LOG_CONSUME, logs.c.created_at.between(start, end)))
+    query = select(logs.c.created_at, logs.c.model_name, logs.c.quota, logs.c.prompt_tokens, logs.c.completion_tokens).where(
+        and_(logs.c.user_id == user_id, logs.c.type == LOG_CONSUME, logs.c.created_at.between(start, end))
+    )
     async with ctx.store.logs.connect() as conn:
         rows = (await conn.execute(query)).all()
     buckets: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {"RequestCount": 0, "Quota": 0, "PromptTokens": 0, "CompletionTokens": 0}
     )
     for row in rows:
-        day = datetime.fromtimestamp(int(row.created_at), tz=timezone.utc).strftime("%Y-%m-%d")
+        day = datetime.fromtimestamp(int(row.created_at), tz=UTC).strftime("%Y-%m-%d")
         bucket = buckets[(day, row.model_name or "")]
         bucket["RequestCount"] += 1
         bucket["Quota"] += int(row.quota or 0)

@@ -1,18 +1,19 @@
-"""The One API `User` object at the API edge: JSON shape (reference §3.1), Go-style body decoding,
+"""The One API `User` object at the API edge: JSON shape (docs/one-api-compat.md §3.1), Go-style body decoding,
 validator rules, and the row writes every user route shares (gorm non-zero updates, soft delete)."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from master.accounts import create_user, hash_password_async
 from master.api.limit_fields import limit_json
 from master.context import MasterContext
 from master.db.schema import users
 from master.sessions import end_user_sessions
+from master.users.accounts import create_user, hash_password_async
 from shared.keys import uuid_hex
 
 USER_DISABLED, USER_ENABLED, USER_DELETED = 2, 1, 3
@@ -20,9 +21,25 @@ INT32_MAX = 2**31 - 1  # users.id and the int columns are 32-bit on PostgreSQL
 
 # JSON field order of One API's User struct; `verification_code` is never stored.
 USER_FIELDS: tuple[str, ...] = (
-    "id", "username", "password", "display_name", "role", "status", "email", "github_id", "wechat_id",
-    "lark_id", "oidc_id", "verification_code", "access_token", "quota", "used_quota", "request_count",
-    "group", "aff_code", "inviter_id",
+    "id",
+    "username",
+    "password",
+    "display_name",
+    "role",
+    "status",
+    "email",
+    "github_id",
+    "wechat_id",
+    "lark_id",
+    "oidc_id",
+    "verification_code",
+    "access_token",
+    "quota",
+    "used_quota",
+    "request_count",
+    "group",
+    "aff_code",
+    "inviter_id",
 )
 INT_FIELDS = frozenset({"id", "role", "status", "quota", "used_quota", "request_count", "inviter_id"})
 STORED_FIELDS = tuple(f for f in USER_FIELDS if f != "verification_code")
@@ -117,8 +134,15 @@ async def username_taken(ctx: MasterContext, username: str) -> bool:
         return bool((await conn.execute(select(exists().where(users.c.username == username)))).scalar())
 
 
-async def insert_user(ctx: MasterContext, username: str, password: str, display_name: str = "", email: str = "",
-                      inviter_id: int = 0, extra: dict[str, Any] | None = None) -> tuple[int, str]:
+async def insert_user(
+    ctx: MasterContext,
+    username: str,
+    password: str,
+    display_name: str = "",
+    email: str = "",
+    inviter_id: int = 0,
+    extra: dict[str, Any] | None = None,
+) -> tuple[int, str]:
     """The new-user flow; returns (id, "") or (0, error message). A taken username gets a clear
     message on every dialect instead of the driver's text."""
     try:
@@ -163,8 +187,6 @@ async def soft_delete(ctx: MasterContext, user_id: int) -> None:
     """One API never removes a user row: it is renamed `deleted_<uuid hex>` and set to status 3;
     its sessions end with it."""
     async with ctx.store.main.begin() as conn:
-        await conn.execute(
-            users.update().where(users.c.id == user_id).values(username=f"deleted_{uuid_hex()}", status=USER_DELETED)
-        )
+        await conn.execute(users.update().where(users.c.id == user_id).values(username=f"deleted_{uuid_hex()}", status=USER_DELETED))
     await end_user_sessions(ctx, [user_id])
     await ctx.changed("user")

@@ -1,4 +1,4 @@
-"""User administration (reference §4.7, AdminAuth): list, search, get, create, update, manage,
+"""User administration (docs/one-api-compat.md §4.7, AdminAuth): list, search, get, create, update, manage,
 delete, and the admin top-up. Role rules follow One API: a caller must outrank the target unless
 the caller is root (delete by id has no root exemption)."""
 
@@ -29,7 +29,7 @@ from master.api.limit_fields import LimitFieldError, limit_changes, write_limits
 from master.context import get_ctx
 from master.db.schema import users
 from master.logbook import LOG_MANAGE, format_quota, record_log
-from master.users_model import (
+from master.users.model import (
     INT32_MAX,
     USER_DELETED,
     USER_DISABLED,
@@ -45,7 +45,7 @@ from master.users_model import (
     user_json,
     validation_errors,
 )
-from master.users_wallet import admin_top_up
+from master.users.wallet import admin_top_up
 
 _ORDERS = {"quota": users.c.quota, "used_quota": users.c.used_quota, "request_count": users.c.request_count}
 _GO_INT = re.compile(r"^[+-]?\d{1,18}$")  # what Go's Atoi takes (int64), bounded
@@ -80,7 +80,11 @@ async def search_users(request: Request) -> Response:
     ctx = get_ctx(request)
     keyword = request.query_params.get("keyword", "")
     # LIKE wildcards in the keyword stay wildcards, as in One API.
-    clauses: list[ColumnElement[bool]] = [users.c.username.like(keyword + "%"), users.c.email.like(keyword + "%"), users.c.display_name.like(keyword + "%")]
+    clauses: list[ColumnElement[bool]] = [
+        users.c.username.like(keyword + "%"),
+        users.c.email.like(keyword + "%"),
+        users.c.display_name.like(keyword + "%"),
+    ]
     if ctx.store.dialect != "postgresql" and _GO_INT.match(keyword) and abs(int(keyword)) <= INT32_MAX:
         clauses.append(users.c.id == int(keyword))  # One API drops `id =` on PostgreSQL
     async with ctx.store.main.connect() as conn:

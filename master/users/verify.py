@@ -1,5 +1,5 @@
 """Proofs a user gives before an account action: e-mail verification codes and reset tokens
-(reference §4.3, kept per app in `app.state`), e-mail checks, the Turnstile check, and sending mail."""
+(docs/one-api-compat.md §4.3, kept per app in `app.state`), e-mail checks, the Turnstile check, and sending mail."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ CODE_LIFETIME = 10 * 60
 TURNSTILE_URL = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
 
 # The shape go-playground's `email` validator accepts, closely enough: local@domain.tld.
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 
 
 @dataclass

@@ -1,0 +1,34 @@
+"""The Coze adaptor (channel type 34): OpenAI chat <-> the bot chat API v2."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from shared.relay import modes
+from shared.relay.adaptors.common import json_body, unsupported_mode
+from shared.relay.adaptors.coze import convert
+from shared.relay.adaptors.coze.stream import CozeStream
+from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, UpstreamRequest
+
+
+class CozeAdaptor:
+    name = "coze"
+
+    def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
+        if meta.mode != modes.CHAT:
+            raise unsupported_mode(meta.mode)
+        converted = convert.convert_request(meta, json_body(body, raw))
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {meta.api_key}", "Accept": "*/*"}
+        return UpstreamRequest("POST", f"{meta.base_url}/open_api/v2/chat", headers, orjson.dumps(converted))
+
+    def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
+        return convert.convert_response(meta, status, body)
+
+    def stream_converter(self, meta: RelayMeta) -> CozeStream:
+        return CozeStream(meta)
+
+    def upstream_error(self, status: int, body: bytes) -> RelayError:
+        return convert.upstream_error(status, body)

@@ -1,0 +1,1 @@
+"""Gemini's native API inbound: /v1beta/models/{model}:generateContent and its siblings."""
