@@ -1,7 +1,7 @@
 """The Cohere adaptor (channel type 35): OpenAI chat <-> Cohere's chat API v1 (`POST /v1/chat`).
 
 The last user message becomes `message` and every other one `chat_history` (USER, CHATBOT,
-SYSTEM); a `-internet` model suffix adds the web-search connector (reference §5.8, Cohere).
+SYSTEM); a `-internet` model suffix adds the web-search connector (docs/one-api-compat.md §5.8, Cohere).
 Streams are newline-delimited JSON events; usage comes from `meta.billed_units`. Embeddings go to
 `POST /v1/embed` (One API has none for Cohere; the channel lists the embed models it serves).
 """
