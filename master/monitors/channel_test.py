@@ -26,6 +26,7 @@ from shared.redact import redact_key
 from shared.relay import modes
 from shared.relay.adaptors.errors import error_of, should_disable_channel
 from shared.relay.adaptors.registry import channel_base_url
+from shared.relay.exchange import exchange
 from shared.relay.types import RelayError, RelayMeta
 from shared.relay.upstream import UpstreamUnavailable
 from shared.snapshot import ChannelEntry, channel_entry
@@ -119,13 +120,15 @@ async def _ask(engine: RelayEngine, channel: ChannelEntry, model: str, prompt: s
     except RelayError as exc:
         raise _Failed(exc.message, exc) from None
     try:
-        resp = await engine.upstream.send(request, request.body if request.body is not None else raw)
+        resp = await exchange(engine.upstream, adaptor, meta, request, request.body if request.body is not None else raw)
         try:
             data = await resp.read()
         finally:
             resp.close()
     except UpstreamUnavailable as exc:
         raise _Failed(f"do request failed: {exc}") from None
+    except RelayError as exc:
+        raise _Failed(exc.message, exc) from None
     if resp.status != 200:
         err = error_of(adaptor, resp.status, data)
         suffix = f", error message: {err.message}" if err.message else ""

@@ -23,6 +23,7 @@ from shared.relay.adaptors import adaptor_for
 from shared.relay.adaptors.errors import error_of, should_disable_channel
 from shared.relay.adaptors.registry import channel_base_url
 from shared.relay.auth import Caller, auth_error
+from shared.relay.exchange import exchange
 from shared.relay.ledger import Ledger
 from shared.relay.prompt import PromptCounter
 from shared.relay.ratelimit import Admission, RateLimits
@@ -211,7 +212,9 @@ class RelayEngine:
             return Failure(exc)
         raw = request.body if request.body is not None else call.body
         try:
-            resp = await self.upstream.send(request, raw)
+            resp = await exchange(self.upstream, adaptor, meta, request, raw)
+        except RelayError as exc:  # an adaptor's own exchange refused (e.g. a credential exchange)
+            return Failure(exc)
         except UpstreamTooLarge as exc:  # refused at its headers (a declared length over the cap)
             return Failure(read_error(exc))
         except UpstreamUnavailable as exc:

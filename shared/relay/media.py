@@ -24,6 +24,7 @@ from shared.relay.upstream import UpstreamResponse, UpstreamTooLarge, UpstreamUn
 from shared.snapshot import ChannelEntry
 
 AZURE = 3
+REPLICATE = 46  # answers one image per request: billed for one whatever n says (One API)
 
 
 async def reserve(engine: RelayEngine, call: Call, amount: int) -> Reservation:
@@ -100,7 +101,8 @@ async def relay_image(engine: RelayEngine, call: Call, send: Send, pinned: Chann
         if problem is not None:
             return Failure(RelayError(400, problem[1], code=problem[0]))
         model_ratio = engine.ratios.model_ratio(model, ch.type)
-        cost = pricing.image_quota(model, size, str(request.get("quality") or ""), n, model_ratio, group_ratio)
+        images = 1 if ch.type == REPLICATE else n
+        cost = pricing.image_quota(model, size, str(request.get("quality") or ""), images, model_ratio, group_ratio)
         reservation = await reserve(engine, call, cost)
         async with released_on_error(engine, call, reservation):
             upstream_model = pricing.image_model_alias(model)

@@ -38,20 +38,25 @@ def _tool(call: Call) -> dict[str, Any] | None:
     return {"type": "tool_use", "id": "toolu_fake_0", "name": name, "input": TOOL_ARGUMENTS}
 
 
-def messages(call: Call) -> Response:
-    model = str(call.field("model") or "claude-3-5-sonnet-20241022")
+def _answer_facts(call: Call) -> tuple[int, int, dict[str, int] | None, dict[str, Any] | None, str, str, dict[str, int]]:
+    """(prompt, completion, usage served, tool_use block, stop reason, reasoning, cache usage fields)."""
     prompt, completion = call.canned.prompt_tokens, call.canned.completion_tokens
     usage = (
         None if call.kind == "no_usage" else {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
     )
     tool = _tool(call)
     stop = "tool_use" if tool else "end_turn"
-    reasoning = call.canned.reasoning_text
     cache = (
         {"cache_creation_input_tokens": call.canned.cache_write_tokens, "cache_read_input_tokens": call.canned.cache_read_tokens}
         if usage and (call.canned.cache_write_tokens or call.canned.cache_read_tokens)
         else {}
     )
+    return prompt, completion, usage, tool, stop, call.canned.reasoning_text, cache
+
+
+def messages(call: Call) -> Response:
+    model = str(call.field("model") or "claude-3-5-sonnet-20241022")
+    prompt, completion, usage, tool, stop, reasoning, cache = _answer_facts(call)
     if not call.field("stream"):
         content = [tool] if tool else [{"type": "text", "text": call.canned.reply_text}]
         if reasoning:
@@ -67,6 +72,13 @@ def messages(call: Call) -> Response:
             "usage": {"input_tokens": prompt if usage else 0, "output_tokens": completion if usage else 0, **cache},
         }
         return json_response(call, answer, usage=usage)
+    return sse_response(call, message_events(call, model))
+
+
+def message_events(call: Call, model: str) -> list[tuple[bytes, dict[str, int] | None]]:
+    """A streamed answer as SSE events with the usage each reports: the SSE fake sends them, the
+    Bedrock fake (tests/fake_upstream/aws.py) frames their JSON in AWS's event stream."""
+    prompt, completion, usage, tool, stop, reasoning, cache = _answer_facts(call)
     start_usage = {"input_tokens": prompt if usage else 0, "output_tokens": 1 if usage else 0, **cache}
     events: list[tuple[bytes, dict[str, int] | None]] = [
         (
@@ -91,7 +103,7 @@ def messages(call: Call) -> Response:
     if call.kind == "stream_error_echo":
         key = call.record.key
         error = {"error": {"type": "overloaded_error", "message": f"Overloaded for key {key} (Authorization: Bearer {key})"}}
-        return sse_response(call, [*events, (_event("error", error), None)])
+        return [*events, (_event("error", error), None)]
     index = 0
     if reasoning:
         thinking = {"type": "thinking", "thinking": "", "signature": ""}
@@ -123,4 +135,4 @@ def messages(call: Call) -> Response:
     delta_usage = {"output_tokens": completion if usage else 0}
     events.append((_event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": delta_usage}), usage))
     events.append((_event("message_stop", {}), None))
-    return sse_response(call, events)
+    return events

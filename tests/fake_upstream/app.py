@@ -14,7 +14,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import aiproxylibrary, anthropic, cloudflare, coze, deepl, gemini, ollama, openai, responses
+from tests.fake_upstream import (
+    aiproxylibrary,
+    anthropic,
+    aws,
+    cloudflare,
+    cohere,
+    coze,
+    deepl,
+    gemini,
+    ollama,
+    openai,
+    palm,
+    replicate,
+    responses,
+    vertex,
+)
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -59,6 +74,10 @@ OWN_PATHS = {
     "/v2/translate": "deepl",
     "/open_api/v2/chat": "coze",
     "/api/library/ask": "aiproxylibrary",
+    cohere.PATH: "cohere",
+    cohere.EMBED_PATH: "cohere",
+    palm.PATH: "palm",
+    vertex.TOKEN_PATH: "vertex",
 }
 MODULES: dict[str, Any] = {
     "gemini": gemini,
@@ -68,6 +87,11 @@ MODULES: dict[str, Any] = {
     "cloudflare": cloudflare,
     "coze": coze,
     "aiproxylibrary": aiproxylibrary,
+    "aws": aws,
+    "cohere": cohere,
+    "palm": palm,
+    "replicate": replicate,
+    "vertex": vertex,
 }
 
 
@@ -76,6 +100,12 @@ def _provider(path: str) -> str:
         return OWN_PATHS[path]
     if cloudflare.PATH.match(path):
         return "cloudflare"
+    if aws.PATH.match(path):
+        return "aws"
+    if vertex.PATH.match(path):
+        return "vertex"
+    if replicate.handles(path):
+        return "replicate"
     if GEMINI_PATH.match(path):
         return "gemini"
     if path.endswith("/v1/messages"):
@@ -120,6 +150,20 @@ async def _answer(call: Call, path: str, state: FakeState) -> Response | None:
         return aiproxylibrary.ask(call)
     if provider == "cloudflare":
         return await cloudflare.dispatch(call, path)
+    if provider == "aws":
+        match = aws.PATH.match(path)
+        return aws.invoke(call, match["model"], match["action"]) if match else None
+    if provider == "vertex":
+        if path == vertex.TOKEN_PATH:
+            return vertex.token(call)
+        match = vertex.PATH.match(path)
+        return vertex.predict(call, match["publisher"], match["model"], match["action"]) if match else None
+    if provider == "cohere":
+        return cohere.chat(call) if path == cohere.PATH else cohere.embed(call)
+    if provider == "palm":
+        return palm.generate_message(call)
+    if provider == "replicate":
+        return replicate.dispatch(call, path)
     if path.endswith("/responses") and call.request.method == "POST":  # OpenAI, and Azure's two paths
         return responses.create(call, state.stored_responses)
     item = responses.ITEM_PATH.search(path)

@@ -21,6 +21,7 @@ KINDS = {
     "quota",  # 429 insufficient_quota (an OpenAI balance error: auto-disable material)
     "slow",  # wait `delay` seconds, then answer normally
     "cut",  # close the connection after `after` stream events (or half the body when not streaming)
+    "stream_error",  # the provider's in-stream error after `after` events (fakes that frame one)
     "no_usage",  # answer without usage, even when stream_options.include_usage was asked for
     "error200",  # HTTP 200 whose JSON body is an error
     "401_echo",  # 401 whose message repeats the key it was sent, whole and as `Bearer <key>`

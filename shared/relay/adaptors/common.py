@@ -33,6 +33,11 @@ def member(doc: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def listed(value: Any) -> list[Any]:
+    """`value` when it is a JSON array, else an empty one (`true` where a list belongs iterates nothing)."""
+    return value if isinstance(value, list) else []
+
+
 def json_body(body: dict[str, Any] | None, raw: bytes) -> dict[str, Any]:
     """The client's JSON object for a converting adaptor: the engine's parsed copy, else `raw` parsed."""
     if body is not None:

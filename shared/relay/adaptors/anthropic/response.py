@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from shared.relay.adaptors.common import now
+from shared.relay.adaptors.common import listed, now
 from shared.relay.adaptors.errors import error_from_object
 from shared.relay.types import ConvertedResponse, RelayError, Usage
 
@@ -48,7 +48,7 @@ def convert(status: int, body: bytes) -> ConvertedResponse:
         raise error_from_object(status, doc["error"])
     texts: list[str] = []
     tool_calls: list[dict[str, Any]] = []
-    for block in doc.get("content") or []:
+    for block in listed(doc.get("content")):
         if not isinstance(block, dict):
             continue
         if block.get("type") == "text":

@@ -1,8 +1,11 @@
-"""AWS Bedrock (type 33): Claude and Llama 3 through InvokeModel, SigV4-signed.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""AWS Bedrock (type 33): Claude and Llama 3 through InvokeModel and InvokeModelWithResponseStream, SigV4-signed.
+
+Credentials: config `ak`, `sk`, `region`, or the key `ak|sk|region`. The URL is the region's
+bedrock-runtime endpoint, or the channel's base URL when it has one (a VPC endpoint, a proxy)."""
 
 from __future__ import annotations
 
+from shared.relay.adaptors.aws.adaptor import BedrockAdaptor
 from shared.relay.adaptors.spec import API_AWS_CLAUDE, KEY_COMPOSED, REGION, ChannelSpec, ConfigField, Text
 
 # Bedrock model name -> Bedrock model id (One API iterates a Go map, so its order is random;
@@ -29,7 +32,7 @@ SPECS = (
         name="AwsClaude",
         label=Text("AWS", "AWS"),
         api_type=API_AWS_CLAUDE,
-        adaptor=None,
+        adaptor=BedrockAdaptor(),
         models=MODELS,
         owner="aws",
         catalogued=True,

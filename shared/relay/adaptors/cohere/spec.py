@@ -1,8 +1,8 @@
-"""Cohere (type 35): /v1/chat with a chat history.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""Cohere (type 35): /v1/chat with a chat history, NDJSON streams, usage from billed units."""
 
 from __future__ import annotations
 
+from shared.relay.adaptors.cohere.adaptor import CohereAdaptor
 from shared.relay.adaptors.spec import API_COHERE, ChannelSpec, Text
 
 _BASE = ("command", "command-nightly", "command-light", "command-light-nightly", "command-r", "command-r-plus")
@@ -15,7 +15,7 @@ SPECS = (
         name="Cohere",
         label=Text("Cohere", "Cohere"),
         api_type=API_COHERE,
-        adaptor=None,
+        adaptor=CohereAdaptor(),
         base_url="https://api.cohere.ai",
         models=MODELS,
         owner="Cohere",

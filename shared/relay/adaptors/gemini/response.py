@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from shared.relay.adaptors.common import now
+from shared.relay.adaptors.common import listed, now
 from shared.relay.adaptors.errors import error_from_object
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, Usage
 
@@ -37,7 +37,7 @@ def parse(status: int, body: bytes) -> dict[str, Any]:
 def candidate_parts(candidate: dict[str, Any]) -> list[dict[str, Any]]:
     content = candidate.get("content")
     parts = content.get("parts") if isinstance(content, dict) else None
-    return [p for p in parts or [] if isinstance(p, dict) and not p.get("thought")]
+    return [p for p in listed(parts) if isinstance(p, dict) and not p.get("thought")]
 
 
 def tool_calls(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -82,7 +82,7 @@ def _reported_usage(doc: dict[str, Any]) -> dict[str, int] | None:
 
 def convert_chat(meta: RelayMeta, status: int, body: bytes) -> ConvertedResponse:
     doc = parse(status, body)
-    candidates = [c for c in doc.get("candidates") or [] if isinstance(c, dict)]
+    candidates = [c for c in listed(doc.get("candidates")) if isinstance(c, dict)]
     if not candidates:
         raise RelayError(status, "No candidates returned", type="server_error", code=500)
     choices = []

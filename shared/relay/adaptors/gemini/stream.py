@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from shared.redact import redact_error
-from shared.relay.adaptors.common import now, sse_data
+from shared.relay.adaptors.common import listed, now, sse_data
 from shared.relay.adaptors.gemini.response import (
     candidate_parts,
     finish_reason,
@@ -44,7 +44,7 @@ class GeminiStream:
         if isinstance(doc.get("error"), dict):
             return (orjson.dumps({"error": redact_error(doc["error"], self._key)}),)
         choices = []
-        for index, candidate in enumerate(c for c in doc.get("candidates") or [] if isinstance(c, dict)):
+        for index, candidate in enumerate(c for c in listed(doc.get("candidates")) if isinstance(c, dict)):
             parts = candidate_parts(candidate)
             text = parts_text(parts)
             self.text_parts.append(text)

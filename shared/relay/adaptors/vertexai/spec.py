@@ -1,9 +1,10 @@
-"""Google Vertex AI (type 42): Gemini and Claude with a service-account token.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""Google Vertex AI (type 42): Gemini and Claude with a service-account OAuth token (google-auth).
+The endpoint is the region's aiplatform host, or the channel's base URL when it has one."""
 
 from __future__ import annotations
 
 from shared.relay.adaptors.spec import API_VERTEXAI, KEY_COMPOSED, REGION, ChannelSpec, ConfigField, Text
+from shared.relay.adaptors.vertexai.adaptor import VertexAIAdaptor
 
 VERTEXAI_CLAUDE = (
     "claude-3-haiku@20240307",
@@ -31,7 +32,7 @@ SPECS = (
         name="VertextAI",
         label=Text("VertexAI", "VertexAI"),
         api_type=API_VERTEXAI,
-        adaptor=None,
+        adaptor=VertexAIAdaptor(),
         models=MODELS,
         owner="vertexai",
         catalogued=True,
