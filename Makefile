@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # checkers) are installed by `make test`, and a full install counts for a run too.
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test test-unit install clean protos protos-check cluster test-cluster deploy-tools
+.PHONY: run test test-unit lint install clean protos protos-check cluster test-cluster deploy-tools
 
 # $(call pip_install,SPEC): with uv when it can be had (it downloads and installs wheels in parallel,
 # several times faster than pip). The venv is made without pip (ensurepip alone takes seconds) and uv
@@ -36,8 +36,15 @@ run:
 	@$(MAKE) --no-print-directory -j2 --output-sync=target $(RUN_STAMP) console
 	$(VENV)/bin/one-api --port $${PORT:-3000}
 
-test: $(STAMP) protos-check deploy-tools console browser-tools
+test: $(STAMP) protos-check lint deploy-tools console browser-tools
 	$(PY) -m pytest -q
+
+# The house checks itself: ruff (lint and format) and mypy on shared/, master/, slave/ (settings in
+# pyproject.toml). `ruff format .` and `ruff check --fix .` mend most of what they report.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # The unit tests alone, in seconds: no PostgreSQL, MariaDB, Redis, browser or node processes (a test
 # that reaches one of those without its marker fails here; markers are set in tests/conftest.py).

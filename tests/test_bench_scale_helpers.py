@@ -67,7 +67,7 @@ def test_ss_bytes_acked_summed_over_sockets() -> None:
 def test_counter_sums_label_sets_and_ignores_longer_names() -> None:
     text = (
         "# HELP oneapi_cluster_sent_bytes_total Bytes sent.\n"
-        '# TYPE oneapi_cluster_sent_bytes_total counter\n'
+        "# TYPE oneapi_cluster_sent_bytes_total counter\n"
         'oneapi_cluster_sent_bytes_total{kind="watch"} 1000.0\n'
         'oneapi_cluster_sent_bytes_total{kind="redis"} 24.0\n'
         "oneapi_cluster_sent_bytes_total_created 1.7e9\n"

@@ -88,10 +88,17 @@ def ensure_channel(master_url: str, upstream_port: int) -> int:
         for c in admin.get("/api/channel/?p=0").json()["data"] or []:
             if c["name"] == "bench-scale":
                 return int(c["id"])
-        resp = admin.post("/api/channel/", json={
-            "name": "bench-scale", "type": 1, "key": "sk-bench", "models": "bench-json", "group": "default",
-            "base_url": f"http://127.0.0.1:{upstream_port}/json",
-        })
+        resp = admin.post(
+            "/api/channel/",
+            json={
+                "name": "bench-scale",
+                "type": 1,
+                "key": "sk-bench",
+                "models": "bench-json",
+                "group": "default",
+                "base_url": f"http://127.0.0.1:{upstream_port}/json",
+            },
+        )
         if not resp.json().get("success"):
             raise RuntimeError(f"creating the bench channel failed: {resp.text}")
         return max(int(c["id"]) for c in admin.get("/api/channel/?p=0").json()["data"] if c["name"] == "bench-scale")
@@ -113,9 +120,15 @@ async def measure_changes(
             await asyncio.sleep(spacing)
             since = time.monotonic()
             try:
-                resp = await admin.post("/api/token/", json={
-                    "name": f"scale-probe-{i}", "expired_time": -1, "remain_quota": 0, "unlimited_quota": True,
-                })
+                resp = await admin.post(
+                    "/api/token/",
+                    json={
+                        "name": f"scale-probe-{i}",
+                        "expired_time": -1,
+                        "remain_quota": 0,
+                        "unlimited_quota": True,
+                    },
+                )
             except httpx.TimeoutException:  # the master did not answer the write in time: not seen
                 created.append(None)
                 continue
@@ -202,7 +215,9 @@ async def change_cost_cell(fleet: Fleet, changes: int, budget: float) -> dict[st
 
 def join_cell(fleet: Fleet, workdir: Path, tag: str, batch_interval: int) -> dict[str, Any]:
     redis_env = {"REDIS_CONN_STRING": fleet.redis.url} if fleet.redis is not None else {}
-    env = slave_env(fleet.grpc_port, None, workdir / f"spool-{tag}-join", f"scale-{tag}-join", BATCH_UPDATE_INTERVAL=str(batch_interval), **redis_env)
+    env = slave_env(
+        fleet.grpc_port, None, workdir / f"spool-{tag}-join", f"scale-{tag}-join", BATCH_UPDATE_INTERVAL=str(batch_interval), **redis_env
+    )
     joiner = Node(f"slave-join-{tag}", env, workdir)
     try:
         ready = _timed_start(joiner)
@@ -233,10 +248,19 @@ def run_size(size: int, args: argparse.Namespace, workdir: Path, upstream_port: 
                     for s in fleet.slaves:  # the master alone: only the synthetic slaves' batches
                         s.stop()
                     fleet.slaves = []
-                    row["ingest"] = asyncio.run(ingestion_ceiling(
-                        f"127.0.0.1:{fleet.grpc_port}", SECRET, dsn, args.ingest_slaves, args.ingest_seconds,
-                        size, max(1, size // 5), channel_id, CpuWindow(fleet.master.proc.pid),  # type: ignore[union-attr]
-                    ))
+                    row["ingest"] = asyncio.run(
+                        ingestion_ceiling(
+                            f"127.0.0.1:{fleet.grpc_port}",
+                            SECRET,
+                            dsn,
+                            args.ingest_slaves,
+                            args.ingest_seconds,
+                            size,
+                            max(1, size // 5),
+                            channel_id,
+                            CpuWindow(fleet.master.proc.pid),  # type: ignore[union-attr]
+                        )
+                    )
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             finally:
@@ -252,7 +276,7 @@ def _cell(value: Any) -> str:
 
 
 def _times(stats: dict[str, Any]) -> str:
-    """"median / max (n=…)" of a change timing."""
+    """ "median / max (n=…)" of a change timing."""
     if stats["n"] and stats["median_s"] is None:
         return f"none within {CHANGE_TIMEOUT:.0f} s (n={stats['n']})"
     return f"{_cell(stats['median_s'])} / {_cell(stats['max_s'])} (n={stats['n']})"
@@ -271,7 +295,9 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     ]
     for r in rows:
         new, dis = r["new_token"], r["disabled_token"]
-        missed = "" if not (new["not_seen"] or dis["not_seen"]) else f" ({new['not_seen']}+{dis['not_seen']} not seen in {CHANGE_TIMEOUT:.0f} s)"
+        missed = (
+            "" if not (new["not_seen"] or dis["not_seen"]) else f" ({new['not_seen']}+{dis['not_seen']} not seen in {CHANGE_TIMEOUT:.0f} s)"
+        )
         lines.append(
             f"| {r['tokens']:,} | {r['users']:,} | {r['mode']} | {r['load']['achieved_rps']} | {r['load']['p99_ms']} | "
             f"{r['master_cpu_pct']} | {r['master_rss_mb']} | {r['slave1_cpu_pct']} / {r['slave2_cpu_pct']} | "
@@ -354,7 +380,9 @@ def main(argv: list[str] | None = None) -> int:
         (workdir / sub).mkdir()
     upstream, hop = free_port(), free_port()
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-    nginx = bench_run.subprocess.Popen([nginx_bin, "-p", str(workdir), "-c", str(bench_run.nginx_conf(workdir, upstream, hop)), "-g", "daemon off;"])
+    nginx = bench_run.subprocess.Popen(
+        [nginx_bin, "-p", str(workdir), "-c", str(bench_run.nginx_conf(workdir, upstream, hop)), "-g", "daemon off;"]
+    )
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     try:

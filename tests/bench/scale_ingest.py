@@ -34,13 +34,28 @@ def synthetic_batch(slave: int, tokens: int, users: int, channel_id: int) -> Del
         number = 1 + (slave * ROWS_PER_BATCH + i) % tokens
         user = token_owner(number, users)
         batch.spend(number, user, True, QUOTA_PER_ROW)
-        batch.usage(user, channel_id, QUOTA_PER_ROW, {
-            "user_id": user, "created_at": now, "type": 2, "content": "模型倍率 1.00，分组倍率 1.00",
-            "username": f"bench{user}", "token_name": f"bench-{number}", "model_name": "bench-json",
-            "quota": QUOTA_PER_ROW, "prompt_tokens": 10, "completion_tokens": 2, "channel_id": channel_id,
-            "request_id": f"{REQUEST_PREFIX}{slave}-{i}", "elapsed_time": 12, "is_stream": False,
-            "system_prompt_reset": False,
-        })
+        batch.usage(
+            user,
+            channel_id,
+            QUOTA_PER_ROW,
+            {
+                "user_id": user,
+                "created_at": now,
+                "type": 2,
+                "content": "模型倍率 1.00，分组倍率 1.00",
+                "username": f"bench{user}",
+                "token_name": f"bench-{number}",
+                "model_name": "bench-json",
+                "quota": QUOTA_PER_ROW,
+                "prompt_tokens": 10,
+                "completion_tokens": 2,
+                "channel_id": channel_id,
+                "request_id": f"{REQUEST_PREFIX}{slave}-{i}",
+                "elapsed_time": 12,
+                "is_stream": False,
+                "system_prompt_reset": False,
+            },
+        )
     return batch
 
 
@@ -86,7 +101,14 @@ async def _ship(link: MasterLink, node_id: str, batch: DeltaBatch, deadline: flo
 
 
 async def ingestion_ceiling(
-    master_addr: str, secret: str, dsn: str, slaves: int, seconds: float, tokens: int, users: int, channel_id: int,
+    master_addr: str,
+    secret: str,
+    dsn: str,
+    slaves: int,
+    seconds: float,
+    tokens: int,
+    users: int,
+    channel_id: int,
     cpu_of_master: CpuWindow,
 ) -> dict[str, object]:
     """Ship for `seconds` from `slaves` synthetic slaves; rows/s, deltas/s, master CPU per row, and
@@ -97,16 +119,16 @@ async def ingestion_ceiling(
     batches = [synthetic_batch(s, tokens, users, channel_id) for s in range(slaves)]
     run = f"{int(time.time())}"
     for s in range(slaves):
-        settings = build_settings({"NODE_TYPE": "slave", "MASTER_ADDR": master_addr, "CLUSTER_SECRET": secret, "NODE_ID": f"ingest-{run}-{s}"})
+        settings = build_settings(
+            {"NODE_TYPE": "slave", "MASTER_ADDR": master_addr, "CLUSTER_SECRET": secret, "NODE_ID": f"ingest-{run}-{s}"}
+        )
         link = MasterLink(settings, ClusterKeys(secret))
         await link.open()
         links.append(link)
     cpu = cpu_of_master.start()
     started = time.monotonic()
     try:
-        await asyncio.gather(*(
-            _ship(links[s], f"ingest-{run}-{s}", batches[s], started + seconds, counts[s]) for s in range(slaves)
-        ))
+        await asyncio.gather(*(_ship(links[s], f"ingest-{run}-{s}", batches[s], started + seconds, counts[s]) for s in range(slaves)))
     finally:
         for link in links:
             await link.close()
@@ -127,15 +149,22 @@ async def ingestion_ceiling(
         and after.channel_used - before.channel_used == shipped_quota
     )
     return {
-        "synthetic_slaves": slaves, "seconds": round(elapsed, 1), "batches": applied,
-        "duplicates": sum(c["duplicate"] for c in counts), "retries": sum(c["retried"] for c in counts), "rows": rows,
-        "rows_per_s": round(rows / elapsed, 1), "deltas_per_s": round(applied * deltas_per_batch / elapsed, 1),
+        "synthetic_slaves": slaves,
+        "seconds": round(elapsed, 1),
+        "batches": applied,
+        "duplicates": sum(c["duplicate"] for c in counts),
+        "retries": sum(c["retried"] for c in counts),
+        "rows": rows,
+        "rows_per_s": round(rows / elapsed, 1),
+        "deltas_per_s": round(applied * deltas_per_batch / elapsed, 1),
         "master_cpu_pct": round(100 * master_cpu / elapsed, 1),
         "master_cpu_us_per_row": round(master_cpu * 1e6 / rows, 1) if rows else None,
         "exactly_once": exact,
         "db_delta": {
-            "logs": after.logs - before.logs, "user_used": after.user_used - before.user_used,
+            "logs": after.logs - before.logs,
+            "user_used": after.user_used - before.user_used,
             "user_requests": after.user_requests - before.user_requests,
-            "token_used": after.token_used - before.token_used, "channel_used": after.channel_used - before.channel_used,
+            "token_used": after.token_used - before.token_used,
+            "channel_used": after.channel_used - before.channel_used,
         },
     }

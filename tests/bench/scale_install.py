@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+from master.accounts import hash_password
 
 from master.access_tokens import stored_form
-from master.accounts import hash_password
 
 ROOT = Path(__file__).resolve().parents[2]
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -95,8 +95,18 @@ async def _fill(dsn: str, tokens: int, users: int, admin_access: str) -> None:
             for chunk in _chunks(_user_rows(users, admin_access)):
                 await conn.copy_records_to_table("users", records=chunk, columns=user_columns)
             token_columns = [
-                "id", "user_id", "key", "status", "name", "created_time", "accessed_time", "expired_time",
-                "remain_quota", "unlimited_quota", "used_quota", "subnet",
+                "id",
+                "user_id",
+                "key",
+                "status",
+                "name",
+                "created_time",
+                "accessed_time",
+                "expired_time",
+                "remain_quota",
+                "unlimited_quota",
+                "used_quota",
+                "subnet",
             ]
             for chunk in _chunks(_token_rows(tokens, users, int(time.time()))):
                 await conn.copy_records_to_table("tokens", records=chunk, columns=token_columns)

@@ -47,12 +47,16 @@ class LoadResult:
 
     def summary(self) -> dict[str, float | int | dict[str, int]]:
         return {
-            "offered": self.offered, "ok": self.ok, "failed": self.failed, "over_cap": self.over_cap,
+            "offered": self.offered,
+            "ok": self.ok,
+            "failed": self.failed,
+            "over_cap": self.over_cap,
             # Over the scheduled window: a tail of slow answers must not dilute the rate.
             "achieved_rps": round(self.ok / self.window, 1) if self.window else 0.0,
             "p50_ms": round(percentile(self.latencies, 50) * 1000, 1),
             "p99_ms": round(percentile(self.latencies, 99) * 1000, 1),
-            "late_p99_ms": round(percentile(self.late, 99) * 1000, 1), "statuses": self.statuses,
+            "late_p99_ms": round(percentile(self.late, 99) * 1000, 1),
+            "statuses": self.statuses,
         }
 
 
@@ -71,8 +75,10 @@ async def drive(targets: list[str], keys: list[str], rate: float, seconds: float
             sent = time.monotonic()
             try:
                 resp = await pool.request(
-                    "POST", urls[i % len(urls)],
-                    {"Authorization": f"Bearer sk-{keys[i % len(keys)]}", "Content-Type": "application/json"}, body,
+                    "POST",
+                    urls[i % len(urls)],
+                    {"Authorization": f"Bearer sk-{keys[i % len(keys)]}", "Content-Type": "application/json"},
+                    body,
                 )
                 await resp.read()
                 status = str(resp.status)
@@ -106,9 +112,7 @@ async def drive(targets: list[str], keys: list[str], rate: float, seconds: float
     return result
 
 
-async def time_until(
-    check_urls: list[str], key: str, want_ok: bool, since: float, timeout: float, interval: float = 0.02
-) -> float | None:
+async def time_until(check_urls: list[str], key: str, want_ok: bool, since: float, timeout: float, interval: float = 0.02) -> float | None:
     """Seconds from `since` (monotonic: when the change was requested) until every url of
     `check_urls` answers GET /v1/models with `key` as wanted (200 when `want_ok`, 401/403
     otherwise); None when one has not within `timeout`."""
