@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-from master.accounts import hash_password
+from master.users.accounts import hash_password
 
 from master.access_tokens import stored_form
 
