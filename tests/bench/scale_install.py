@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-from master.users.accounts import hash_password
 
 from master.access_tokens import stored_form
+from master.users.accounts import hash_password
 
 ROOT = Path(__file__).resolve().parents[2]
 PG = "postgres://postgres@127.0.0.1:5432"
