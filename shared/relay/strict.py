@@ -15,7 +15,7 @@ answer's full cost afterwards, so long answers in parallel overspend (five of th
 3. At settlement, a cost above the reservation is first reserved like (2); whatever the balance could
    not cover is not charged. So a settlement never takes a balance below zero, and no request is
    charged more than its token and user held. The operator carries the provider cost the balance
-   could not pay: for a stream at most its last read; for a non-stream answer its cost beyond the
+   could not pay: for a stream at most its last chunk (metered line by line); for a non-stream answer its cost beyond the
    balance, possible only when the provider ignores max_tokens, the client set its own, or the
    balance covered MAX_INJECTED_TOKENS or more when the request was sent.
 

@@ -311,11 +311,14 @@ async def _stream(
     watcher = asyncio.ensure_future(_watch_disconnect(receive, stream)) if receive is not None else None
     try:
         async for lines in resp.line_batches():
-            # Everything that arrived in one read goes to the client in one write.
-            out = frames(converter, [payload for line in lines for payload in converter.feed(line)])
+            # Everything that arrived in one read goes to the client in one write; with a meter, the
+            # read is cut after the line whose text the balance no longer covers, so how the
+            # upstream's bytes happen to be split into reads never changes where a stream ends.
+            payloads, refused = await _feed(converter, lines, meter)
+            out = frames(converter, payloads)
             if out:
                 await stream.write(b"".join(out))
-            if meter is not None and not await meter.allows(converter.text_parts):
+            if refused:
                 cut = strict.length_chunk(meta.mode, request_id, meta.actual_model)
                 if getattr(converter, "framed", False):
                     await stream.write(b"".join(converter.interrupt(cut)))
@@ -346,6 +349,18 @@ async def _stream(
     if ended != "normal":
         log.warning("stream ended early", reason=ended, channel_id=meta.channel_id)
     return converter.usage, "".join(converter.text_parts)
+
+
+async def _feed(converter: Any, lines: list[bytes], meter: strict.StreamMeter | None) -> tuple[list[bytes], bool]:
+    """The payloads of one read's lines, and whether the meter refused the answer's text so far."""
+    if meter is None:
+        return [payload for line in lines for payload in converter.feed(line)], False
+    payloads: list[bytes] = []
+    for line in lines:
+        payloads.extend(converter.feed(line))
+        if not await meter.allows(converter.text_parts):
+            return payloads, True
+    return payloads, False
 
 
 async def _settle(
