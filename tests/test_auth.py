@@ -13,31 +13,8 @@ from sqlalchemy import select
 from master.db.schema import logs, users
 from tests.support.app import client_for, login, make_user, running_master
 from tests.support.services import FreshDatabase
+from tests.test_users import USER_FIELDS  # the User JSON's keys, in One API's order
 
-USER_FIELDS = [
-    "id",
-    "username",
-    "password",
-    "display_name",
-    "role",
-    "status",
-    "email",
-    "github_id",
-    "wechat_id",
-    "lark_id",
-    "oidc_id",
-    "verification_code",
-    "access_token",
-    "quota",
-    "used_quota",
-    "request_count",
-    "group",
-    "aff_code",
-    "inviter_id",
-    "rpm_limit",
-    "tpm_limit",
-    "max_parallel_requests",  # ours, after One API's fields (its console ignores them)
-]
 NO_LOGIN = {"success": False, "message": "无权进行此操作，未登录且未提供 access token"}
 NO_RIGHT = {"success": False, "message": "无权进行此操作，权限不足"}
 BANNED = {"success": False, "message": "用户已被封禁"}
