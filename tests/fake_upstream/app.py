@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, gemini, openai
+from tests.fake_upstream import anthropic, gemini, openai, zhipu
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -59,11 +59,13 @@ def _provider(path: str) -> str:
         return "gemini"
     if path.endswith("/v1/messages"):
         return "anthropic"
+    if path.startswith("/api/paas/"):
+        return "zhipu"
     return "openai"
 
 
 def _error(provider: str, kind: str, key: str = "") -> Response:
-    module = {"gemini": gemini, "anthropic": anthropic}.get(provider, openai)
+    module = {"gemini": gemini, "anthropic": anthropic, "zhipu": zhipu}.get(provider, openai)
     if kind in ECHO_KINDS:
         return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
@@ -93,6 +95,8 @@ async def _answer(call: Call, path: str) -> Response | None:
         return gemini.dispatch(call, match["model"], match["action"])
     if path.endswith("/v1/messages"):
         return anthropic.messages(call)
+    if path.startswith("/api/paas/"):
+        return zhipu.dispatch(call, path)
     match = AZURE_PATH.match(path)
     if match:
         return await openai.dispatch(call, match["task"], azure=True)
