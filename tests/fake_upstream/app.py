@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import anthropic, gemini, openai, zhipu
+from tests.fake_upstream import ali, anthropic, gemini, openai, zhipu
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -61,11 +61,13 @@ def _provider(path: str) -> str:
         return "anthropic"
     if path.startswith("/api/paas/"):
         return "zhipu"
+    if path.startswith("/api/v1/services/"):
+        return "ali"
     return "openai"
 
 
 def _error(provider: str, kind: str, key: str = "") -> Response:
-    module = {"gemini": gemini, "anthropic": anthropic, "zhipu": zhipu}.get(provider, openai)
+    module = {"gemini": gemini, "anthropic": anthropic, "zhipu": zhipu, "ali": ali}.get(provider, openai)
     if kind in ECHO_KINDS:
         return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
@@ -97,6 +99,8 @@ async def _answer(call: Call, path: str) -> Response | None:
         return anthropic.messages(call)
     if path.startswith("/api/paas/"):
         return zhipu.dispatch(call, path)
+    if path.startswith("/api/v1/services/"):
+        return ali.dispatch(call, path)
     match = AZURE_PATH.match(path)
     if match:
         return await openai.dispatch(call, match["task"], azure=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from shared.redact import redact_error
 from shared.relay.adaptors.common import content_text, member, now
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, Usage
 
@@ -99,6 +100,7 @@ class V3Stream:
         self._created = now()
         self._id = "chatcmpl-"
         self._event = "add"
+        self._key = meta.api_key  # an error event may echo it (shared.redact)
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         return orjson.dumps(
@@ -124,7 +126,7 @@ class V3Stream:
             text = line[5:].decode("utf-8", "replace")
             if self._event in ("error", "interrupted"):
                 error = {"message": text or "Zhipu stream interrupted", "type": "zhipu_error", "param": "", "code": self._event}
-                return (orjson.dumps({"error": error}),)
+                return (orjson.dumps({"error": redact_error(error, self._key)}),)
             if not text or self._event == "finish":
                 return ()
             self.text_parts.append(text)
