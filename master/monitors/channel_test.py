@@ -25,7 +25,7 @@ from shared.redact import redact_key
 from shared.relay.adaptors.errors import should_disable_channel, upstream_error
 from shared.relay.adaptors.registry import channel_base_url
 from shared.relay.types import RelayError, RelayMeta
-from shared.relay.upstream import UpstreamUnavailable
+from shared.relay.upstream import UpstreamUnavailable, send_through
 from shared.snapshot import ChannelEntry, channel_entry
 from master.db.rows import Record
 
@@ -118,13 +118,15 @@ async def _ask(engine: "RelayEngine", channel: ChannelEntry, model: str, prompt:
     except RelayError as exc:
         raise _Failed(exc.message, exc) from None
     try:
-        resp = await engine.upstream.send(request, request.body if request.body is not None else raw)
+        resp = await send_through(adaptor, meta, request, request.body if request.body is not None else raw, engine.upstream)
         try:
             data = await resp.read()
         finally:
             resp.close()
     except UpstreamUnavailable as exc:
         raise _Failed(f"do request failed: {exc}") from None
+    except RelayError as exc:  # an adaptor's own credential exchange was refused
+        raise _Failed(exc.message, exc) from None
     if resp.status != 200:
         err = upstream_error(resp.status, data)
         suffix = f", error message: {err.message}" if err.message else ""

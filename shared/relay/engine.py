@@ -28,7 +28,7 @@ from shared.relay.prompt import PromptCounter
 from shared.relay.routing import Cooldowns, choose
 from shared.relay.sink import QuotaSink
 from shared.relay.types import Adaptor, RelayError, RelayMeta
-from shared.relay.upstream import UpstreamClient, UpstreamResponse, UpstreamTooLarge, UpstreamUnavailable, read_error
+from shared.relay.upstream import UpstreamClient, UpstreamResponse, UpstreamTooLarge, UpstreamUnavailable, read_error, send_through
 from shared.settings import Settings
 from shared.snapshot import CHANNEL_ENABLED, ChannelEntry, Snapshot
 
@@ -202,7 +202,9 @@ class RelayEngine:
             return Failure(exc)
         raw = request.body if request.body is not None else call.body
         try:
-            resp = await self.upstream.send(request, raw)
+            resp = await send_through(adaptor, meta, request, raw, self.upstream)
+        except RelayError as exc:  # an adaptor's own credential exchange was refused
+            return Failure(exc)
         except UpstreamTooLarge as exc:  # refused at its headers (a declared length over the cap)
             return Failure(read_error(exc))
         except UpstreamUnavailable as exc:

@@ -16,7 +16,7 @@ from typing import AsyncIterator, Iterable, Mapping, Protocol
 from urllib.parse import urlsplit
 
 from shared.relay import h1client
-from shared.relay.types import RelayError, UpstreamRequest
+from shared.relay.types import RelayError, RelayMeta, UpstreamRequest
 from shared.settings import Settings
 
 # Framing is the node's own; CORS headers are the node's own too (One API sets its own).
@@ -213,6 +213,17 @@ class NativeUpstream:
         self._pool.close()
         if self._proxied is not None:
             await self._proxied.close()
+
+
+async def send_through(adaptor: object, meta: RelayMeta, request: UpstreamRequest, body: bytes, upstream: UpstreamClient) -> UpstreamResponse:
+    """Send an adaptor's request: through the adaptor's own `send(meta, request, body, upstream)`
+    when it has one (a credential exchange before the call, a WebSocket instead of HTTP), else
+    through the pooled client. May raise RelayError (a refused credential) or UpstreamUnavailable."""
+    own = getattr(adaptor, "send", None)
+    if own is not None:
+        answer: UpstreamResponse = await own(meta, request, body, upstream)
+        return answer
+    return await upstream.send(request, body)
 
 
 def make_upstream(kind: str, timeout: int = 0, proxy: str = "", limits: Limits | None = None) -> UpstreamClient:

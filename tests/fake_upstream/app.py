@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import ali, anthropic, gemini, openai, zhipu
+from tests.fake_upstream import ali, anthropic, baidu, gemini, openai, zhipu
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -63,11 +63,13 @@ def _provider(path: str) -> str:
         return "zhipu"
     if path.startswith("/api/v1/services/"):
         return "ali"
+    if path.startswith(("/rpc/2.0/", "/oauth/2.0/")):
+        return "baidu"
     return "openai"
 
 
 def _error(provider: str, kind: str, key: str = "") -> Response:
-    module = {"gemini": gemini, "anthropic": anthropic, "zhipu": zhipu, "ali": ali}.get(provider, openai)
+    module = {"gemini": gemini, "anthropic": anthropic, "zhipu": zhipu, "ali": ali, "baidu": baidu}.get(provider, openai)
     if kind in ECHO_KINDS:
         return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
@@ -101,6 +103,8 @@ async def _answer(call: Call, path: str) -> Response | None:
         return zhipu.dispatch(call, path)
     if path.startswith("/api/v1/services/"):
         return ali.dispatch(call, path)
+    if path.startswith(("/rpc/2.0/", "/oauth/2.0/")):
+        return baidu.dispatch(call, path)
     match = AZURE_PATH.match(path)
     if match:
         return await openai.dispatch(call, match["task"], azure=True)
