@@ -102,6 +102,9 @@ async def test_errors_are_mapped(sqlite_database, fake_upstream) -> None:
         resp = await w.chat(token, model="qwen-max")
         assert resp.status_code == 401
         assert error_of(resp)["message"].startswith("Invalid API-key provided.")
+
+
+async def test_error_in_a_200_body_is_an_error_and_refunded(sqlite_database, fake_upstream) -> None:
     async with relay_world(sqlite_database, fake_upstream) as w:
         _, token = await _setup(w)
         fake_upstream.fail_next(fake_ali.CHAT_PATH, "error200")  # an error body with HTTP 200

@@ -125,6 +125,8 @@ async def test_errors_are_mapped(sqlite_database, fake_upstream) -> None:
         assert resp.status_code == 401
         assert error_of(resp)["type"] == "authentication_error" and error_of(resp)["code"] == 1002
 
+
+async def test_injected_server_error_is_passed_on_and_refunded(sqlite_database, fake_upstream) -> None:
     async with relay_world(sqlite_database, fake_upstream) as w:
         _, token = await _setup(w)
         fake_upstream.fail_next("/api/paas/v4/chat/completions", "500")

@@ -128,7 +128,7 @@ async def _ask(engine: "RelayEngine", channel: ChannelEntry, model: str, prompt:
     except RelayError as exc:  # an adaptor's own credential exchange was refused
         raise _Failed(exc.message, exc) from None
     if resp.status != 200:
-        err = upstream_error(resp.status, data)
+        err = getattr(adaptor, "parse_error", upstream_error)(resp.status, data)
         suffix = f", error message: {err.message}" if err.message else ""
         raise _Failed(f"http status code: {resp.status}{suffix}", err)
     try:

@@ -217,7 +217,8 @@ class RelayEngine:
             error_body = b""
         finally:
             resp.close()
-        return Failure(upstream_error(resp.status, error_body))
+        # A provider whose error bodies are not OpenAI-shaped parses its own (`parse_error`).
+        return Failure(getattr(adaptor, "parse_error", upstream_error)(resp.status, error_body))
 
     def adaptor(self, channel: ChannelEntry) -> Adaptor:
         adaptor = adaptor_for(channel.type)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fake_upstream import ali, anthropic, baidu, gemini, openai, zhipu
+from tests.fake_upstream import ali, anthropic, baidu, gemini, openai, tencent, zhipu
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -65,11 +65,13 @@ def _provider(path: str) -> str:
         return "ali"
     if path.startswith(("/rpc/2.0/", "/oauth/2.0/")):
         return "baidu"
+    if path == "/":
+        return "tencent"
     return "openai"
 
 
 def _error(provider: str, kind: str, key: str = "") -> Response:
-    module = {"gemini": gemini, "anthropic": anthropic, "zhipu": zhipu, "ali": ali, "baidu": baidu}.get(provider, openai)
+    module = {"gemini": gemini, "anthropic": anthropic, "zhipu": zhipu, "ali": ali, "baidu": baidu, "tencent": tencent}.get(provider, openai)
     if kind in ECHO_KINDS:
         return module.error_response("401", echoed_key_message(kind, key))
     return module.error_response(kind)
@@ -105,6 +107,8 @@ async def _answer(call: Call, path: str) -> Response | None:
         return ali.dispatch(call, path)
     if path.startswith(("/rpc/2.0/", "/oauth/2.0/")):
         return baidu.dispatch(call, path)
+    if path == "/":
+        return tencent.dispatch(call)
     match = AZURE_PATH.match(path)
     if match:
         return await openai.dispatch(call, match["task"], azure=True)
