@@ -12,9 +12,9 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
-from tests.fake_upstream import ali, anthropic, baidu, gemini, openai, tencent, zhipu
+from tests.fake_upstream import ali, anthropic, baidu, gemini, openai, tencent, xunfei, zhipu
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
 
@@ -174,6 +174,8 @@ def create_app(state: FakeState) -> Starlette:
         Route("/_fake/configure", configure, methods=["POST"]),
         Route("/_fake/reset", reset, methods=["POST"]),
         Route("/_fake/requests", requests, methods=["GET"]),
+        WebSocketRoute("/chat/{name}", xunfei.endpoint(state)),
+        WebSocketRoute("/{version}/chat", xunfei.endpoint(state)),
         Route("/{path:path}", relay, methods=methods),
     ]
     return Starlette(routes=routes)
