@@ -66,6 +66,8 @@ async def access_token(base_url: str, key: str, upstream: UpstreamClient) -> str
     cached = _tokens.get(key)
     if cached is not None and cached[1] - REFRESH_WITHIN > time.time():
         return cached[0]
+    if len(_locks) >= MAX_CACHED:
+        _locks.clear()  # keys whose fetch failed leave a lock and no token: bounded here
     lock = _locks.setdefault(key, asyncio.Lock())
     async with lock:
         cached = _tokens.get(key)  # another request may have fetched it while this one waited
@@ -79,6 +81,5 @@ async def access_token(base_url: str, key: str, upstream: UpstreamClient) -> str
             raise
         if len(_tokens) >= MAX_CACHED:
             _tokens.clear()
-            _locks.clear()
         _tokens[key] = fresh
         return fresh[0]
