@@ -8,6 +8,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from shared.billing import tokenizer
 from shared.relay.adaptors.xunfei import auth
 from tests.fake_upstream import xunfei as fake_xunfei
 from tests.fake_upstream.state import Canned
@@ -121,6 +122,24 @@ async def test_error_frames_are_mapped(sqlite_database, fake_upstream) -> None:
         assert resp.status_code == 401 and error_of(resp)["code"] == 11200
         await w.flush()
         assert await w.consume_logs() == []
+
+
+async def test_a_dropped_connection_bills_what_arrived(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        _, token = await _setup(w)
+        fake_upstream.fail_next("/v3.5/chat", "cut", after=3)
+        resp = await w.chat(token, model="Spark-Max", stream=True)
+        assert resp.status_code == 200
+        payloads = sse_payloads(resp.text)
+        assert payloads[-1] == "[DONE]"
+        text = "".join(orjson.loads(p)["choices"][0]["delta"]["content"] for p in payloads[:-1])
+        assert text == "".join(Canned().words[:3])
+        logs = await w.wait_for(lambda: _logs(w, 1))
+        # no usage frame arrived: the prompt estimate plus the counted text is billed
+        assert logs[0]["completion_tokens"] == tokenizer.count_text(text, "Spark-Max") and logs[0]["quota"] > 0
+        fake_upstream.fail_next("/v3.5/chat", "cut", after=3)
+        resp = await w.chat(token, model="Spark-Max")  # not streamed: nothing was sent, a refund
+        assert resp.status_code == 500 and "Spark connection ended" in error_of(resp)["message"]
 
 
 async def test_channel_test(sqlite_database, fake_upstream) -> None:

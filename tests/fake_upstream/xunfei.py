@@ -108,6 +108,9 @@ def endpoint(state: FakeState) -> Callable[[WebSocket], Awaitable[None]]:
             usage = {"prompt_tokens": canned.prompt_tokens, "completion_tokens": canned.completion_tokens,
                      "total_tokens": canned.prompt_tokens + canned.completion_tokens}
             for seq, word in enumerate(words):
+                if kind == "cut" and behaviour is not None and seq >= behaviour.after:
+                    await websocket.close(code=1011)  # dropped mid-answer, without the last frame
+                    return
                 last = seq == len(words) - 1
                 status = 2 if last else (0 if seq == 0 else 1)
                 await websocket.send_text(_frame(0, "Success", status, word, usage if last else None, seq))
