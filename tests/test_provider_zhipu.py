@@ -114,6 +114,22 @@ async def test_embeddings_take_one_input(sqlite_database, fake_upstream) -> None
         assert (logs[0]["prompt_tokens"], logs[0]["quota"]) == (5, 5)
 
 
+async def test_cogview_images(sqlite_database, fake_upstream) -> None:
+    async with relay_world(sqlite_database, fake_upstream) as w:
+        await w.channel(type=16, key=fake_zhipu.KEY, models="cogview-3")
+        token = await w.token()
+        resp = await w.root.post(
+            "/v1/images/generations", headers={"Authorization": f"Bearer sk-{token['key']}"},
+            json={"model": "cogview-3", "prompt": "a lighthouse", "size": "1024x1024", "user": "u1"},
+        )
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["data"] == [{"url": "https://fake.bigmodel.cn/cogview/fake.png"}]
+        req = fake_upstream.last
+        assert req.path == "/api/paas/v4/images/generations"
+        assert req.json() == {"model": "cogview-3", "prompt": "a lighthouse", "user_id": "u1"}
+        assert fake_zhipu.token_valid(req.headers["authorization"])
+
+
 async def test_errors_are_mapped(sqlite_database, fake_upstream) -> None:
     async with relay_world(sqlite_database, fake_upstream) as w:
         _, token = await _setup(w, key="fakezhipuid.wrong-secret")

@@ -80,6 +80,10 @@ def dispatch(call: Call, path: str) -> Response | None:
         if not isinstance(call.field("messages"), list):
             return error_response("400")
         return _v4_stream(call) if call.field("stream") else _v4_chat(call)
+    if path == "/api/paas/v4/images/generations":
+        if not isinstance(call.field("prompt"), str) or not call.field("prompt") or set(call.doc) - {"model", "prompt", "user_id"}:
+            return error_response("400", "prompt 参数非法")
+        return json_response(call, {"created": CREATED, "data": [{"url": "https://fake.bigmodel.cn/cogview/fake.png"}]})
     if path == "/api/paas/v4/embeddings":
         text = call.field("input")
         if not isinstance(text, str):

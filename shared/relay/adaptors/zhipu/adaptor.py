@@ -1,4 +1,4 @@
-"""The Zhipu adaptor (channel type 16): `glm-*` models and embeddings on the OpenAI-like v4 API,
+"""The Zhipu adaptor (channel type 16): `glm-*` models, embeddings and CogView images on the OpenAI-like v4 API,
 older models on v3's model-api; every call carries the JWT signed from the `id.secret` key."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from shared.relay.types import ConvertedResponse, RelayMeta, StreamConverter, Up
 
 
 def uses_v4(meta: RelayMeta) -> bool:
-    return meta.mode == modes.EMBEDDINGS or meta.actual_model.startswith("glm-")
+    return meta.mode != modes.CHAT or meta.actual_model.startswith("glm-")
 
 
 def _clamp(body: dict[str, Any], key: str) -> None:
@@ -43,10 +43,15 @@ class ZhipuAdaptor:
     name = "zhipu"
 
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
-        if meta.mode not in (modes.CHAT, modes.EMBEDDINGS):
+        if meta.mode not in (modes.CHAT, modes.EMBEDDINGS, modes.IMAGES):
             raise unsupported_mode(meta.mode)
         doc = dict(_object(body, raw))
         headers = {"Content-Type": "application/json", "Authorization": token_for(meta.api_key)}
+        if meta.mode == modes.IMAGES:  # CogView: OpenAI's answer shape, relayed as it comes
+            image: dict[str, Any] = {"model": meta.actual_model, "prompt": doc.get("prompt")}
+            if isinstance(doc.get("user"), str) and doc["user"]:
+                image["user_id"] = doc["user"]
+            return UpstreamRequest("POST", f"{meta.base_url}/api/paas/v4/images/generations", headers, orjson.dumps(image))
         if meta.mode == modes.EMBEDDINGS:
             text = doc.get("input")
             if isinstance(text, list):
