@@ -102,6 +102,9 @@ async def test_errors_are_mapped(sqlite_database, fake_upstream) -> None:
         resp = await w.chat(token, model="qwen-max")
         assert resp.status_code == 401
         assert error_of(resp)["message"].startswith("Invalid API-key provided.")
+        assert error_of(resp)["code"] == "InvalidApiKey" and error_of(resp)["type"] == "authentication_error"
+        resp = await w.chat(token, model="qwen-max", stream=True)
+        assert resp.status_code == 401 and error_of(resp)["code"] == "InvalidApiKey"
 
 
 async def test_error_in_a_200_body_is_an_error_and_refunded(sqlite_database, fake_upstream) -> None:

@@ -97,13 +97,22 @@ async def test_revoked_token_is_refetched_and_errors_are_mapped(sqlite_database,
         _, token = await _setup(w)
         assert (await w.chat(token, model="ERNIE-4.0-8K")).status_code == 200
         fake_baidu.revoke_all()
-        resp = await w.chat(token, model="ERNIE-4.0-8K")  # Baidu says 110 (with HTTP 200)
+        resp = await w.chat(token, model="ERNIE-4.0-8K")  # Baidu says 110: a new token, the call again
+        assert resp.status_code == 200, resp.text
+        assert len(_exchanges(fake_upstream)) == 2
+        fake_baidu.revoke_all()
+        resp = await w.chat(token, model="ERNIE-4.0-8K", stream=True)  # the same for a stream
+        assert resp.status_code == 200 and sse_payloads(resp.text)[-1] == "[DONE]"
+        assert len(_exchanges(fake_upstream)) == 3
+        chat_path = "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/completions_pro"
+        fake_upstream.fail_next(chat_path, "401", count=2)  # refused with the fresh token too
+        resp = await w.chat(token, model="ERNIE-4.0-8K")
         assert resp.status_code == 401
         error = error_of(resp)
         assert error["code"] == 110 and error["message"].startswith("Access token invalid or no longer valid")
-        resp = await w.chat(token, model="ERNIE-4.0-8K")  # the refused token was dropped: a new one
-        assert resp.status_code == 200, resp.text
-        assert len(_exchanges(fake_upstream)) == 2
+        fake_upstream.fail_next(chat_path, "400", count=1)
+        resp = await w.chat(token, model="ERNIE-4.0-8K", stream=True)  # JSON with HTTP 200 to a stream
+        assert resp.status_code == 400 and error_of(resp)["code"] == 336003
         fake_upstream.fail_next("/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/completions_pro", "quota")
         resp = await w.chat(token, model="ERNIE-4.0-8K")
         assert resp.status_code == 429 and error_of(resp)["code"] == 17

@@ -140,6 +140,8 @@ async def test_errors_are_mapped(sqlite_database, fake_upstream) -> None:
         resp = await w.chat(token, model="chatglm_turbo")  # v3 answers errors with HTTP 200
         assert resp.status_code == 401
         assert error_of(resp)["type"] == "authentication_error" and error_of(resp)["code"] == 1002
+        resp = await w.chat(token, model="chatglm_turbo", stream=True)  # the same JSON to a stream
+        assert resp.status_code == 401 and error_of(resp)["code"] == 1002
 
 
 async def test_injected_server_error_is_passed_on_and_refunded(sqlite_database, fake_upstream) -> None:

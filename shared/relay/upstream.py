@@ -120,6 +120,22 @@ class UpstreamResponse(ABC):
             yield [carry[:-1] if carry.endswith(b"\r") else carry]
 
 
+class BufferedResponse(UpstreamResponse):
+    """An answer already read whole (an adaptor looked into it before handing it on)."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.status, self.headers, self._body = status, headers, body
+
+    async def read(self) -> bytes:
+        return self._body
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield self._body
+
+    def close(self) -> None:
+        pass
+
+
 class NativeResponse(UpstreamResponse):
     def __init__(self, resp: h1client.Response) -> None:
         self.status = resp.status

@@ -11,14 +11,28 @@ from shared.relay import modes
 from shared.relay.adaptors.ali import convert
 from shared.relay.adaptors.ali.stream import AliStream
 from shared.relay.adaptors.common import conversion_error, unsupported_mode
-from shared.relay.types import ConvertedResponse, RelayMeta, UpstreamRequest
+from shared.relay.adaptors.errors import upstream_error
+from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, UpstreamRequest
 
 CHAT_PATH = "/api/v1/services/aigc/text-generation/generation"
 EMBEDDINGS_PATH = "/api/v1/services/embeddings/text-embedding/text-embedding"
 
 
+def parse_error(status: int, body: bytes) -> RelayError:
+    """DashScope's `{code, message, request_id}` keeps its code (InvalidApiKey, Throttling, …)."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict) and doc.get("code"):
+        return convert.error_of(status, doc)
+    return upstream_error(status if status >= 400 else 500, body)
+
+
 class AliAdaptor:
     name = "ali"
+
+    parse_error = staticmethod(parse_error)
 
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
         if meta.mode not in (modes.CHAT, modes.EMBEDDINGS):

@@ -12,10 +12,24 @@ import orjson
 from shared.relay import modes
 from shared.relay.adaptors.baidu import convert, token
 from shared.relay.adaptors.common import conversion_error, path_segment, unsupported_mode
+from shared.relay.adaptors.errors import upstream_error
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, UpstreamRequest
-from shared.relay.upstream import UpstreamClient, UpstreamResponse
+from shared.relay.upstream import BufferedResponse, UpstreamClient, UpstreamResponse
 
 API_PATH = "/rpc/2.0/ai_custom/v1/wenxinworkshop"
+
+
+def _json(body: bytes) -> dict[str, Any] | None:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _token_refused(body: bytes) -> bool:
+    doc = _json(body)
+    return doc is not None and doc.get("error_code") in convert.TOKEN_ERRORS
 
 
 class BaiduAdaptor:
@@ -38,10 +52,32 @@ class BaiduAdaptor:
         return UpstreamRequest("POST", url, {"Content-Type": "application/json"}, orjson.dumps(payload))
 
     async def send(self, meta: RelayMeta, request: UpstreamRequest, body: bytes, upstream: UpstreamClient) -> UpstreamResponse:
-        """The access token joins the URL at send time: it is fetched (and cached) over the network."""
-        access = await token.access_token(meta.base_url, meta.api_key, upstream)
-        signed = UpstreamRequest(request.method, f"{request.url}?{urlencode({'access_token': access})}", request.headers, request.body)
-        return await upstream.send(signed, body)
+        """The access token joins the URL at send time: it is fetched (and cached) over the network.
+        A token Baidu no longer accepts (revoked, rotated) is dropped and the call made once more
+        with a fresh one, so a channel recovers at once instead of failing until the cache expires."""
+        for last_try in (False, True):
+            access = await token.access_token(meta.base_url, meta.api_key, upstream)
+            url = f"{request.url}?{urlencode({'access_token': access})}"
+            resp = await upstream.send(UpstreamRequest(request.method, url, request.headers, request.body), body)
+            if not resp.content_type.startswith("application/json"):
+                return resp  # a stream's SSE
+            try:
+                answer = await resp.read()
+            finally:
+                resp.close()
+            if last_try or not _token_refused(answer):
+                return BufferedResponse(resp.status, resp.headers, answer)
+            token.forget(meta.api_key)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def parse_error(status: int, body: bytes) -> RelayError:
+        """Baidu's `{error_code, error_msg}` (a stream answered with JSON carries it with HTTP 200)."""
+        doc = _json(body)
+        error = convert.error_of(doc) if doc is not None else None
+        if error is not None:
+            return error
+        return upstream_error(status if status >= 400 else 500, body)
 
     def convert_response(self, meta: RelayMeta, status: int, headers: Mapping[str, str], body: bytes) -> ConvertedResponse:
         try:

@@ -10,11 +10,12 @@ import orjson
 
 from shared.relay import modes
 from shared.relay.adaptors.common import conversion_error, path_segment, unsupported_mode
+from shared.relay.adaptors.errors import upstream_error
 from shared.relay.adaptors.openai import response as openai_response
 from shared.relay.adaptors.openai.stream import OpenAIStream
 from shared.relay.adaptors.zhipu import v3
 from shared.relay.adaptors.zhipu.jwt import token_for
-from shared.relay.types import ConvertedResponse, RelayMeta, StreamConverter, UpstreamRequest
+from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, StreamConverter, UpstreamRequest
 
 
 def uses_v4(meta: RelayMeta) -> bool:
@@ -39,8 +40,21 @@ def _object(body: dict[str, Any] | None, raw: bytes) -> dict[str, Any]:
     return parsed
 
 
+def parse_error(status: int, body: bytes) -> RelayError:
+    """v4's OpenAI-shaped `error` object, or v3's `{code, msg, success: false}`."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict) and doc.get("success") is False:
+        return v3.error_of(doc.get("code"), str(doc.get("msg") or ""))
+    return upstream_error(status if status >= 400 else 500, body)
+
+
 class ZhipuAdaptor:
     name = "zhipu"
+
+    parse_error = staticmethod(parse_error)
 
     def build_request(self, meta: RelayMeta, body: dict[str, Any] | None, raw: bytes) -> UpstreamRequest:
         if meta.mode not in (modes.CHAT, modes.EMBEDDINGS, modes.IMAGES):
