@@ -1,4 +1,4 @@
-"""Channel tests (reference §7.1): single test, batch run with auto-disable/enable, threshold,
+"""Channel tests (docs/one-api-compat.md §7.1): single test, batch run with auto-disable/enable, threshold,
 one run at a time, the periodic loop."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from master.db.schema import channels, logs
 from master.monitors.channel_test import pick_model
+from shared.relay import engine as engine_module
 from tests.support.app import running_master
 from tests.support.balance_upstream import wait_until
 from tests.support.relay import add_channel, set_option, update_channel
@@ -97,8 +98,10 @@ async def test_single_test(master, root_client, fake_upstream) -> None:
     assert rows[0]["model_name"] == "gpt-3.5-turbo"
 
 
-async def test_single_test_edge_cases(sqlite_master) -> None:
+async def test_single_test_edge_cases(sqlite_master, monkeypatch) -> None:
     app, client = sqlite_master
+    real = engine_module.adaptor_for  # a type without an adaptor: Baidu's taken away here
+    monkeypatch.setattr(engine_module, "adaptor_for", lambda type_id: None if type_id == 15 else real(type_id))
     assert (await client.get("/api/channel/test/999")).json() == {"success": False, "message": "record not found"}
     bad_id = (await client.get("/api/channel/test/abc")).json()
     assert bad_id == {"success": False, "message": 'strconv.Atoi: parsing "abc": invalid syntax'}

@@ -33,7 +33,7 @@ async def test_channel_types_come_from_the_registry(master: tuple[Any, httpx.Asy
     }
     assert by_id[15]["key_format"] == {"en": "Format: APIKey|SecretKey", "zh": "格式：APIKey|SecretKey"}
     assert by_id[36]["base_url"] == "https://api.deepseek.com" and by_id[36]["relays"] is True
-    assert by_id[15]["relays"] is False
+    assert by_id[15]["relays"] is True  # Baidu relays (issue 13)
 
 
 async def test_channel_types_need_an_admin(master: tuple[Any, httpx.AsyncClient]) -> None:

@@ -151,7 +151,7 @@ class _Recorder:
         self.sent: list[tuple[str, str]] = []
 
     async def send(self, request, body):  # type: ignore[no-untyped-def]
-        from shared.relay.exchange import BufferedResponse
+        from shared.relay.upstream import BufferedResponse
 
         self.sent.append((request.url, request.headers.get("Authorization", "")))
         doc = {"id": "p1", "status": "starting", "urls": self.urls}

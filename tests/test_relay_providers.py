@@ -1,4 +1,4 @@
-"""Non-OpenAI channels through the relay (reference §5.8): Azure (3), Anthropic (14), Gemini (24):
+"""Non-OpenAI channels through the relay (docs/one-api-compat.md §5.8): Azure (3), Anthropic (14), Gemini (24):
 the upstream request the fake received, the OpenAI-shaped answer, and the billing."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import math
 import orjson
 
 from shared.billing import tokenizer
+from shared.relay import engine as engine_module
 from tests.fake_upstream.state import Canned
 from tests.support.relay_kit import CHAT, relay_world, sse_payloads
 
@@ -140,9 +141,12 @@ async def test_gemini_channel(sqlite_database, fake_upstream) -> None:
         assert [(r["prompt_tokens"], r["completion_tokens"], r["quota"]) for r in logs] == [(prompt, completion, quota)] * 2
 
 
-async def test_unsupported_channel_type_answers_clearly_and_fails_over(sqlite_database, fake_upstream) -> None:
-    """A channel whose provider has no adaptor yet (Baidu, 15) gets a clear 501, never a crash; with
-    retries on, the request moves on to a channel that works and nothing is billed for the first."""
+async def test_unsupported_channel_type_answers_clearly_and_fails_over(sqlite_database, fake_upstream, monkeypatch) -> None:
+    """A channel whose provider has no adaptor (Baidu, 15, with its adaptor taken away here) gets a
+    clear 501, never a crash; with retries on, the request moves on to a channel that works and
+    nothing is billed for the first."""
+    real = engine_module.adaptor_for
+    monkeypatch.setattr(engine_module, "adaptor_for", lambda type_id: None if type_id == 15 else real(type_id))
     async with relay_world(sqlite_database, fake_upstream) as w:
         baidu = await w.channel(type=15, name="baidu", key="id|secret", models="gpt-3.5-turbo", priority=10)
         token = await w.token()

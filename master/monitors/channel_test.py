@@ -1,4 +1,4 @@
-"""Channel tests (reference §7.1): one chat completion through the channel's adaptor and the
+"""Channel tests (docs/one-api-compat.md §7.1): one chat completion through the channel's adaptor and the
 engine's pooled upstream client, a type-5 log row per test, and the batch run with automatic
 disabling and enabling. Tests are never billed.
 

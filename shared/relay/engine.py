@@ -3,7 +3,7 @@
 State: the current snapshot (swapped whole by `install`), the ratios built from its options, the
 ledger of live balances, channel cooldowns, the pooled upstream client and the quota sink.
 The attempt loop: choose a channel, try it, and on a retryable failure try another one, never the
-same channel twice, per One API's RetryTimes rules (reference §5.5).
+same channel twice, per One API's RetryTimes rules (docs/one-api-compat.md §5.5).
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class RelayEngine:
         return self.snapshot.routes.get((group, model), ())
 
     def pinned_channel(self, hint: str) -> ChannelEntry:
-        """The channel named by a key suffix or the proxy route (reference §5.3 step 2)."""
+        """The channel named by a key suffix or the proxy route (docs/one-api-compat.md §5.3 step 2)."""
         assert self.snapshot is not None
         try:
             channel_id = int(hint)

@@ -121,6 +121,28 @@ class UpstreamResponse(ABC):
             yield [carry[:-1] if carry.endswith(b"\r") else carry]
 
 
+class BufferedResponse(UpstreamResponse):
+    """An answer held whole in memory: one an adaptor read before handing it on (Baidu looks for a
+    refused token in it), or composed itself (Replicate, after polling a prediction)."""
+
+    def __init__(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.status, self._body = status, body
+        self.headers = {"Content-Type": content_type}
+
+    def copied_headers(self) -> list[tuple[bytes, bytes]]:
+        return [(b"content-type", self.content_type.encode("latin-1"))]
+
+    async def read(self) -> bytes:
+        return self._body
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if self._body:
+            yield self._body
+
+    def close(self) -> None:
+        self._body = b""
+
+
 class NativeResponse(UpstreamResponse):
     def __init__(self, resp: h1client.Response) -> None:
         self.status = resp.status

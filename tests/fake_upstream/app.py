@@ -12,12 +12,14 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from tests.fake_upstream import (
     aiproxylibrary,
+    ali,
     anthropic,
     aws,
+    baidu,
     cloudflare,
     cohere,
     coze,
@@ -28,7 +30,10 @@ from tests.fake_upstream import (
     palm,
     replicate,
     responses,
+    tencent,
     vertex,
+    xunfei,
+    zhipu,
 )
 from tests.fake_upstream.common import Call, StreamCut
 from tests.fake_upstream.state import FakeState, RecordedRequest
@@ -92,6 +97,10 @@ MODULES: dict[str, Any] = {
     "palm": palm,
     "replicate": replicate,
     "vertex": vertex,
+    "zhipu": zhipu,
+    "ali": ali,
+    "baidu": baidu,
+    "tencent": tencent,
 }
 
 
@@ -110,6 +119,14 @@ def _provider(path: str) -> str:
         return "gemini"
     if path.endswith("/v1/messages"):
         return "anthropic"
+    if path.startswith("/api/paas/"):
+        return "zhipu"
+    if path.startswith("/api/v1/services/"):
+        return "ali"
+    if path.startswith(("/rpc/2.0/", "/oauth/2.0/")):
+        return "baidu"
+    if path == "/":
+        return "tencent"
     return "openai"
 
 
@@ -174,6 +191,14 @@ async def _answer(call: Call, path: str, state: FakeState) -> Response | None:
         return gemini.dispatch(call, match["model"], match["action"])
     if path.endswith("/v1/messages"):
         return anthropic.messages(call)
+    if path.startswith("/api/paas/"):
+        return zhipu.dispatch(call, path)
+    if path.startswith("/api/v1/services/"):
+        return ali.dispatch(call, path)
+    if path.startswith(("/rpc/2.0/", "/oauth/2.0/")):
+        return baidu.dispatch(call, path)
+    if path == "/":
+        return tencent.dispatch(call)
     match = AZURE_PATH.match(path)
     if match:
         return await openai.dispatch(call, match["task"], azure=True)
@@ -235,6 +260,8 @@ def create_app(state: FakeState) -> Starlette:
         Route("/_fake/configure", configure, methods=["POST"]),
         Route("/_fake/reset", reset, methods=["POST"]),
         Route("/_fake/requests", requests, methods=["GET"]),
+        WebSocketRoute("/chat/{name}", xunfei.endpoint(state)),
+        WebSocketRoute("/{version}/chat", xunfei.endpoint(state)),
         Route("/{path:path}", relay, methods=methods),
     ]
     return Starlette(routes=routes)

@@ -1,8 +1,8 @@
-"""Alibaba DashScope (type 17): the native text-generation API.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""Alibaba DashScope (type 17): the native text-generation and text-embedding APIs."""
 
 from __future__ import annotations
 
+from shared.relay.adaptors.ali.adaptor import AliAdaptor
 from shared.relay.adaptors.spec import API_ALI, ChannelSpec, ConfigField, Text
 
 MODELS = (
@@ -22,7 +22,7 @@ SPECS = (
         name="Ali",
         label=Text("Alibaba Tongyi Qianwen", "阿里通义千问"),
         api_type=API_ALI,
-        adaptor=None,
+        adaptor=AliAdaptor(),
         base_url="https://dashscope.aliyuncs.com",
         models=MODELS,
         owner="ali",

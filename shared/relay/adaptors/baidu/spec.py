@@ -1,8 +1,8 @@
-"""Baidu ERNIE (type 15): an OAuth access token from `client_id|client_secret`.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""Baidu ERNIE (type 15): an OAuth access token from `client_id|client_secret`, cached until near expiry."""
 
 from __future__ import annotations
 
+from shared.relay.adaptors.baidu.adaptor import BaiduAdaptor
 from shared.relay.adaptors.spec import API_BAIDU, ChannelSpec, Text
 
 MODELS = (
@@ -30,7 +30,7 @@ SPECS = (
         name="Baidu",
         label=Text("Baidu Wenxin Qianfan", "百度文心千帆"),
         api_type=API_BAIDU,
-        adaptor=None,
+        adaptor=BaiduAdaptor(),
         base_url="https://aip.baidubce.com",
         models=MODELS,
         owner="baidu",

@@ -24,9 +24,8 @@ from shared.relay import modes
 from shared.relay.adaptors.common import content_text, conversion_error, json_body, listed, now, path_segment, unsupported_mode
 from shared.relay.adaptors.replicate.models import MODELS
 from shared.relay.adaptors.replicate.sse import ReplicateEvents, ReplicateStream, error_text
-from shared.relay.exchange import BufferedResponse
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, UpstreamRequest, Usage
-from shared.relay.upstream import UpstreamClient, UpstreamResponse, UpstreamUnavailable
+from shared.relay.upstream import BufferedResponse, UpstreamClient, UpstreamResponse, UpstreamUnavailable
 
 DEFAULT_MAX_TOKENS = 500  # One API's default for Replicate chat
 POLL_FIRST, POLL_MAX = 0.5, 3.0  # seconds between polls, doubling up to the max

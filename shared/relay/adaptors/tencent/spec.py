@@ -1,9 +1,9 @@
-"""Tencent Hunyuan (type 23): TC3-HMAC-SHA256 signed calls from `appid|secret_id|secret_key`.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""Tencent Hunyuan (type 23): TC3-HMAC-SHA256 signed calls from `appid|secret_id|secret_key`."""
 
 from __future__ import annotations
 
 from shared.relay.adaptors.spec import API_TENCENT, ChannelSpec, Text
+from shared.relay.adaptors.tencent.adaptor import TencentAdaptor
 
 MODELS = (
     "hunyuan-lite",
@@ -20,7 +20,7 @@ SPECS = (
         name="Tencent",
         label=Text("Tencent Hunyuan", "腾讯混元"),
         api_type=API_TENCENT,
-        adaptor=None,
+        adaptor=TencentAdaptor(),
         base_url="https://hunyuan.tencentcloudapi.com",
         models=MODELS,
         owner="tencent",

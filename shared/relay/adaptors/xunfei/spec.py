@@ -1,9 +1,9 @@
-"""iFlytek Spark (type 18): a signed WebSocket URL from `appid|secret|key`.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""iFlytek Spark (type 18): a signed WebSocket URL from `appid|secret|key` (base URL: wss://spark-api.xf-yun.com)."""
 
 from __future__ import annotations
 
 from shared.relay.adaptors.spec import API_VERSION, API_XUNFEI, ChannelSpec, ConfigField, Text
+from shared.relay.adaptors.xunfei.adaptor import XunfeiAdaptor
 
 MODELS = ("Spark-Lite", "Spark-Pro", "Spark-Pro-128K", "Spark-Max", "Spark-Max-32K", "Spark-4.0-Ultra")
 
@@ -13,7 +13,7 @@ SPECS = (
         name="Xunfei",
         label=Text("iFlytek Spark", "讯飞星火认知"),
         api_type=API_XUNFEI,
-        adaptor=None,
+        adaptor=XunfeiAdaptor(),
         models=MODELS,
         owner="xunfei",
         catalogued=True,

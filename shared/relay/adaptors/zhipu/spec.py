@@ -1,9 +1,9 @@
-"""Zhipu ChatGLM (type 16): a JWT signed from the `id.secret` key.
-Not relayed yet: `adaptor=None` makes the engine answer "channel type … is not supported yet"."""
+"""Zhipu ChatGLM (type 16): a JWT signed from the `id.secret` key; GLM v4 (OpenAI-like) and the v3 model-api."""
 
 from __future__ import annotations
 
 from shared.relay.adaptors.spec import API_ZHIPU, ChannelSpec, Text
+from shared.relay.adaptors.zhipu.adaptor import ZhipuAdaptor
 
 MODELS = (
     "chatglm_turbo",
@@ -23,7 +23,7 @@ SPECS = (
         name="Zhipu",
         label=Text("Zhipu ChatGLM", "智谱 ChatGLM"),
         api_type=API_ZHIPU,
-        adaptor=None,
+        adaptor=ZhipuAdaptor(),
         base_url="https://open.bigmodel.cn",
         models=MODELS,
         owner="zhipu",
