@@ -115,12 +115,17 @@ class StreamMeter:
         self.uncounted_bytes = 0
         self.seen = 0
 
-    async def allows(self, parts: list[str]) -> bool:
+    def within(self, parts: list[str]) -> bool:
+        """The cheap, synchronous check (called per line): True while the answer's bytes, an upper
+        bound of its tokens, still fit the reservation. When it says False, `allows` decides."""
         for part in parts[self.seen :]:
             self.uncounted.append(part)
             self.uncounted_bytes += utf8_size(part)
         self.seen = len(parts)
-        if self.price.cost(self.counted_tokens + self.uncounted_bytes) <= self.reservation.amount:
+        return self.price.cost(self.counted_tokens + self.uncounted_bytes) <= self.reservation.amount
+
+    async def allows(self, parts: list[str]) -> bool:
+        if self.within(parts):
             return True
         self.counted_tokens += tokenizer.count_text("".join(self.uncounted), self.model, self.approximate)
         self.uncounted, self.uncounted_bytes = [], 0

@@ -358,7 +358,7 @@ async def _feed(converter: Any, lines: list[bytes], meter: strict.StreamMeter | 
     payloads: list[bytes] = []
     for line in lines:
         payloads.extend(converter.feed(line))
-        if not await meter.allows(converter.text_parts):
+        if not meter.within(converter.text_parts) and not await meter.allows(converter.text_parts):
             return payloads, True
     return payloads, False
 
