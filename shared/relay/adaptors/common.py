@@ -27,6 +27,19 @@ def sse_data(line: bytes) -> bytes | None:
     return None
 
 
+def sse_json(line: bytes) -> dict[str, Any] | None:
+    """The JSON object of an SSE `data:` line, or None for any other line, `[DONE]` or a payload that
+    is not a JSON object (providers' stream converters skip those)."""
+    payload = sse_data(line)
+    if not payload:
+        return None
+    try:
+        event = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
 def member(doc: dict[str, Any], key: str) -> dict[str, Any]:
     """`doc[key]` when it is a JSON object, else an empty one (upstream JSON is never trusted to have a shape)."""
     value = doc.get(key)

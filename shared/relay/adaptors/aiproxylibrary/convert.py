@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from shared.redact import redact_error
-from shared.relay.adaptors.common import content_text, conversion_error, now, sse_data
+from shared.relay.adaptors.common import content_text, conversion_error, now, sse_json
 from shared.relay.adaptors.errors import upstream_error as generic_error
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, Usage
 
@@ -99,14 +99,8 @@ class LibraryStream:
         )
 
     def feed(self, line: bytes) -> Iterable[bytes]:
-        payload = sse_data(line)
-        if not payload:
-            return ()
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return ()
-        if not isinstance(event, dict):
+        event = sse_json(line)
+        if event is None:
             return ()
         if event.get("success") is False:
             self._failed = True

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from shared.relay.adaptors.common import content_text, conversion_error, member, now, sse_data
+from shared.relay.adaptors.common import content_text, conversion_error, member, now, sse_json
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, Usage
 
 STOP = {"stop": "stop", "length": "length"}
@@ -78,14 +78,8 @@ class LlamaStream:
         self._completion = 0
 
     def feed(self, line: bytes) -> Iterable[bytes]:
-        payload = sse_data(line)
-        if not payload:
-            return ()
-        try:
-            chunk = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return ()
-        if not isinstance(chunk, dict):
+        chunk = sse_json(line)
+        if chunk is None:
             return ()
         if chunk.get("type") == "error":  # an event-stream exception, as BedrockStream reports it
             return (orjson.dumps({"error": member(chunk, "error")}),)

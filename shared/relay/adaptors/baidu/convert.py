@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from shared.redact import redact_error
-from shared.relay.adaptors.common import content_text, conversion_error, now, sse_data
+from shared.relay.adaptors.common import content_text, conversion_error, now, sse_json
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, Usage
 
 # One API's model -> endpoint table; other models use their lower-cased name.
@@ -153,14 +153,8 @@ class BaiduStream:
         self._key = meta.api_key
 
     def feed(self, line: bytes) -> Iterable[bytes]:
-        payload = sse_data(line)
-        if not payload:
-            return ()
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return ()
-        if not isinstance(event, dict):
+        event = sse_json(line)
+        if event is None:
             return ()
         error = error_of(event)
         if error is not None:

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from shared.redact import redact_error
-from shared.relay.adaptors.common import member, now, sse_data
+from shared.relay.adaptors.common import member, now, sse_json
 from shared.relay.adaptors.coze.convert import coze_error
 from shared.relay.types import RelayMeta, Usage
 
@@ -37,14 +37,8 @@ class CozeStream:
         )
 
     def feed(self, line: bytes) -> Iterable[bytes]:
-        payload = sse_data(line)
-        if not payload:
-            return ()
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return ()
-        if not isinstance(event, dict):
+        event = sse_json(line)
+        if event is None:
             return ()
         if event.get("conversation_id"):
             self._id = f"chatcmpl-{event['conversation_id']}"

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from shared.redact import redact_error
-from shared.relay.adaptors.common import listed, now, sse_data
+from shared.relay.adaptors.common import listed, now, sse_json
 from shared.relay.adaptors.gemini.response import (
     candidate_parts,
     finish_reason,
@@ -32,14 +32,8 @@ class GeminiStream:
         self._tools = 0
 
     def feed(self, line: bytes) -> Iterable[bytes]:
-        payload = sse_data(line)
-        if not payload:
-            return ()
-        try:
-            doc = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return ()
-        if not isinstance(doc, dict):
+        doc = sse_json(line)
+        if doc is None:
             return ()
         if isinstance(doc.get("error"), dict):
             return (orjson.dumps({"error": redact_error(doc["error"], self._key)}),)

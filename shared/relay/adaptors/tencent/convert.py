@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from shared.redact import redact_error
-from shared.relay.adaptors.common import content_text, conversion_error, member, now, sse_data
+from shared.relay.adaptors.common import content_text, conversion_error, member, now, sse_json
 from shared.relay.types import ConvertedResponse, RelayError, RelayMeta, Usage
 
 
@@ -139,14 +139,8 @@ class HunyuanStream:
         self._key = meta.api_key
 
     def feed(self, line: bytes) -> Iterable[bytes]:
-        payload = sse_data(line)
-        if not payload:
-            return ()
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return ()
-        if not isinstance(event, dict):
+        event = sse_json(line)
+        if event is None:
             return ()
         error = member(event, "ErrorMsg") or member(member(event, "Response"), "Error")
         if error:
