@@ -105,8 +105,9 @@ class CounterKeeper:
 
     def observe(self, snapshot: Snapshot) -> None:
         """A rebuild read the database (under the host lock): queue what changed outside batches."""
-        self.tokens.observe({t.id: t.remain_quota for t in snapshot.tokens_by_id.values()}, self._first)
-        self.users.observe({u.id: u.quota for u in snapshot.users.values()}, self._first)
+        tokens, users = snapshot.tokens_by_id.table, snapshot.users.table
+        self.tokens.observe({tokens.ids[r]: tokens.remain[r] for r in tokens.live_rows()}, self._first)
+        self.users.observe({users.ids[r]: users.quota[r] for r in users.live_rows()}, self._first)
         self._first = False
 
     def observe_changes(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, update
@@ -31,7 +31,8 @@ from shared.relay.engine import RelayEngine
 from shared.relay.ledger import Ledger
 from shared.relay.sink import DeltaBatch
 from shared.relay.upstream import limits_from, make_upstream
-from shared.snapshot import build_snapshot
+from shared.snapshot import channel_entry, put_token, put_user, snapshot_of_tables, token_entry, user_entry
+from shared.tables import TokenTable, UserTable
 from shared.usercontent import UserContentClient
 
 if TYPE_CHECKING:
@@ -143,14 +144,19 @@ class RelayHost:
 
     async def rebuild(self) -> None:
         """Read users, tokens, channels and options into a new snapshot and swap it in (at start:
-        afterwards the change feed applies each write's rows)."""
+        afterwards the change feed applies each write's rows). Users and tokens are read a page at
+        a time straight into their tables, so a large install never sits in memory as row objects."""
         async with self.lock:
             version = self.feed.version
+            token_table, user_table = TokenTable(), UserTable()
             async with self.ctx.store.main.connect() as conn:
-                user_rows = (await conn.execute(select(users))).mappings().all()
-                token_rows = (await conn.execute(select(tokens))).mappings().all()
+                async for row in _paged(conn, users):
+                    put_user(user_table, user_entry(row))
+                async for row in _paged(conn, tokens):
+                    put_token(token_table, token_entry(row))
                 channel_rows = (await conn.execute(select(channels))).mappings().all()
-            snapshot = build_snapshot(version, user_rows, token_rows, channel_rows, self.ctx.options.values)
+            channel_list = [channel_entry(dict(row)) for row in channel_rows]
+            snapshot = snapshot_of_tables(version, token_table, user_table, channel_list, self.ctx.options.values)
             pending = self.sink.pending
             self.engine.ledger.reseed(snapshot, pending.token_spent, pending.user_spent, pending.user_used)
             self.snapshot_applied = dict(self.applied)  # read with the rows, under the same lock
@@ -325,3 +331,22 @@ class RelayHost:
             await conn.execute(update(channels).where(channels.c.id == channel_id).values(status=status))
             await conn.execute(update(abilities).where(abilities.c.channel_id == channel_id).values(enabled=False))
             log.warning("channel disabled", channel_id=channel_id, reason=reason)
+
+
+PAGE_ROWS = 10_000
+
+
+async def _paged(conn: AsyncConnection, table: Any) -> AsyncIterator[Mapping[Any, Any]]:
+    """Every row of `table` by ascending id, PAGE_ROWS per query (keyset paging: each page is an
+    index range scan, whatever the table's size)."""
+    last = None
+    while True:
+        query = select(table).order_by(table.c.id).limit(PAGE_ROWS)
+        if last is not None:
+            query = query.where(table.c.id > last)
+        page = (await conn.execute(query)).mappings().all()
+        for row in page:
+            yield row
+        if len(page) < PAGE_ROWS:
+            return
+        last = page[-1]["id"]

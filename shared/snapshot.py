@@ -1,6 +1,8 @@
-"""The immutable configuration snapshot a relay reads: tokens by key hash, users, channels, routes,
-options. Built from plain row dicts so the master (from its database) and a slave (from the cluster
-protocol) make the same object; swapped atomically, never mutated.
+"""The configuration snapshot a relay reads: tokens by key hash, users, channels, routes, options.
+Built from plain row dicts (or, on a slave, from the tables a full snapshot carries) so the master and
+a slave hold the same state. Channels, routes and options are replaced whole by a change; token and
+user rows live in compact tables (shared.tables) updated in place (shared.snapshot_changes), and
+every read of one builds an immutable entry.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -16,6 +19,7 @@ from shared import option_values
 from shared.keys import key_hash
 from shared.limits import Limits, limits_of
 from shared.relay.adaptors.registry import other_fallback
+from shared.tables import RowsView, TokenTable, UserTable, key_digest
 
 TOKEN_ENABLED, TOKEN_DISABLED, TOKEN_EXPIRED, TOKEN_EXHAUSTED = 1, 2, 3, 4
 CHANNEL_ENABLED = 1
@@ -74,10 +78,13 @@ class ChannelEntry:
 
 @dataclass(frozen=True)
 class Snapshot:
+    """Tokens and users live in tables (shared.tables) that change sets update in place; the
+    views below build an entry on each read."""
+
     version: int
-    tokens: Mapping[str, TokenEntry]  # by key_hash(key)
-    tokens_by_id: Mapping[int, TokenEntry]
-    users: Mapping[int, UserEntry]
+    tokens: RowsView[TokenEntry]  # by key_hash(key)
+    tokens_by_id: RowsView[TokenEntry]
+    users: RowsView[UserEntry]
     channels: Mapping[int, ChannelEntry]
     # (group, model) -> enabled channels, highest priority first
     routes: Mapping[tuple[str, str], tuple[ChannelEntry, ...]]
@@ -98,6 +105,7 @@ def _split(text: str | None) -> list[str]:
     return [part for part in (text or "").split(",") if part != ""]
 
 
+@lru_cache(maxsize=4096)
 def parse_subnets(text: str | None) -> tuple[Network, ...]:
     nets = []
     for part in (text or "").split(","):
@@ -137,7 +145,6 @@ def channel_config(channel_type: int, config_text: str | None, other: str | None
 
 def token_entry(row: Mapping[str, Any]) -> TokenEntry:
     """`row` holds the plaintext `key` (the master's database) or its `key_hash` (a slave)."""
-    models = _split(row.get("models"))
     return TokenEntry(
         id=int(row["id"]),
         user_id=int(row["user_id"] or 0),
@@ -147,10 +154,10 @@ def token_entry(row: Mapping[str, Any]) -> TokenEntry:
         remain_quota=int(row.get("remain_quota") or 0),
         unlimited_quota=bool(row.get("unlimited_quota")),
         used_quota=int(row.get("used_quota") or 0),
-        models=frozenset(models) if models else None,
+        models=model_set(row.get("models") or ""),
         models_text=row.get("models") or "",
         subnet_text=row.get("subnet") or "",
-        subnets=parse_subnets(row.get("subnet")),
+        subnets=parse_subnets(row.get("subnet") or ""),
         limits=limits_of(row),
         key_hash=row.get("key_hash") or key_hash(row.get("key") or ""),
     )
@@ -167,6 +174,82 @@ def user_entry(row: Mapping[str, Any]) -> UserEntry:
         used_quota=int(row.get("used_quota") or 0),
         limits=limits_of(row),
     )
+
+
+@lru_cache(maxsize=4096)
+def model_set(text: str) -> frozenset[str] | None:
+    """A token's model list as a set; None when it may use every model."""
+    models = _split(text)
+    return frozenset(models) if models else None
+
+
+def put_token(table: TokenTable, t: TokenEntry) -> None:
+    table.put(
+        t.id,
+        key_digest(t.key_hash),
+        user_id=t.user_id,
+        name=t.name,
+        status=t.status,
+        expired_time=t.expired_time,
+        remain_quota=t.remain_quota,
+        unlimited_quota=t.unlimited_quota,
+        used_quota=t.used_quota,
+        models=t.models_text,
+        subnet=t.subnet_text,
+        limits=t.limits,
+    )
+
+
+def put_user(table: UserTable, u: UserEntry) -> None:
+    table.put(
+        u.id, username=u.username, group=u.group, status=u.status, role=u.role, quota=u.quota, used_quota=u.used_quota, limits=u.limits
+    )
+
+
+def token_at(table: TokenTable, row: int) -> TokenEntry:
+    models = table.model_lists.values[table.models[row]]
+    subnet = table.subnet_lists.values[table.subnet[row]]
+    return TokenEntry(
+        id=table.ids[row],
+        user_id=table.user_id[row],
+        name=table.texts.get(row),
+        status=table.status[row],
+        expired_time=table.expired[row],
+        remain_quota=table.remain[row],
+        unlimited_quota=bool(table.unlimited[row]),
+        used_quota=table.used[row],
+        models=model_set(models),
+        models_text=models,
+        subnet_text=subnet,
+        subnets=parse_subnets(subnet),
+        limits=table.limit_sets.values[table.limits[row]],
+        key_hash=table.digest(row).hex(),
+    )
+
+
+def user_at(table: UserTable, row: int) -> UserEntry:
+    return UserEntry(
+        id=table.ids[row],
+        username=table.texts.get(row),
+        group=table.groups.values[table.group[row]],
+        status=table.status[row],
+        role=table.role[row],
+        quota=table.quota[row],
+        used_quota=table.used[row],
+        limits=table.limit_sets.values[table.limits[row]],
+    )
+
+
+def tokens_by_key(table: TokenTable) -> RowsView[TokenEntry]:
+    return RowsView(table, lambda h: table.row_of_key(key_digest(h)), lambda row: token_at(table, row), lambda row: table.digest(row).hex())
+
+
+def tokens_by_id(table: TokenTable) -> RowsView[TokenEntry]:
+    return RowsView(table, table.row_of_id, lambda row: token_at(table, row), lambda row: table.ids[row])
+
+
+def users_by_id(table: UserTable) -> RowsView[UserEntry]:
+    return RowsView(table, table.row_of_id, lambda row: user_at(table, row), lambda row: table.ids[row])
 
 
 def channel_entry(row: Mapping[str, Any]) -> ChannelEntry:
@@ -195,20 +278,24 @@ def build_snapshot(
     channel_rows: Iterable[Mapping[Any, Any]],
     options: Mapping[str, str],
 ) -> Snapshot:
-    users = {u.id: u for u in map(user_entry, user_rows)}
-    tokens: dict[str, TokenEntry] = {}
-    by_id: dict[int, TokenEntry] = {}
+    token_table, user_table = TokenTable(), UserTable()
+    for row in user_rows:
+        put_user(user_table, user_entry(row))
     for row in token_rows:
-        entry = token_entry(row)
-        tokens[entry.key_hash] = entry
-        by_id[entry.id] = entry
-    channels = {c.id: c for c in map(channel_entry, channel_rows)}
+        put_token(token_table, token_entry(row))
+    return snapshot_of_tables(version, token_table, user_table, map(channel_entry, channel_rows), options)
+
+
+def snapshot_of_tables(
+    version: int, token_table: TokenTable, user_table: UserTable, channel_list: Iterable[ChannelEntry], options: Mapping[str, str]
+) -> Snapshot:
+    channels = {c.id: c for c in channel_list}
     frozen_routes, group_models = build_routes(channels)
     return Snapshot(
         version=version,
-        tokens=tokens,
-        tokens_by_id=by_id,
-        users=users,
+        tokens=tokens_by_key(token_table),
+        tokens_by_id=tokens_by_id(token_table),
+        users=users_by_id(user_table),
         channels=channels,
         routes=frozen_routes,
         group_models=group_models,

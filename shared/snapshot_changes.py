@@ -1,9 +1,10 @@
 """Applying a set of changed rows to a Snapshot, at a cost that grows with the change, not the install.
 
-Token and user entries are replaced in the snapshot's own dicts (a dict assignment, atomic on the
-event loop; every entry stays immutable, so a request holding one sees a consistent row). Channels
+Token and user rows are written in place in the snapshot's tables (shared.tables: O(1) a row, with
+no await, so atomic on the event loop; a request holds an entry built from a row, which stays
+consistent). Channels
 and options are few: a change to them builds new channel and route tables. The returned Snapshot
-carries the new version; the previous object shares the token and user dicts, so it must not be
+carries the new version; the previous object shares the token and user tables, so it must not be
 used to look anything up afterwards (the engine swaps to the new one in the same step).
 """
 
@@ -13,7 +14,8 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.snapshot import ChannelEntry, Snapshot, TokenEntry, UserEntry, build_routes
+from shared.snapshot import ChannelEntry, Snapshot, TokenEntry, UserEntry, build_routes, put_token, put_user
+from shared.tables import key_digest
 
 
 @dataclass
@@ -36,24 +38,19 @@ class RowChanges:
 
 def apply_changes(snapshot: Snapshot, changes: RowChanges) -> tuple[Snapshot, list[int]]:
     """The snapshot with `changes` applied, and the ids of the tokens deleted."""
-    tokens, by_id, users = snapshot.tokens, snapshot.tokens_by_id, snapshot.users
-    assert isinstance(tokens, dict) and isinstance(by_id, dict) and isinstance(users, dict)
+    tokens, users = snapshot.tokens.table, snapshot.users.table
     gone_tokens: list[int] = []
     for key_hash in changes.deleted_token_hashes:
-        entry = tokens.pop(key_hash, None)
-        if entry is not None:
-            by_id.pop(entry.id, None)
-            gone_tokens.append(entry.id)
+        row = tokens.row_of_key(key_digest(key_hash))
+        if row >= 0:
+            gone_tokens.append(tokens.ids[row])
+            tokens.delete_id(tokens.ids[row])
     for token in changes.tokens:
-        previous = by_id.get(token.id)
-        if previous is not None and previous.key_hash != token.key_hash:
-            tokens.pop(previous.key_hash, None)  # a key changed: the old one stops working
-        tokens[token.key_hash] = token
-        by_id[token.id] = token
+        put_token(tokens, token)  # a changed key moves the token: the old key stops working
     for user_id in changes.deleted_users:
-        users.pop(user_id, None)
+        users.delete_id(user_id)
     for user in changes.users:
-        users[user.id] = user
+        put_user(users, user)
     replaced: dict[str, object] = {"version": changes.version}
     if changes.channels or changes.deleted_channels:
         channels = dict(snapshot.channels)

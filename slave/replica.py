@@ -83,16 +83,28 @@ class ConfigReplica:
         if self.redis is not None:
             await self.redis.aclose()
 
-    def offer(self, sealed: pb.SealedSnapshot, source: str) -> bool:
-        """Install the full snapshot `sealed` if newer than what runs; True when installed."""
-        if self.current is not None and (sealed.epoch, sealed.version) <= (self.current.epoch, self.current.snapshot.version):
-            if (sealed.epoch, sealed.version) == (self.current.epoch, self.current.snapshot.version):
+    def _newer(self, sealed: pb.SealedSnapshot) -> bool:
+        current = self.current
+        if current is not None and (sealed.epoch, sealed.version) <= (current.epoch, current.snapshot.version):
+            if (sealed.epoch, sealed.version) == (current.epoch, current.snapshot.version):
                 self.synced_at = time.monotonic()  # confirmed current
             return False
+        return True
+
+    async def offer(self, sealed: pb.SealedSnapshot, source: str) -> bool:
+        """Install the full snapshot `sealed` if newer than what runs; True when installed. It is
+        opened in a thread (a large install's tables are tens of MB): relaying goes on meanwhile."""
+        if not self._newer(sealed):
+            return False
         try:
-            replica = open_snapshot(self.keys, sealed)
+            replica = await asyncio.to_thread(open_snapshot, self.keys, sealed)
         except SealError:
             log.error("a snapshot could not be opened: is CLUSTER_SECRET the master's?", source=source)
+            return False
+        except (ValueError, KeyError) as exc:
+            log.error("a snapshot's tables are malformed", source=source, error=str(exc))
+            return False
+        if not self._newer(sealed):  # a change set or another snapshot got there first
             return False
         # No await from here on: the pending sums and the swap see the same deltas.
         tokens, users, used = self.shipper.pending_since(replica.applied.get(self.settings.node_id, 0))
@@ -146,7 +158,7 @@ class ConfigReplica:
         except grpc.aio.AioRpcError as exc:
             log.warning("snapshot not fetched from the master", code=exc.code().name)
             return False
-        self.offer(sealed, "grpc")
+        await self.offer(sealed, "grpc")
         return True
 
     async def _fetch_redis(self) -> bool:
@@ -163,7 +175,7 @@ class ConfigReplica:
             return False
         sealed = pb.SealedSnapshot()
         sealed.ParseFromString(raw)
-        self.offer(sealed, "redis")
+        await self.offer(sealed, "redis")
         for _id, fields in entries:
             data = fields.get(b"c")
             if data:
@@ -187,7 +199,7 @@ class ConfigReplica:
                 self.synced_at = time.monotonic()
                 return True
             if answer.HasField("snapshot"):
-                self.offer(answer.snapshot, "resync")
+                await self.offer(answer.snapshot, "resync")
                 continue  # changes published since that snapshot was sealed, if any
             for item in answer.changes:
                 if self.offer_changes(item, "resync") is None:
@@ -210,7 +222,7 @@ class ConfigReplica:
                     backoff = 0.2
                     self.pushing = True
                     if update.HasField("snapshot"):
-                        self.offer(update.snapshot, "watch")
+                        await self.offer(update.snapshot, "watch")
                     elif self.offer_changes(update.changes, "watch") is None:
                         break  # a gap (say, Redis delivered a newer set first): resume from here
             except grpc.aio.AioRpcError as exc:

@@ -33,7 +33,7 @@ def test_only_the_named_rows_change_and_deletions_go_by_hash() -> None:
     assert updated.version == 2 and gone == [2]
     assert updated.tokens[key_hash("key1")].status == 2 and updated.users[1].quota == 300
     assert key_hash("key2") not in updated.tokens and 2 not in updated.tokens_by_id
-    assert updated.tokens_by_id[3] is untouched
+    assert updated.tokens_by_id[3] == untouched  # an untouched row reads the same
     assert updated.routes == snapshot.routes and updated.options == snapshot.options
 
 
@@ -58,6 +58,7 @@ def test_the_ledger_refreshes_only_changed_rows_net_of_what_is_pending() -> None
     ledger.reseed(snapshot, {}, {})
     ledger.token_remain[3] = 77  # spent here since the snapshot
     row = token_entry({"id": 1, "user_id": 1, "key": "key1", "status": 1, "remain_quota": 60, "used_quota": 40})
+    snapshot.tokens_by_id.table.delete_id(2)  # as apply_changes does before the refresh
     ledger.refresh([row], [], [2], [], {1: 10}, {})
     assert ledger.token_balance(1) == 50 and ledger.token_used[1] == 50
     assert ledger.token_balance(3) == 77 and 2 not in ledger.token_remain

@@ -5,8 +5,8 @@ pub/sub channel, and a full snapshot at start, then at most every REDIS_SNAPSHOT
 (sooner when the stream's cap nears): a slave that starts while the master is down reads the
 snapshot, then the stream after it.
 
-A full snapshot is sealed only when someone needs one (a joining or too-old slave, Redis), and at
-most once per version.
+A full snapshot is sealed only when someone needs one (a joining or too-old slave, Redis), at most
+once per version, in a thread (the packed tables make the copy on the loop cheap).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from master.context import MasterContext
 from master.relay_host import RelayHost
 from shared.cluster.changes import changes_message, seal_changes
-from shared.cluster.convert import seal_snapshot, snapshot_message
+from shared.cluster.convert import seal_parts, snapshot_parts
 from shared.cluster.crypto import ClusterKeys
 from shared.cluster.pb import cluster_pb2 as pb
 from shared.logs import get_logger
@@ -42,6 +42,7 @@ class Publisher:
         self.epoch = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         self.window: deque[pb.SealedChanges] = deque(maxlen=ctx.settings.change_log_retention)
         self._sealed: pb.SealedSnapshot | None = None
+        self._sealing: tuple[int, asyncio.Future[pb.SealedSnapshot]] | None = None  # version, its sealing
         self._changed = asyncio.Event()
         self._redis_queue: deque[pb.SealedChanges] = deque()
         self._redis_dirty = asyncio.Event()
@@ -86,13 +87,27 @@ class Publisher:
             self._redis_queue.append(sealed)
             self._redis_dirty.set()
 
-    def snapshot(self) -> pb.SealedSnapshot:
-        """The current snapshot, sealed (no await: a consistent read of the engine's snapshot)."""
+    async def snapshot(self) -> pb.SealedSnapshot:
+        """The current snapshot, sealed. The tables are copied on the loop with no await (a
+        consistent read, a few memory copies); encoding and sealing run in a thread, so a large
+        install does not stall relaying, and callers that come meanwhile share that one sealing."""
         snapshot = self.host.engine.snapshot
         assert snapshot is not None
-        if self._sealed is None or self._sealed.version != snapshot.version:
-            self._sealed = seal_snapshot(self.keys, snapshot_message(snapshot, self.epoch, self.host.snapshot_applied))
-        return self._sealed
+        if self._sealed is not None and self._sealed.version == snapshot.version:
+            return self._sealed
+        sealing = self._sealing
+        if sealing is None or sealing[0] != snapshot.version:
+            parts = snapshot_parts(snapshot, self.epoch, self.host.snapshot_applied)
+            sealing = (snapshot.version, asyncio.ensure_future(asyncio.to_thread(seal_parts, self.keys, parts)))
+            self._sealing = sealing
+        try:
+            sealed = await asyncio.shield(sealing[1])
+        finally:
+            if self._sealing is sealing and sealing[1].done():
+                self._sealing = None
+        if self._sealed is None or sealed.version > self._sealed.version:
+            self._sealed = sealed
+        return sealed
 
     def since(self, epoch: str, version: int, limit: int | None = None) -> list[pb.SealedChanges] | None:
         """The change sets after (epoch, version) in order, or None when only a full snapshot
@@ -141,7 +156,7 @@ class Publisher:
                     or behind >= self.ctx.settings.change_log_retention // 2
                     or (behind and time.monotonic() - written_at >= interval)
                 ):
-                    sealed_snapshot = self.snapshot()
+                    sealed_snapshot = await self.snapshot()
                     await redis.set(REDIS_SNAPSHOT_KEY, sealed_snapshot.SerializeToString())
                     self._written_version, self._snapshot_due, written_at = sealed_snapshot.version, False, time.monotonic()
             except Exception as exc:  # Redis down: keep what is queued and retry; gRPC still carries it

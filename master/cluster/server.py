@@ -36,7 +36,7 @@ class ConfigService(rpc.ConfigServicer):
         self.publisher = publisher
 
     async def GetSnapshot(self, request: pb.SnapshotRequest, context: grpc.aio.ServicerContext) -> pb.SealedSnapshot:
-        sealed = self.publisher.snapshot()
+        sealed = await self.publisher.snapshot()
         self.publisher.count_sent(sealed)
         return sealed
 
@@ -44,7 +44,7 @@ class ConfigService(rpc.ConfigServicer):
         publisher = self.publisher
         changes = publisher.since(request.epoch, request.version, CHANGES_PAGE)
         if changes is None:
-            sealed = publisher.snapshot()
+            sealed = await publisher.snapshot()
             publisher.count_sent(sealed)
             return pb.Changes(snapshot=sealed)
         if not changes:
@@ -60,7 +60,7 @@ class ConfigService(rpc.ConfigServicer):
         while True:
             changes = publisher.since(epoch, version, CHANGES_PAGE)
             if changes is None:  # another epoch, too old, or a watcher that fell out of the window
-                sealed = publisher.snapshot()
+                sealed = await publisher.snapshot()
                 publisher.count_sent(sealed)
                 epoch, version = sealed.epoch, sealed.version
                 yield pb.Update(snapshot=sealed)

@@ -1,8 +1,8 @@
 """Snapshot <-> message and DeltaBatch <-> message.
 
 The master turns the snapshot its own engine runs on into a message; a slave turns the message back
-into the same Snapshot through `build_snapshot`, so both relay with identical state. Tokens travel
-by key hash only.
+into the same Snapshot, so both relay with identical state. Tokens and users travel as the packed
+tables both hold (shared.tables), tokens by key hash only.
 """
 
 from __future__ import annotations
@@ -16,7 +16,19 @@ import orjson
 from shared.cluster.crypto import ClusterKeys
 from shared.cluster.pb import cluster_pb2 as pb
 from shared.relay.sink import DeltaBatch
-from shared.snapshot import ChannelEntry, Snapshot, TokenEntry, UserEntry, build_snapshot
+from shared.snapshot import (
+    ChannelEntry,
+    Snapshot,
+    TokenEntry,
+    UserEntry,
+    channel_entry,
+    put_token,
+    put_user,
+    snapshot_of_tables,
+    token_entry,
+    user_entry,
+)
+from shared.tables import TokenTable, UserTable
 
 
 @dataclass(frozen=True)
@@ -125,22 +137,37 @@ def channel_row(c: pb.Channel) -> dict[str, Any]:
     }
 
 
+def snapshot_parts(snapshot: Snapshot, epoch: str, applied: Mapping[str, int]) -> dict[str, Any]:
+    """What a snapshot message holds, copied out of the live snapshot (call with no await in
+    between: the copy is consistent). Tokens and users go as their packed tables: array copies,
+    no per-row work."""
+    return dict(
+        epoch=epoch,
+        version=snapshot.version,
+        options=dict(snapshot.options),
+        applied=dict(applied),
+        token_table=snapshot.tokens.table.dump(),
+        user_table=snapshot.users.table.dump(),
+        channels=[pb.Channel(**channel_fields(c)) for c in snapshot.channels.values()],
+    )
+
+
 def snapshot_message(snapshot: Snapshot, epoch: str, applied: Mapping[str, int]) -> pb.Snapshot:
-    msg = pb.Snapshot(epoch=epoch, version=snapshot.version, options=dict(snapshot.options), applied=dict(applied))
-    for u in snapshot.users.values():
-        msg.users.add(**user_fields(u))
-    for t in snapshot.tokens.values():
-        msg.tokens.add(**token_fields(t))
-    for c in snapshot.channels.values():
-        msg.channels.add(**channel_fields(c))
-    return msg
+    return pb.Snapshot(**snapshot_parts(snapshot, epoch, applied))
 
 
 def replica_from_message(msg: pb.Snapshot) -> Replica:
-    users = [user_row(u) for u in msg.users]
-    tokens = [token_row(t) for t in msg.tokens]
-    channels = [channel_row(c) for c in msg.channels]
-    snapshot = build_snapshot(msg.version, users, tokens, channels, dict(msg.options))
+    """Raises ValueError on tables that do not hold together."""
+    channels = [channel_entry(channel_row(c)) for c in msg.channels]
+    if msg.token_table or msg.user_table:
+        token_table, user_table = TokenTable.load(msg.token_table), UserTable.load(msg.user_table)
+    else:  # a master of an earlier version sends rows
+        token_table, user_table = TokenTable(len(msg.tokens)), UserTable()
+        for u in msg.users:
+            put_user(user_table, user_entry(user_row(u)))
+        for t in msg.tokens:
+            put_token(token_table, token_entry(token_row(t)))
+    snapshot = snapshot_of_tables(msg.version, token_table, user_table, channels, dict(msg.options))
     return Replica(epoch=msg.epoch, snapshot=snapshot, applied=dict(msg.applied))
 
 
@@ -150,6 +177,11 @@ def _limits(entry: pb.User | pb.Token) -> dict[str, int]:
 
 def seal_snapshot(keys: ClusterKeys, msg: pb.Snapshot) -> pb.SealedSnapshot:
     return pb.SealedSnapshot(epoch=msg.epoch, version=msg.version, sealed=keys.seal(msg.SerializeToString()))
+
+
+def seal_parts(keys: ClusterKeys, parts: Mapping[str, Any]) -> pb.SealedSnapshot:
+    """`seal_snapshot` of what `snapshot_parts` copied: safe to run in a thread."""
+    return seal_snapshot(keys, pb.Snapshot(**parts))
 
 
 def open_snapshot(keys: ClusterKeys, sealed: pb.SealedSnapshot) -> Replica:

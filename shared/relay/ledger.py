@@ -12,10 +12,11 @@ flushes, so a delta is never counted twice or lost. Fleet-wide enforcement acros
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from shared.snapshot import Snapshot, TokenEntry, UserEntry
+from shared.tables import TokenTable, UserTable
 
 
 @dataclass(slots=True)
@@ -35,12 +36,61 @@ class QuotaRefused(Exception):
         self.which = which
 
 
+class Balances:
+    """One balance per id, dict-like: the snapshot's value (`base`, None for an id it lacks)
+    corrected by what this node knows better (`offsets`: spent here, held by running requests, or
+    read from the fleet's counters). Only ids with an offset cost memory, so the ledger grows with
+    the tokens in use, not with the install."""
+
+    __slots__ = ("base", "offsets")
+
+    def __init__(self, base: Callable[[int], int | None] = lambda _i: None) -> None:
+        self.base = base
+        self.offsets: dict[int, int] = {}
+
+    def get(self, ident: int, default: int = 0) -> int:
+        offset = self.offsets.get(ident)
+        base = self.base(ident)
+        if base is None:
+            return default if offset is None else offset
+        return base + (offset or 0)
+
+    def __getitem__(self, ident: int) -> int:
+        value = self.get(ident, None)  # type: ignore[arg-type]
+        if value is None:
+            raise KeyError(ident)
+        return value
+
+    def __setitem__(self, ident: int, value: int) -> None:
+        offset = value - (self.base(ident) or 0)
+        if offset:
+            self.offsets[ident] = offset
+        else:
+            self.offsets.pop(ident, None)
+            if self.base(ident) is None:
+                self.offsets[ident] = 0  # an id only this node knows keeps its (zero) balance
+
+    def __contains__(self, ident: object) -> bool:
+        return ident in self.offsets or (isinstance(ident, int) and self.base(ident) is not None)
+
+    def pop(self, ident: int, default: int | None = None) -> int | None:
+        value = self.get(ident, default)  # type: ignore[arg-type]
+        self.offsets.pop(ident, None)
+        return value
+
+    def reset(self, base: Callable[[int], int | None], offsets: dict[int, int]) -> None:
+        self.base = base
+        self.offsets = {i: v for i, v in offsets.items() if v}
+
+
 class Ledger:
     def __init__(self) -> None:
-        self.token_remain: dict[int, int] = {}
-        self.token_used: dict[int, int] = {}
-        self.user_quota: dict[int, int] = {}
-        self.user_used: dict[int, int] = {}  # users.used_quota, live (the billing routes show it)
+        # Balances over the snapshot's tables (reseed points them there); `token_used` and
+        # `user_used` are the live used_quota the billing routes show.
+        self.token_remain = Balances()
+        self.token_used = Balances()
+        self.user_quota = Balances()
+        self.user_used = Balances()
         # Reservations of requests still running: held against the balances but never shipped
         # anywhere, so a node that dies mid-request leaves nothing to bill.
         self.inflight_tokens: dict[int, int] = {}
@@ -54,18 +104,18 @@ class Ledger:
         pending_used: Mapping[int, int] | None = None,
     ) -> None:
         """Balances = snapshot values minus what was settled here but is not yet in the snapshot,
-        minus what running requests hold.
+        minus what running requests hold: O(pending + running), whatever the install's size.
 
         `pending_*` map an id to the settled quota not yet in the snapshot;
         `pending_used` the settled quota (users.used_quota) not yet in the snapshot."""
-        used = pending_used or {}
+        tokens, users = snapshot.tokens_by_id.table, snapshot.users.table
         held_t, held_u = self.inflight_tokens, self.inflight_users
-        self.user_used = {u.id: u.used_quota + used.get(u.id, 0) for u in snapshot.users.values()}
-        self.token_remain = {
-            t.id: t.remain_quota - pending_tokens.get(t.id, 0) - held_t.get(t.id, 0) for t in snapshot.tokens_by_id.values()
-        }
-        self.token_used = {t.id: t.used_quota + pending_tokens.get(t.id, 0) + held_t.get(t.id, 0) for t in snapshot.tokens_by_id.values()}
-        self.user_quota = {u.id: u.quota - pending_users.get(u.id, 0) - held_u.get(u.id, 0) for u in snapshot.users.values()}
+        token_spent = _sum(pending_tokens, held_t)
+        user_spent = _sum(pending_users, held_u)
+        self.token_remain.reset(_column(tokens, "remain"), {i: -v for i, v in token_spent.items()})
+        self.token_used.reset(_column(tokens, "used"), token_spent)
+        self.user_quota.reset(_column(users, "quota"), {i: -v for i, v in user_spent.items()})
+        self.user_used.reset(_column(users, "used"), dict(pending_used or {}))
 
     def refresh(
         self,
@@ -77,7 +127,7 @@ class Ledger:
         pending_users: Mapping[int, int],
         pending_used: Mapping[int, int] | None = None,
     ) -> None:
-        """`reseed` for the rows of one change set only: the same sums, per changed row."""
+        """`reseed` for the rows of one change set only (already written to the snapshot's tables)."""
         used = pending_used or {}
         held_t, held_u = self.inflight_tokens, self.inflight_users
         for t in tokens:
@@ -171,3 +221,22 @@ def _add(sums: dict[int, int], key: int, amount: int) -> None:
         sums[key] = value
     else:
         sums.pop(key, None)
+
+
+def _sum(*parts: Mapping[int, int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for part in parts:
+        for key, amount in part.items():
+            out[key] = out.get(key, 0) + amount
+    return out
+
+
+def _column(table: TokenTable | UserTable, name: str) -> Callable[[int], int | None]:
+    """The value of column `name` for an id, None when the table lacks it. Reads the table's
+    current arrays each call (a compaction replaces them)."""
+
+    def read(ident: int) -> int | None:
+        row = table.by_id.get(ident)
+        return None if row < 0 else getattr(table, name)[row]
+
+    return read

@@ -117,7 +117,7 @@ class SealedSnapshot(_message.Message):
     def __init__(self, epoch: _Optional[str] = ..., version: _Optional[int] = ..., sealed: _Optional[bytes] = ...) -> None: ...
 
 class Snapshot(_message.Message):
-    __slots__ = ("epoch", "version", "users", "tokens", "channels", "options", "applied")
+    __slots__ = ("epoch", "version", "users", "tokens", "channels", "options", "applied", "token_table", "user_table")
     class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -139,6 +139,8 @@ class Snapshot(_message.Message):
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     APPLIED_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_TABLE_FIELD_NUMBER: _ClassVar[int]
+    USER_TABLE_FIELD_NUMBER: _ClassVar[int]
     epoch: str
     version: int
     users: _containers.RepeatedCompositeFieldContainer[User]
@@ -146,7 +148,9 @@ class Snapshot(_message.Message):
     channels: _containers.RepeatedCompositeFieldContainer[Channel]
     options: _containers.ScalarMap[str, str]
     applied: _containers.ScalarMap[str, int]
-    def __init__(self, epoch: _Optional[str] = ..., version: _Optional[int] = ..., users: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., tokens: _Optional[_Iterable[_Union[Token, _Mapping]]] = ..., channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., options: _Optional[_Mapping[str, str]] = ..., applied: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    token_table: bytes
+    user_table: bytes
+    def __init__(self, epoch: _Optional[str] = ..., version: _Optional[int] = ..., users: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., tokens: _Optional[_Iterable[_Union[Token, _Mapping]]] = ..., channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., options: _Optional[_Mapping[str, str]] = ..., applied: _Optional[_Mapping[str, int]] = ..., token_table: _Optional[bytes] = ..., user_table: _Optional[bytes] = ...) -> None: ...
 
 class User(_message.Message):
     __slots__ = ("id", "username", "group", "status", "role", "quota", "used_quota", "rpm_limit", "tpm_limit", "max_parallel_requests")
