@@ -112,6 +112,7 @@ class NodeState:
     changes_published: int | None = None  # master: change sets published
     snapshots_installed: int | None = None  # slave: full snapshots installed
     changes_applied: int | None = None  # slave: change sets applied
+    config_cpu_seconds: float | None = None  # slave: CPU spent opening and applying configuration
 
 
 def engine_state(engine: Any, **extra: Any) -> NodeState:
@@ -164,6 +165,12 @@ class _StateCollector(Collector):
         if state.changes_applied is not None:
             yield CounterMetricFamily(
                 "oneapi_config_changes_applied", "Change sets this slave applied on top of its snapshot.", value=state.changes_applied
+            )
+        if state.config_cpu_seconds is not None:
+            yield CounterMetricFamily(
+                "oneapi_config_apply_cpu_seconds",
+                "CPU seconds this slave spent opening and applying configuration (snapshots and change sets).",
+                value=state.config_cpu_seconds,
             )
         if state.sync_lag_seconds is not None:
             yield GaugeMetricFamily(

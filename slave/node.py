@@ -68,6 +68,7 @@ class SlaveNode:
                 spool_batches=len(self.shipper.unacked),
                 snapshots_installed=self.replica.snapshots_installed,
                 changes_applied=self.replica.changes_applied,
+                config_cpu_seconds=self.replica.cpu_seconds,
             )
         )
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import grpc
 
@@ -30,6 +31,8 @@ from slave.link import MasterLink
 from slave.shipper import Shipper
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 REDIS_SNAPSHOT_KEY = "oneapi:cluster:snapshot"
 REDIS_CHANNEL = "oneapi:cluster:changes"
@@ -49,6 +52,7 @@ class ConfigReplica:
         self.pushing = False  # the gRPC Watch stream is delivering (for /metrics)
         self.snapshots_installed = 0  # full snapshots installed (a joining or too-old node)
         self.changes_applied = 0  # change sets applied
+        self.cpu_seconds = 0.0  # CPU spent opening and applying snapshots and change sets
 
     def sync_lag(self) -> float | None:
         """How far behind the master this node may be, in seconds: 0 while the Watch stream pushes
@@ -97,7 +101,7 @@ class ConfigReplica:
         if not self._newer(sealed):
             return False
         try:
-            replica = await asyncio.to_thread(open_snapshot, self.keys, sealed)
+            replica = await asyncio.to_thread(self._timed, open_snapshot, self.keys, sealed)
         except SealError:
             log.error("a snapshot could not be opened: is CLUSTER_SECRET the master's?", source=source)
             return False
@@ -107,14 +111,24 @@ class ConfigReplica:
         if not self._newer(sealed):  # a change set or another snapshot got there first
             return False
         # No await from here on: the pending sums and the swap see the same deltas.
+        started = time.thread_time()
         tokens, users, used = self.shipper.pending_since(replica.applied.get(self.settings.node_id, 0))
         self.engine.ledger.reseed(replica.snapshot, tokens, users, used)
         self.engine.install(replica.snapshot)
+        self.cpu_seconds += time.thread_time() - started
         self.current, self.source = replica, source
         self.synced_at = time.monotonic()
         self.snapshots_installed += 1
         log.debug("snapshot installed", version=sealed.version, source=source)
         return True
+
+    def _timed(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(*args), its CPU added to cpu_seconds (thread time: correct in a worker thread too)."""
+        started = time.thread_time()
+        try:
+            return fn(*args)
+        finally:
+            self.cpu_seconds += time.thread_time() - started
 
     def fits(self, sealed: pb.SealedChanges) -> bool | None:
         """True: `sealed` applies on top of what runs; False: already included; None: a gap (or
@@ -134,6 +148,10 @@ class ConfigReplica:
             if fit is False:
                 self.synced_at = time.monotonic()
             return fit
+        assert self.current is not None
+        return self._timed(self._apply_changes, sealed, source)
+
+    def _apply_changes(self, sealed: pb.SealedChanges, source: str) -> bool | None:
         assert self.current is not None
         try:
             opened = open_changes(self.keys, sealed)

@@ -36,7 +36,7 @@ from tests.bench import run as bench_run
 from tests.bench.scale_ingest import ingestion_ceiling
 from tests.bench.scale_install import bench_key, build_install, database_name, drop_database
 from tests.bench.scale_load import drive, time_until
-from tests.bench.scale_probe import CpuWindow, SentBytes, rss_mb
+from tests.bench.scale_probe import CpuWindow, SentBytes, config_cpu_seconds, rss_mb
 from tests.cluster.harness import ADMIN, SECRET, Node, RedisServer, free_port, master_env, slave_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,6 +163,7 @@ async def load_cell(fleet: Fleet, keys: list[str], args: argparse.Namespace) -> 
     for i, s in enumerate(fleet.slaves, 1):
         windows[f"slave{i}"] = CpuWindow(s.proc.pid).start()  # type: ignore[union-attr]
     sent = SentBytes(fleet.master.url, fleet.grpc_port)
+    config0 = [await asyncio.to_thread(config_cpu_seconds, url) for url in slave_urls]
     sent0, wall0 = await asyncio.to_thread(sent.read), time.monotonic()
     spacing = args.seconds / (args.changes + 1) / 2 if args.changes else 0.0
     load, changes = await asyncio.gather(
@@ -175,6 +176,8 @@ async def load_cell(fleet: Fleet, keys: list[str], args: argparse.Namespace) -> 
     for name, window in windows.items():
         row[f"{name}_cpu_pct"] = window.percent()
         row[f"{name}_rss_mb"] = rss_mb(window.pid)
+    for i, (url, before) in enumerate(zip(slave_urls, config0, strict=True), 1):
+        row[f"slave{i}_config_cpu_pct"] = round(100 * (await asyncio.to_thread(config_cpu_seconds, url) - before) / wall, 2)
     row["new_token"] = _stats(changes["created"])
     row["disabled_token"] = _stats(changes["disabled"])
     return row
@@ -289,9 +292,10 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"n = how many); BATCH_UPDATE_INTERVAL={args.batch_interval}.",
         "",
         "| tokens | users | mode | achieved req/s | p99 ms | master CPU % | master RSS MB | slave CPU % (1 / 2) | "
+        "slave CPU % on configuration (1 / 2) | "
         "slave RSS MB (1 / 2) | master→slaves B/s | new token s (median / max) | disabled token s (median / max) | "
         "join ready s | master start s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         new, dis = r["new_token"], r["disabled_token"]
@@ -301,6 +305,7 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         lines.append(
             f"| {r['tokens']:,} | {r['users']:,} | {r['mode']} | {r['load']['achieved_rps']} | {r['load']['p99_ms']} | "
             f"{r['master_cpu_pct']} | {r['master_rss_mb']} | {r['slave1_cpu_pct']} / {r['slave2_cpu_pct']} | "
+            f"{r.get('slave1_config_cpu_pct')} / {r.get('slave2_config_cpu_pct')} | "
             f"{r['slave1_rss_mb']} / {r['slave2_rss_mb']} | {r['sent_bytes_per_s']:,} | "
             f"{_times(new)} | {_times(dis)}{missed} | {r['join_ready_s']} | {r['master_start_s']} |"
         )

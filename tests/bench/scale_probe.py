@@ -16,6 +16,7 @@ import httpx
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SENT_BYTES_METRIC = "oneapi_cluster_sent_bytes_total"
+CONFIG_CPU_METRIC = "oneapi_config_apply_cpu_seconds_total"
 _BYTES_ACKED = re.compile(r"\bbytes_acked:(\d+)")
 
 
@@ -108,6 +109,11 @@ class CpuWindow:
     def percent(self) -> float:
         wall = time.monotonic() - self.wall0
         return round(100 * self.used() / wall, 1) if wall > 0 else 0.0
+
+
+def config_cpu_seconds(node_url: str) -> float:
+    """CPU seconds a slave has spent opening and applying configuration (its own counter)."""
+    return parse_counter(httpx.get(node_url + "/metrics", timeout=5).text, CONFIG_CPU_METRIC) or 0.0
 
 
 class SentBytes:

@@ -15,11 +15,13 @@ from tests.cluster.ops import add_channel, add_token, chat, set_token_status
 from tests.cluster.tcp_cut import CutProxy
 
 
-def _counter(node, name: str) -> int:  # type: ignore[no-untyped-def]
+def _value(node, name: str) -> float:  # type: ignore[no-untyped-def]
     text = httpx.get(node.url + "/metrics", timeout=5).text
-    return int(
-        sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " ") or line.startswith(name + "{"))
-    )
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " ") or line.startswith(name + "{"))
+
+
+def _counter(node, name: str) -> int:  # type: ignore[no-untyped-def]
+    return int(_value(node, name))
 
 
 def _snapshots(node) -> int:  # type: ignore[no-untyped-def]
@@ -54,6 +56,7 @@ def test_a_change_made_while_a_slave_is_cut_off_arrives_from_the_log(fleet_no_re
             wait_for(lambda: chat(slave.url, token).status_code == 401, 15, what="the disabled token refused after reconnect")
         assert _snapshots(slave) == 1  # caught up from the log
         assert _counter(slave, "oneapi_config_changes_applied_total") > applied
+        assert _value(slave, "oneapi_config_apply_cpu_seconds_total") > 0  # what make bench-scale reads
         assert _counter(slave, "oneapi_config_revision") == _counter(master, "oneapi_config_revision")
     finally:
         proxy.stop()
