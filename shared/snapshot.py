@@ -207,8 +207,7 @@ def put_user(table: UserTable, u: UserEntry) -> None:
 
 
 def token_at(table: TokenTable, row: int) -> TokenEntry:
-    models = table.model_lists.values[table.models[row]]
-    subnet = table.subnet_lists.values[table.subnet[row]]
+    models, subnet, limits, unlimited = table.profiles.values[table.profile[row]]
     return TokenEntry(
         id=table.ids[row],
         user_id=table.user_id[row],
@@ -216,13 +215,13 @@ def token_at(table: TokenTable, row: int) -> TokenEntry:
         status=table.status[row],
         expired_time=table.expired[row],
         remain_quota=table.remain[row],
-        unlimited_quota=bool(table.unlimited[row]),
+        unlimited_quota=unlimited,
         used_quota=table.used[row],
         models=model_set(models),
         models_text=models,
         subnet_text=subnet,
         subnets=parse_subnets(subnet),
-        limits=table.limit_sets.values[table.limits[row]],
+        limits=limits,
         key_hash=table.digest(row).hex(),
     )
 

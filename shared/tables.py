@@ -23,6 +23,7 @@ import orjson
 from shared.limits import NO_LIMITS, Limits
 
 T = TypeVar("T")
+Profile = tuple[str, str, Limits, bool]  # a token's models, subnet, limits and unlimited_quota
 
 KEY_BYTES = 16  # the first half of SHA-256(key): 128 bits, collision-free at any install size
 MAX_TEXT_BYTES = 0xFFFF  # names and usernames are far shorter (the management API caps them)
@@ -226,7 +227,7 @@ class _Table:
 
 
 class TokenTable(_Table):
-    _columns = ("user_id", "expired", "remain", "used", "unlimited", "models", "subnet", "limits")
+    _columns = ("user_id", "expired", "remain", "used", "profile")
 
     def __init__(self, expected: int = 0) -> None:
         super().__init__()
@@ -235,13 +236,9 @@ class TokenTable(_Table):
         self.expired = array("q")
         self.remain = array("q")
         self.used = array("q")
-        self.unlimited = array("b")
-        self.models = array("i")
-        self.subnet = array("i")
-        self.limits = array("i")
-        self.model_lists: Interned[str] = Interned([""])
-        self.subnet_lists: Interned[str] = Interned([""])
-        self.limit_sets: Interned[Limits] = Interned([NO_LIMITS])
+        self.profile = array("i")
+        # What tokens share: (models, subnet, limits, unlimited_quota); one number a row.
+        self.profiles: Interned[Profile] = Interned([("", "", NO_LIMITS, False)])
         self.slots = array("i", bytes(4 * _slot_count(expected)))  # row + 1, 0 = empty
         self.occupied = 0  # slots in use: live rows and rows killed since the last reindex
 
@@ -296,10 +293,7 @@ class TokenTable(_Table):
             expired_time,
             remain_quota,
             used_quota,
-            1 if unlimited_quota else 0,
-            self.model_lists.add(models),
-            self.subnet_lists.add(subnet),
-            self.limit_sets.add(limits),
+            self.profiles.add((models, subnet, limits, unlimited_quota)),
         )
         if row >= 0:
             self.entries.pop(row, None)
@@ -355,6 +349,7 @@ class TokenTable(_Table):
         self.__dict__.update(fresh.__dict__)
 
     def _copy_row(self, other: TokenTable, row: int) -> None:
+        models, subnet, limits, unlimited = other.profiles.values[other.profile[row]]
         self.put(
             other.ids[row],
             other.digest(row),
@@ -363,11 +358,11 @@ class TokenTable(_Table):
             status=other.status[row],
             expired_time=other.expired[row],
             remain_quota=other.remain[row],
-            unlimited_quota=bool(other.unlimited[row]),
+            unlimited_quota=unlimited,
             used_quota=other.used[row],
-            models=other.model_lists.values[other.models[row]],
-            subnet=other.subnet_lists.values[other.subnet[row]],
-            limits=other.limit_sets.values[other.limits[row]],
+            models=models,
+            subnet=subnet,
+            limits=limits,
         )
 
     # -- the wire
@@ -376,9 +371,7 @@ class TokenTable(_Table):
         meta = {
             "live": self.live,
             "sparse": list(self.by_id.sparse.items()),
-            "models": self.model_lists.values,
-            "subnets": self.subnet_lists.values,
-            "limits": [[x.rpm, x.tpm, x.parallel] for x in self.limit_sets.values],
+            "profiles": [[m, s, [x.rpm, x.tpm, x.parallel], u] for m, s, x, u in self.profiles.values],
         }
         return _pack(meta, [*self._common_parts(), ("keys", self.keys), ("slots", self.slots)])
 
@@ -391,15 +384,12 @@ class TokenTable(_Table):
         table.keys = bytearray(parts["keys"])
         table.slots = _load("i", parts["slots"])
         table.occupied = len(table.slots) - table.slots.count(0)
-        table.model_lists = Interned([str(v) for v in meta["models"]])
-        table.subnet_lists = Interned([str(v) for v in meta["subnets"]])
-        table.limit_sets = Interned([Limits(int(a), int(b), int(c)) for a, b, c in meta["limits"]])
+        table.profiles = Interned([(str(m), str(s), Limits(int(a), int(b), int(c)), bool(u)) for m, s, (a, b, c), u in meta["profiles"]])
         slots = len(table.slots)
         if len(table.keys) != KEY_BYTES * rows or slots < _MIN_SLOTS or slots & (slots - 1) or max(table.slots) > rows:
             raise ValueError("a token table's key index is malformed")
-        for column, interned in (("models", table.model_lists), ("subnet", table.subnet_lists), ("limits", table.limit_sets)):
-            if rows and max(getattr(table, column)) >= len(interned.values):
-                raise ValueError("a token table names a value it does not carry")
+        if rows and max(table.profile) >= len(table.profiles.values):
+            raise ValueError("a token table names a profile it does not carry")
         return table
 
 
