@@ -191,12 +191,56 @@ class _Table:
     def _dead(self) -> int:
         return len(self.ids) - self.live
 
+    def delete_id(self, ident: int) -> bool:
+        row = self.by_id.get(ident)
+        if row < 0:
+            return False
+        self._kill(row)
+        self._compact_if_sparse()
+        return True
+
     def _compact_if_sparse(self) -> None:
         if self._dead() > 1024 and 4 * self._dead() > self.live:
             self.compact()
 
     def compact(self) -> None:
-        raise NotImplementedError
+        """Drop dead rows. Row numbers change: call only where no row number is held (never
+        across an await)."""
+        rows = list(self.live_rows())
+        for name in ("ids", "status", *self._columns):
+            column = getattr(self, name)
+            setattr(self, name, array(column.typecode, [column[r] for r in rows]))
+        texts, self.texts = self.texts, Texts()
+        for r in rows:
+            self.texts.append(texts.get(r))
+        self.by_id = IdRows()
+        for row, ident in enumerate(self.ids):
+            self.by_id.set(ident, row, len(rows))
+        self.entries = {}
+        self._compacted(rows)
+
+    def _compacted(self, rows: list[int]) -> None:
+        """What a subclass keeps beside the columns, cut to `rows` (the old numbers, in order)."""
+
+    def _write(self, ident: int, status: int, text: str, values: tuple[int, ...]) -> int:
+        """Set row `ident` (appended when new) to these values; its row number."""
+        row = self.by_id.get(ident)
+        if row >= 0:
+            self.entries.pop(row, None)
+            self.status[row] = status
+            self.texts.set(row, text)
+            for column, value in zip(self._columns, values, strict=True):
+                getattr(self, column)[row] = value
+            return row
+        row = len(self.ids)
+        self.ids.append(ident)
+        self.status.append(status)
+        self.texts.append(text)
+        for column, value in zip(self._columns, values, strict=True):
+            getattr(self, column).append(value)
+        self.live += 1
+        self.by_id.set(ident, row, self.live)
+        return row
 
     def _common_parts(self) -> list[tuple[str, bytes | bytearray | array[Any]]]:
         parts: list[tuple[str, bytes | bytearray | array[Any]]] = [
@@ -288,43 +332,18 @@ class TokenTable(_Table):
         if moved:
             self._kill(row)
             row = -1
-        values = (
-            user_id,
-            expired_time,
-            remain_quota,
-            used_quota,
-            self.profiles.add((models, subnet, limits, unlimited_quota)),
-        )
-        if row >= 0:
-            self.entries.pop(row, None)
-            self.status[row] = status
-            self.texts.set(row, name)
-            for column, value in zip(self._columns, values, strict=True):
-                getattr(self, column)[row] = value
+        values = (user_id, expired_time, remain_quota, used_quota, self.profiles.add((models, subnet, limits, unlimited_quota)))
+        new = row < 0
+        row = self._write(ident, status, name, values)
+        if not new:
             return
-        row = len(self.ids)
-        self.ids.append(ident)
-        self.status.append(status)
-        self.texts.append(name)
         self.keys += digest
-        for column, value in zip(self._columns, values, strict=True):
-            getattr(self, column).append(value)
-        self.live += 1
-        self.by_id.set(ident, row, self.live)
         if 2 * (self.occupied + 1) > len(self.slots):
             self._reindex()
         else:
             self._slot_in(row, digest)
         if moved:
             self._compact_if_sparse()
-
-    def delete_id(self, ident: int) -> bool:
-        row = self.by_id.get(ident)
-        if row < 0:
-            return False
-        self._kill(row)
-        self._compact_if_sparse()
-        return True
 
     def _slot_in(self, row: int, digest: bytes) -> None:
         slots = self.slots
@@ -341,29 +360,10 @@ class TokenTable(_Table):
         for row in self.live_rows():
             self._slot_in(row, self.digest(row))
 
-    def compact(self) -> None:
-        """Drop dead rows (their numbers change: only between requests, never across an await)."""
-        fresh = TokenTable(self.live)
-        for row in self.live_rows():
-            fresh._copy_row(self, row)
-        self.__dict__.update(fresh.__dict__)
-
-    def _copy_row(self, other: TokenTable, row: int) -> None:
-        models, subnet, limits, unlimited = other.profiles.values[other.profile[row]]
-        self.put(
-            other.ids[row],
-            other.digest(row),
-            user_id=other.user_id[row],
-            name=other.texts.get(row),
-            status=other.status[row],
-            expired_time=other.expired[row],
-            remain_quota=other.remain[row],
-            unlimited_quota=unlimited,
-            used_quota=other.used[row],
-            models=models,
-            subnet=subnet,
-            limits=limits,
-        )
+    def _compacted(self, rows: list[int]) -> None:
+        keys = self.keys
+        self.keys = bytearray(b"".join(keys[KEY_BYTES * r : KEY_BYTES * r + KEY_BYTES] for r in rows))
+        self._reindex()
 
     # -- the wire
 
@@ -407,46 +407,7 @@ class UserTable(_Table):
         self.limit_sets: Interned[Limits] = Interned([NO_LIMITS])
 
     def put(self, ident: int, *, username: str, group: str, status: int, role: int, quota: int, used_quota: int, limits: Limits) -> None:
-        values = (role, quota, used_quota, self.groups.add(group), self.limit_sets.add(limits))
-        row = self.by_id.get(ident)
-        if row >= 0:
-            self.entries.pop(row, None)
-            self.status[row] = status
-            self.texts.set(row, username)
-            for column, value in zip(self._columns, values, strict=True):
-                getattr(self, column)[row] = value
-            return
-        row = len(self.ids)
-        self.ids.append(ident)
-        self.status.append(status)
-        self.texts.append(username)
-        for column, value in zip(self._columns, values, strict=True):
-            getattr(self, column).append(value)
-        self.live += 1
-        self.by_id.set(ident, row, self.live)
-
-    def delete_id(self, ident: int) -> bool:
-        row = self.by_id.get(ident)
-        if row < 0:
-            return False
-        self._kill(row)
-        self._compact_if_sparse()
-        return True
-
-    def compact(self) -> None:
-        fresh = UserTable()
-        for row in self.live_rows():
-            fresh.put(
-                self.ids[row],
-                username=self.texts.get(row),
-                group=self.groups.values[self.group[row]],
-                status=self.status[row],
-                role=self.role[row],
-                quota=self.quota[row],
-                used_quota=self.used[row],
-                limits=self.limit_sets.values[self.limits[row]],
-            )
-        self.__dict__.update(fresh.__dict__)
+        self._write(ident, status, username, (role, quota, used_quota, self.groups.add(group), self.limit_sets.add(limits)))
 
     def dump(self) -> bytes:
         meta = {
