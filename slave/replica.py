@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from shared import memory
 from shared.cluster.changes import open_changes
 from shared.cluster.convert import Replica, open_snapshot
 from shared.cluster.crypto import ClusterKeys, SealError
@@ -119,6 +120,7 @@ class ConfigReplica:
         self.current, self.source = replica, source
         self.synced_at = time.monotonic()
         self.snapshots_installed += 1
+        memory.trim()  # the sealed, opened and parsed copies of a large snapshot are freed now
         log.debug("snapshot installed", version=sealed.version, source=source)
         return True
 
