@@ -79,3 +79,4 @@ def freeze_startup_heap() -> None:
     bench). Frozen, they are never scanned; objects made later are collected as usual."""
     gc.collect()
     gc.freeze()
+    trim()  # what start-up read and dropped (a large install's rows, page by page) goes back
