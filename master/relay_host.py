@@ -139,6 +139,11 @@ class RelayHost:
             await self.engine.user_content.aclose()
 
     async def _on_change(self, what: str) -> None:
+        if what == "quota":
+            # Slaves' applied batches (master.cluster.server): nobody waits on their rows, so the
+            # feed's loop takes them at its own pace.
+            self.feed.wake.set()
+            return
         # The write has committed: apply it here before the admin's answer (the next request sees it).
         await self.feed.step()
 
