@@ -2,10 +2,10 @@
 
 `add_by_id` adds per-id amounts to integer columns of one table: on PostgreSQL one
 `UPDATE … FROM unnest(arrays)`, on MySQL/MariaDB an `UPDATE … JOIN` a derived table of the rows (in
-chunks of MYSQL_CHUNK), on SQLite one executemany (in process: no round trips to save). Every
-updated row still fires the change-log triggers (master/db/change_triggers.py) in the caller's
-transaction. `insert_rows` writes log rows by COPY on PostgreSQL and as one multi-row INSERT
-elsewhere.
+chunks of MYSQL_CHUNK), on SQLite one executemany (in process: no round trips to save). The
+change-log triggers (master/db/change_triggers.py) still record every updated row, in the caller's
+transaction. `insert_rows` writes log rows by COPY on PostgreSQL and by one executemany elsewhere
+(which the MySQL driver sends as a multi-row INSERT).
 
 The SQL goes to the driver as is (`exec_driver_sql`, in each driver's placeholder style): it is
 built from table and column names only, and the amounts travel as parameters.
