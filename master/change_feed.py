@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import BigInteger, any_, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from master.db import change_triggers
 from master.db.schema import channels, config_changes, tokens, users
@@ -29,11 +30,17 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-PAGE = 5000  # log rows read per step; a longer backlog takes several steps
+PAGE = 100_000  # log revisions read per step (an applied batch of 2,000 requests writes ~4,000); a longer backlog takes several steps
 CHUNK = 500  # ids per IN (...) query
 HOLE_GRACE = 30.0  # seconds a missing revision may still commit
 MAX_HOLES = 10_000
 POLL = 1.0  # seconds between looks at the log when nothing woke the feed
+# After a step of d seconds the loop rests PACE * d (at most MAX_REST) before the next. A step holds
+# the lock that applying a quota batch takes, so under a stream of batches the feed keeps it at most
+# a quarter of the time, and each step covers more batches (a row several changed is read once).
+# Admin writes do not wait: they step at once (RelayHost._on_change).
+PACE = 3.0
+MAX_REST = 2.0
 PRUNE_EVERY = 60.0
 
 Subscriber = Callable[[RowChanges, int, Mapping[str, int]], None]
@@ -74,6 +81,7 @@ class ChangeFeed:
             except TimeoutError:
                 pass
             self.wake.clear()
+            started = time.monotonic()
             try:
                 if await self.step():
                     self.wake.set()  # a full page: more is waiting
@@ -82,6 +90,7 @@ class ChangeFeed:
             except Exception:
                 log.exception("change feed step failed; retried")
                 await asyncio.sleep(1)
+            await asyncio.sleep(min(PACE * (time.monotonic() - started), MAX_REST))
 
     async def step(self) -> bool:
         """Apply what the log gained since the last step; True when a full page was read."""
@@ -92,13 +101,27 @@ class ChangeFeed:
             return full
 
     async def _read_log(self) -> tuple[list[tuple[str, int]], bool]:
+        """The (kind, row id) pairs the log gained since `head` (up to PAGE revisions), and whether
+        the page was full. An applied quota batch writes thousands of revisions, so the database
+        groups the page by row: one query, each changed row once. A page with a hole (a revision
+        not committed yet) is read again revision by revision, to remember the hole."""
         now = time.monotonic()
         for revision, since in list(self.holes.items()):
             if now - since > HOLE_GRACE:
                 del self.holes[revision]
         query = select(config_changes.c.id, config_changes.c.kind, config_changes.c.row_id)
+        newer = config_changes.c.id > self.head
+        page = query.where(newer).order_by(config_changes.c.id).limit(PAGE).subquery()
+        grouped = select(page.c.kind, page.c.row_id, func.max(page.c.id), func.count()).group_by(page.c.kind, page.c.row_id)
         async with self.host.ctx.store.main.connect() as conn:
-            rows = list((await conn.execute(query.where(config_changes.c.id > self.head).order_by(config_changes.c.id).limit(PAGE))).all())
+            pairs = (await conn.execute(grouped)).all()
+            top = max((int(p[2]) for p in pairs), default=self.head)
+            count = sum(int(p[3]) for p in pairs)
+            rows: list[Any] = []
+            if top - self.head == count:  # every revision up to `top` is there: no hole
+                self.head = top
+            else:
+                rows = list((await conn.execute(query.where(newer, config_changes.c.id <= top))).all())
             holes = sorted(self.holes)
             for start in range(0, len(holes), CHUNK):
                 found = (await conn.execute(query.where(config_changes.c.id.in_(holes[start : start + CHUNK])))).all()
@@ -112,7 +135,9 @@ class ChangeFeed:
                     self.holes[missing] = now
             expected = int(revision) + 1
             self.head = int(revision)
-        return [(str(kind), int(row_id)) for _rev, kind, row_id in rows], len(rows) >= PAGE
+        entries = {(str(kind), int(row_id)) for kind, row_id, _top, _count in pairs}
+        entries.update((str(kind), int(row_id)) for _rev, kind, row_id in rows)
+        return list(entries), count >= PAGE
 
     async def _apply(self, entries: Iterable[tuple[str, int]]) -> None:
         wanted: dict[str, set[int]] = {"user": set(), "token": set(), "channel": set(), "option": set()}
@@ -168,8 +193,16 @@ class ChangeFeed:
 
 
 async def _rows(conn: Any, table: Any, ids: set[int]) -> list[Mapping[str, Any]]:
-    found: list[Mapping[str, Any]] = []
+    """The rows of `table` with these ids, as dicts: an applied batch can change thousands, and
+    the entry builders read a dict about 2.5 times faster than a RowMapping."""
     ordered = sorted(ids)
-    for start in range(0, len(ordered), CHUNK):
-        found.extend((await conn.execute(select(table).where(table.c.id.in_(ordered[start : start + CHUNK])))).mappings().all())
+    if conn.dialect.name == "postgresql":  # one array parameter instead of IN lists of CHUNK
+        wanted = [table.c.id == any_(bindparam("ids", ordered, type_=ARRAY(BigInteger)))] if ordered else []
+    else:
+        wanted = [table.c.id.in_(ordered[start : start + CHUNK]) for start in range(0, len(ordered), CHUNK)]
+    found: list[Mapping[str, Any]] = []
+    for where in wanted:
+        result = await conn.execute(select(table).where(where))
+        names = list(result.keys())
+        found.extend(dict(zip(names, row, strict=True)) for row in result)
     return found

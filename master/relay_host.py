@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from master.change_feed import ChangeFeed
 from master.context import MasterContext
+from master.db.bulk import add_by_id, insert_rows
 from master.db.schema import abilities, applied_batches, channels, logs, tokens, users
 from shared.billing import tokenizer
 from shared.cluster.convert import parse_batch_id
@@ -139,6 +140,11 @@ class RelayHost:
             await self.engine.user_content.aclose()
 
     async def _on_change(self, what: str) -> None:
+        if what == "quota":
+            # Slaves' applied batches (master.cluster.server): nobody waits on their rows, so the
+            # feed's loop takes them at its own pace.
+            self.feed.wake.set()
+            return
         # The write has committed: apply it here before the admin's answer (the next request sees it).
         await self.feed.step()
 
@@ -224,7 +230,7 @@ class RelayHost:
             if batch.logs:
                 try:
                     async with self.ctx.store.logs.begin() as conn:
-                        await conn.execute(insert(logs), batch.logs)
+                        await insert_rows(conn, logs, batch.logs)
                 except Exception:
                     self._restore(DeltaBatch(logs=batch.logs))  # the quota part is committed already
                     raise
@@ -267,33 +273,52 @@ class RelayHost:
 
     async def apply_remote(self, batch_id: str, batch: DeltaBatch) -> bool:
         """Apply a slave's batch exactly once: its id is recorded in the same transaction as its
-        deltas (and its log rows, when the logs share the main database). False: a duplicate."""
+        deltas (and its log rows, when the logs share the main database). False: a duplicate.
+
+        Only the balances need the lock (the change feed reads them with `applied`); the log rows
+        are written before it, in the same transaction, so one batch's logs go in while another's
+        balances do. Not on SQLite, whose single writer would then wait on the lock's holder."""
         parsed = parse_batch_id(batch_id)
-        async with self.lock:
-            # A slave ships its batches in sequence order, each once acknowledged, and renumbers above
-            # what the master has seen: a sequence at or below the newest applied one is a resend.
-            # So one row per node (its newest batch) is all the bookkeeping kept.
-            if parsed is not None and parsed[1] <= self.applied.get(parsed[0], 0):
-                return False
-            async with self.ctx.store.main.begin() as conn:
-                seen = await conn.execute(select(applied_batches.c.id).where(applied_batches.c.id == batch_id))
-                if seen.first() is not None:
+        store = self.ctx.store
+        early_logs = bool(batch.logs) and store.logs is store.main and store.dialect != "sqlite"
+        if self._resent(parsed):
+            return False
+        async with store.main.connect() as conn, conn.begin() as transaction:
+            if early_logs:
+                await insert_rows(conn, logs, batch.logs)
+            async with self.lock:
+                if self._resent(parsed) or not await self._record(conn, batch_id, parsed):
+                    await transaction.rollback()
                     return False
-                await conn.execute(insert(applied_batches).values(id=batch_id, applied_at=int(time.time())))
-                previous = self.applied_ids.get(parsed[0]) if parsed is not None else None
-                if previous is not None:
-                    await conn.execute(delete(applied_batches).where(applied_batches.c.id == previous))
                 await self._apply_rows(conn, batch)
-                if batch.logs and self.ctx.store.logs is self.ctx.store.main:
-                    await conn.execute(insert(logs), batch.logs)
-            if self.counters is not None:
-                self.counters.note_applied(batch)  # committed; its deltas are in the counters already
-            if batch.logs and self.ctx.store.logs is not self.ctx.store.main:
-                # A separate log database cannot share the transaction: rows follow the commit.
-                async with self.ctx.store.logs.begin() as conn:
-                    await conn.execute(insert(logs), batch.logs)
-            if parsed is not None:
-                self.applied[parsed[0]], self.applied_ids[parsed[0]] = parsed[1], batch_id
+                if batch.logs and store.logs is store.main and not early_logs:
+                    await insert_rows(conn, logs, batch.logs)
+                await transaction.commit()  # under the lock: the feed reads balances and `applied` together
+                if self.counters is not None:
+                    self.counters.note_applied(batch)  # committed; its deltas are in the counters already
+                if parsed is not None:
+                    self.applied[parsed[0]], self.applied_ids[parsed[0]] = parsed[1], batch_id
+        if batch.logs and store.logs is not store.main:
+            # A separate log database cannot share the transaction: rows follow the commit.
+            async with store.logs.begin() as conn:
+                await insert_rows(conn, logs, batch.logs)
+        return True
+
+    def _resent(self, parsed: tuple[str, int] | None) -> bool:
+        # A slave ships its batches in sequence order, each once acknowledged, and renumbers above
+        # what the master has seen: a sequence at or below the newest applied one is a resend.
+        # So one row per node (its newest batch) is all the bookkeeping kept.
+        return parsed is not None and parsed[1] <= self.applied.get(parsed[0], 0)
+
+    async def _record(self, conn: AsyncConnection, batch_id: str, parsed: tuple[str, int] | None) -> bool:
+        """Note `batch_id` as applied (replacing its node's previous row); False when it already is."""
+        seen = await conn.execute(select(applied_batches.c.id).where(applied_batches.c.id == batch_id))
+        if seen.first() is not None:
+            return False
+        await conn.execute(insert(applied_batches).values(id=batch_id, applied_at=int(time.time())))
+        previous = self.applied_ids.get(parsed[0]) if parsed is not None else None
+        if previous is not None:
+            await conn.execute(delete(applied_batches).where(applied_batches.c.id == previous))
         return True
 
     async def _apply(self, batch: DeltaBatch) -> None:
@@ -301,30 +326,25 @@ class RelayHost:
             await self._apply_rows(conn, batch)
 
     async def _apply_rows(self, conn: AsyncConnection, batch: DeltaBatch) -> None:
-        now = int(time.time())
-        for token_id, spent in batch.token_spent.items():
-            await conn.execute(
-                update(tokens)
-                .where(tokens.c.id == token_id)
-                .values(
-                    remain_quota=tokens.c.remain_quota - spent,
-                    used_quota=tokens.c.used_quota + spent,
-                    accessed_time=now,
-                )
-            )
+        """The batch's sums in one statement per table (master.db.bulk); the rare status marks one by one."""
+        await add_by_id(
+            conn,
+            tokens,
+            ("remain_quota", "used_quota"),
+            [(token_id, -spent, spent) for token_id, spent in batch.token_spent.items()],
+            fixed={"accessed_time": int(time.time())},
+        )
         user_ids = set(batch.user_spent) | set(batch.user_used) | set(batch.user_requests)
-        for user_id in user_ids:
-            await conn.execute(
-                update(users)
-                .where(users.c.id == user_id)
-                .values(
-                    quota=users.c.quota - batch.user_spent.get(user_id, 0),
-                    used_quota=users.c.used_quota + batch.user_used.get(user_id, 0),
-                    request_count=users.c.request_count + batch.user_requests.get(user_id, 0),
-                )
-            )
-        for channel_id, used in batch.channel_used.items():
-            await conn.execute(update(channels).where(channels.c.id == channel_id).values(used_quota=channels.c.used_quota + used))
+        await add_by_id(
+            conn,
+            users,
+            ("quota", "used_quota", "request_count"),
+            [
+                (user_id, -batch.user_spent.get(user_id, 0), batch.user_used.get(user_id, 0), batch.user_requests.get(user_id, 0))
+                for user_id in user_ids
+            ],
+        )
+        await add_by_id(conn, channels, ("used_quota",), list(batch.channel_used.items()))
         for token_id, status in batch.token_status.items():
             await conn.execute(update(tokens).where(tokens.c.id == token_id, tokens.c.status == 1).values(status=status))
         for channel_id, (status, reason) in batch.channel_status.items():

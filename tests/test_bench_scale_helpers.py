@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 import string
 
-from tests.bench.scale_install import bench_key, token_owner
+import pytest
+
+from tests.bench.scale import parse_args
+from tests.bench.scale_install import bench_key, database_name, token_owner
 from tests.bench.scale_load import percentile, send_times
 from tests.bench.scale_probe import (
     CLK_TCK,
@@ -91,3 +94,12 @@ def test_tokens_spread_over_users_never_root() -> None:
     owners = [token_owner(n, 200) for n in range(1, 1001)]
     assert min(owners) == 2 and max(owners) == 201
     assert owners.count(2) == 5
+
+
+def test_seconds_zero_runs_the_ingestion_ceiling_alone_in_one_mode() -> None:
+    args = parse_args(["--sizes", "10_000,100000", "--seconds", "0", "--db-tag", "wt"])
+    assert args.sizes == [10000, 100000] and args.modes == ("redis",) and args.db_tag == "wt"
+    assert database_name(10000, args.db_tag) == "oneapi_bench_scale_10000_wt" and database_name(10000) == "oneapi_bench_scale_10000"
+    with pytest.raises(SystemExit):
+        parse_args(["--seconds", "0", "--ingest-seconds", "0"])  # nothing would be measured
+    assert parse_args(["--seconds", "0", "--no-redis"]).modes == ("no-redis",)

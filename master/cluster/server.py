@@ -22,6 +22,7 @@ from shared.cluster.nonces import NonceCache
 from shared.cluster.pb import cluster_pb2 as pb
 from shared.cluster.pb import cluster_pb2_grpc as rpc
 from shared.logs import get_logger
+from shared.relay.sink import DeltaBatch
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -74,6 +75,17 @@ class ConfigService(rpc.ConfigServicer):
             await publisher.wait_after(version)
 
 
+def _checked(request: pb.Batch) -> tuple[DeltaBatch | None, str | None]:
+    """The batch (None when unreadable) and why it must be refused (None: it may be applied).
+    A slave's biggest batch (2,000 log rows, ~0.7 MB) takes ~15 ms to decode and check: run in a
+    thread, so the loop goes on serving relay requests and other batches meanwhile."""
+    try:
+        batch = batch_from_message(request)
+    except orjson.JSONDecodeError:
+        return None, "logs: each row must be JSON"
+    return batch, batch_problem(batch)
+
+
 class QuotaService(rpc.QuotaServicer):
     def __init__(self, ctx: MasterContext, host: RelayHost) -> None:
         self.ctx, self.host = ctx, host
@@ -84,14 +96,11 @@ class QuotaService(rpc.QuotaServicer):
         parsed = parse_batch_id(request.id)
         if parsed is None or parsed[0] != caller():
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "batch id must be '<your node id>:<sequence>'")
-        try:
-            batch = batch_from_message(request)
-            problem = batch_problem(batch)
-        except orjson.JSONDecodeError:
-            problem = "logs: each row must be JSON"
-        if problem is not None:
+        batch, problem = await asyncio.to_thread(_checked, request)
+        if batch is None or problem is not None:
             log.warning("quota batch refused", batch=request.id, problem=problem)
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"batch refused: {problem}")
+            raise AssertionError("ServicerContext.abort returned")  # it raises to end the call
         applied = await self.host.apply_remote(request.id, batch)
         if applied:
             if batch.channel_status or batch.token_status:

@@ -1,7 +1,7 @@
 """What a settled request leaves behind, batched for the database (master) or the master (slave).
 
-A batch is plain sums per id plus log rows, so applying it is one UPDATE per id and one INSERT per
-log, in one transaction.
+A batch is plain sums per id plus log rows, so the master applies it in one transaction with one
+statement per table (master/db/bulk.py).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ within CHANGE_TIMEOUT is reported as such). Printed per size and mode: master an
 over the load window, bytes/s sent master -> slaves, change propagation (median, max); then, with no
 load, the bytes and CPU of one change; and a third slave's time from launch to /readyz. Once per
 size, with the slaves stopped, synthetic slaves measure the master's ingestion ceiling
-(tests/bench/scale_ingest.py). Tables and JSON go to results/bench-scale-<stamp>.md/.json.
+(tests/bench/scale_ingest.py). `--seconds 0` runs that ceiling alone (a master, no slaves, no
+load). Tables and JSON go to results/bench-scale-<stamp>.md/.json.
 
 Nothing is pinned: the machine has two cores, shared by the nodes, nginx and this driver.
 """
@@ -66,14 +67,14 @@ def _timed_start(node: Node) -> float:
     return round(time.monotonic() - started, 2)
 
 
-def start_fleet(workdir: Path, dsn: str, mode: str, tag: str, batch_interval: int) -> tuple[Fleet, dict[str, float]]:
+def start_fleet(workdir: Path, dsn: str, mode: str, tag: str, batch_interval: int, slaves: int = 2) -> tuple[Fleet, dict[str, float]]:
     redis = RedisServer(workdir).start() if mode == "redis" else None
     redis_env = {"REDIS_CONN_STRING": redis.url} if redis is not None else {}
     grpc_port = free_port()
     master = Node(f"master-{tag}", master_env(dsn, grpc_port, None, **redis_env), workdir)
     fleet = Fleet(master=master, redis=redis, grpc_port=grpc_port)
     starts = {"master_start_s": _timed_start(master)}
-    for i in (1, 2):
+    for i in range(1, slaves + 1):
         spool = workdir / f"spool-{tag}-{i}"
         env = slave_env(grpc_port, None, spool, f"scale-{tag}-{i}", BATCH_UPDATE_INTERVAL=str(batch_interval), **redis_env)
         slave = Node(f"slave{i}-{tag}", env, workdir)
@@ -230,23 +231,25 @@ def join_cell(fleet: Fleet, workdir: Path, tag: str, batch_interval: int) -> dic
 
 
 def run_size(size: int, args: argparse.Namespace, workdir: Path, upstream_port: int) -> list[dict[str, Any]]:
-    dsn, build_s = build_install(size, ADMIN)
+    dsn, build_s = build_install(size, ADMIN, args.db_tag)
     print(json.dumps({"size": size, "install_built_s": build_s}), flush=True)
     rows: list[dict[str, Any]] = []
     keys = [bench_key(n) for n in range(1, min(args.distinct, size) + 1)]
     try:
         for index, mode in enumerate(args.modes):
             tag = f"{size}-{mode}"
-            fleet, starts = start_fleet(workdir, dsn, mode, tag, args.batch_interval)
+            load = args.seconds > 0
+            fleet, starts = start_fleet(workdir, dsn, mode, tag, args.batch_interval, slaves=2 if load else 0)
             try:
                 channel_id = ensure_channel(fleet.master.url, upstream_port)
                 for s in fleet.slaves:  # the channel reached the slaves: they can relay
                     bench_run.wait_http(s.url + "/readyz", timeout=START_TIMEOUT)
                 row: dict[str, Any] = {"tokens": size, "users": max(1, size // 5), "mode": mode, **starts}
-                row.update(asyncio.run(load_cell(fleet, keys, args)))
-                if args.changes:
-                    row["change_cost"] = asyncio.run(change_cost_cell(fleet, args.changes, args.seconds))
-                row.update(join_cell(fleet, workdir, tag, args.batch_interval))
+                if load:
+                    row.update(asyncio.run(load_cell(fleet, keys, args)))
+                    if args.changes:
+                        row["change_cost"] = asyncio.run(change_cost_cell(fleet, args.changes, args.seconds))
+                    row.update(join_cell(fleet, workdir, tag, args.batch_interval))
                 if index == 0 and args.ingest_seconds > 0:
                     for s in fleet.slaves:  # the master alone: only the synthetic slaves' batches
                         s.stop()
@@ -270,7 +273,7 @@ def run_size(size: int, args: argparse.Namespace, workdir: Path, upstream_port: 
                 fleet.stop()
     finally:
         if not args.keep_db:
-            drop_database(database_name(size))
+            drop_database(database_name(size, args.db_tag))
     return rows
 
 
@@ -286,18 +289,23 @@ def _times(stats: dict[str, Any]) -> str:
 
 
 def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
-    lines = [
-        f"Load: {args.rate} req/s open loop over {args.distinct} tokens through two slaves, {args.seconds} s; "
-        f"up to {args.changes} token creations and disables timed per cell (none started after {args.seconds} s; "
-        f"n = how many); BATCH_UPDATE_INTERVAL={args.batch_interval}.",
-        "",
-        "| tokens | users | mode | achieved req/s | p99 ms | master CPU % | master RSS MB | slave CPU % (1 / 2) | "
-        "slave CPU % on configuration (1 / 2) | "
-        "slave RSS MB (1 / 2) | master→slaves B/s | new token s (median / max) | disabled token s (median / max) | "
-        "join ready s | master start s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
+    loaded = [r for r in rows if "load" in r]  # none with --seconds 0
+    lines = (
+        [
+            f"Load: {args.rate} req/s open loop over {args.distinct} tokens through two slaves, {args.seconds} s; "
+            f"up to {args.changes} token creations and disables timed per cell (none started after {args.seconds} s; "
+            f"n = how many); BATCH_UPDATE_INTERVAL={args.batch_interval}.",
+            "",
+            "| tokens | users | mode | achieved req/s | p99 ms | master CPU % | master RSS MB | slave CPU % (1 / 2) | "
+            "slave CPU % on configuration (1 / 2) | "
+            "slave RSS MB (1 / 2) | master→slaves B/s | new token s (median / max) | disabled token s (median / max) | "
+            "join ready s | master start s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        if loaded
+        else ["Ingestion ceiling alone (--seconds 0): no load, no change timings."]
+    )
+    for r in loaded:
         new, dis = r["new_token"], r["disabled_token"]
         missed = (
             "" if not (new["not_seen"] or dis["not_seen"]) else f" ({new['not_seen']}+{dis['not_seen']} not seen in {CHANGE_TIMEOUT:.0f} s)"
@@ -328,8 +336,9 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
                 f"{c['slave1_cpu_ms_per_change']} / {c['slave2_cpu_ms_per_change']} | "
                 f"{_times(new)} | {_times(dis)} |"
             )
-    sources = sorted({r["sent_bytes_source"] for r in rows})
-    lines += ["", f"Bytes master→slaves counted by: {', '.join(sources)}."]
+    sources = sorted({r["sent_bytes_source"] for r in rows if "sent_bytes_source" in r})
+    if sources:
+        lines += ["", f"Bytes master→slaves counted by: {', '.join(sources)}."]
     ingest = [r for r in rows if "ingest" in r]
     if ingest:
         lines += [
@@ -349,7 +358,7 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--sizes", default="10000,100000,1000000", help="install sizes in tokens, comma-separated")
-    p.add_argument("--seconds", type=float, default=30.0, help="load window per size and mode")
+    p.add_argument("--seconds", type=float, default=30.0, help="load window per size and mode (0: the ingestion ceiling alone)")
     p.add_argument("--rate", type=float, default=200.0, help="requests per second, open loop")
     p.add_argument("--distinct", type=int, default=10_000, help="distinct tokens the load uses")
     p.add_argument("--changes", type=int, default=5, help="token creations (and disables) timed per cell")
@@ -359,14 +368,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ingest-slaves", type=int, default=4, help="synthetic slaves shipping batches")
     p.add_argument("--batch-interval", type=int, default=5, help="the slaves' BATCH_UPDATE_INTERVAL")
     p.add_argument("--keep-db", action="store_true", help="leave the install databases in PostgreSQL")
+    p.add_argument("--db-tag", default="", help="suffix of the install databases' names (two benches sharing one PostgreSQL)")
     p.add_argument("--out", default=str(ROOT / "results"))
     args = p.parse_args(argv)
     args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.no_redis and args.redis_only:
         p.error("--no-redis and --redis-only exclude each other")
     args.modes = ("no-redis",) if args.no_redis else ("redis",) if args.redis_only else MODES
-    if not args.sizes or min(args.sizes) < 1 or args.rate <= 0 or args.distinct < 1 or args.seconds <= 0:
-        p.error("sizes, rate, distinct and seconds must be positive")
+    if not args.sizes or min(args.sizes) < 1 or args.rate <= 0 or args.distinct < 1 or args.seconds < 0:
+        p.error("sizes, rate and distinct must be positive, seconds not negative")
+    if args.seconds == 0:
+        if args.ingest_seconds <= 0:
+            p.error("--seconds 0 runs the ingestion ceiling alone: --ingest-seconds must be positive")
+        args.modes = args.modes[:1]  # the ceiling runs in the first mode only
     return args
 
 

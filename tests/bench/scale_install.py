@@ -42,8 +42,9 @@ def token_owner(number: int, users: int) -> int:
     return 2 + (number - 1) % users
 
 
-def database_name(size: int) -> str:
-    return f"oneapi_bench_scale_{size}"
+def database_name(size: int, tag: str = "") -> str:
+    """The install's database; `tag` keeps two benches on one PostgreSQL from dropping each other's."""
+    return f"oneapi_bench_scale_{size}" + (f"_{tag}" if tag else "")
 
 
 def _psql(sql: str) -> None:
@@ -117,9 +118,9 @@ async def _fill(dsn: str, tokens: int, users: int, admin_access: str) -> None:
         await conn.close()
 
 
-def build_install(size: int, admin_access: str) -> tuple[str, float]:
+def build_install(size: int, admin_access: str, tag: str = "") -> tuple[str, float]:
     """A fresh, migrated database holding `size` tokens and size/5 users; (its DSN, seconds taken)."""
     started = time.monotonic()
-    dsn = recreate_database(database_name(size))
+    dsn = recreate_database(database_name(size, tag))
     asyncio.run(_fill(dsn, size, max(1, size // 5), admin_access))
     return dsn, round(time.monotonic() - started, 1)
