@@ -99,8 +99,10 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mappin
     records = [tuple(row.get(name, defaults[name]) for name in names) for row in rows]
     driver = (await conn.get_raw_connection()).driver_connection  # asyncpg's own connection
     assert driver is not None
-    # COPY is one statement: atomic alone, and inside the caller's transaction once that has begun
-    # on this connection (any statement before it begins it).
+    if conn.in_transaction() and not driver.is_in_transaction():
+        # SQLAlchemy sends BEGIN with its first statement; COPY bypasses it and would commit on
+        # its own (a resend's rows kept though the resend is rolled back): begin first.
+        await conn.exec_driver_sql("SELECT 1")
     await driver.copy_records_to_table(table.name, records=records, columns=names)
 
 
