@@ -31,7 +31,7 @@ async def add_by_id(
 ) -> None:
     """For each (id, amount per column) of `rows`: `column = column + amount` on the row with that
     id, and each `fixed` column set to its value. Ids without a row are skipped, as an UPDATE
-    skips them. Rows are applied in id order, so two writers lock rows in the same order."""
+    skips them. Rows go sorted by id (SQLite's executemany and MySQL's chunks take them so)."""
     if not rows:
         return
     rows = sorted(rows)
@@ -49,7 +49,7 @@ async def add_by_id(
 async def _add_postgresql(
     conn: AsyncConnection, table: Table, columns: Sequence[str], rows: Sequence[tuple[int, ...]], fixed: Mapping[str, int]
 ) -> None:
-    # One array per column: two statements' worth of parameters whatever the row count.
+    # One array parameter per column, whatever the row count.
     name = _quote(conn, table.name)
     width = len(columns) + 1
     arrays = ", ".join(f"CAST(${i + 1} AS BIGINT[])" for i in range(width))
