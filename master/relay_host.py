@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from master.change_feed import ChangeFeed
 from master.context import MasterContext
@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 MAX_PENDING_LOGS = 2000
+# apply_remote writes a batch's log rows before taking the lock, holding a connection while it
+# waits for it; so many batches at once as leave this many of the pool's connections
+# (SQL_MAX_OPEN_CONNS) to the lock's holder and the rest of the node. Never on SQLite, whose single
+# writer would wait on the lock's holder.
+SPARE_CONNECTIONS = 2
 
 
 class DatabaseSink:
@@ -94,6 +99,8 @@ class RelayHost:
             settings, make_upstream(settings.relay_http_client, proxy=settings.relay_proxy, limits=limits_from(settings)), self.sink, ledger
         )
         self.lock = asyncio.Lock()  # a rebuild never sees half a flush
+        early = settings.sql_max_open_conns - SPARE_CONNECTIONS
+        self._logs_slots = asyncio.Semaphore(early) if early > 0 else None  # batches writing log rows before the lock
         self.trimmer = HeapTrimmer()  # hands the pages a flushed batch (or slaves' batches) freed back
         self._task: asyncio.Task[None] | None = None
         self._counter_task: asyncio.Task[None] | None = None
@@ -273,35 +280,63 @@ class RelayHost:
 
     async def apply_remote(self, batch_id: str, batch: DeltaBatch) -> bool:
         """Apply a slave's batch exactly once: its id is recorded in the same transaction as its
-        deltas (and its log rows, when the logs share the main database). False: a duplicate.
-
-        Only the balances need the lock (the change feed reads them with `applied`); the log rows
-        are written before it, in the same transaction, so one batch's logs go in while another's
-        balances do. Not on SQLite, whose single writer would then wait on the lock's holder."""
+        deltas (and its log rows, when the logs share the main database). False: a duplicate."""
         parsed = parse_batch_id(batch_id)
-        store = self.ctx.store
-        early_logs = bool(batch.logs) and store.logs is store.main and store.dialect != "sqlite"
         if self._resent(parsed):
             return False
-        async with store.main.connect() as conn, conn.begin() as transaction:
-            if early_logs:
-                await insert_rows(conn, logs, batch.logs)
-            async with self.lock:
-                if self._resent(parsed) or not await self._record(conn, batch_id, parsed):
-                    await transaction.rollback()
-                    return False
-                await self._apply_rows(conn, batch)
-                if batch.logs and store.logs is store.main and not early_logs:
-                    await insert_rows(conn, logs, batch.logs)
-                await transaction.commit()  # under the lock: the feed reads balances and `applied` together
-                if self.counters is not None:
-                    self.counters.note_applied(batch)  # committed; its deltas are in the counters already
-                if parsed is not None:
-                    self.applied[parsed[0]], self.applied_ids[parsed[0]] = parsed[1], batch_id
-        if batch.logs and store.logs is not store.main:
+        store = self.ctx.store
+        shared_logs = bool(batch.logs) and store.logs is store.main
+        if shared_logs and store.dialect != "sqlite" and self._logs_slots is not None:
+            applied = await self._apply_logs_first(batch_id, parsed, batch, self._logs_slots)
+        else:
+            async with self.lock, store.main.connect() as conn, conn.begin() as transaction:
+                applied = await self._commit_batch(conn, transaction, batch_id, parsed, batch, shared_logs)
+        if applied and batch.logs and not shared_logs:
             # A separate log database cannot share the transaction: rows follow the commit.
             async with store.logs.begin() as conn:
                 await insert_rows(conn, logs, batch.logs)
+        return applied
+
+    async def _apply_logs_first(self, batch_id: str, parsed: tuple[str, int] | None, batch: DeltaBatch, slots: asyncio.Semaphore) -> bool:
+        """apply_remote with the log rows written before the lock, in the same transaction: only
+        the balances need the lock (the change feed reads them with `applied`), so batches write
+        their log rows while another writes its balances or the feed steps. A slot is held until
+        the lock is taken: the lock's holder always finds a connection in the pool."""
+        await slots.acquire()
+        waiting = True
+        try:
+            async with self.ctx.store.main.connect() as conn, conn.begin() as transaction:
+                await insert_rows(conn, logs, batch.logs)
+                async with self.lock:
+                    slots.release()
+                    waiting = False
+                    return await self._commit_batch(conn, transaction, batch_id, parsed, batch, False)
+        finally:
+            if waiting:
+                slots.release()
+
+    async def _commit_batch(
+        self,
+        conn: AsyncConnection,
+        transaction: AsyncTransaction,
+        batch_id: str,
+        parsed: tuple[str, int] | None,
+        batch: DeltaBatch,
+        logs_too: bool,
+    ) -> bool:
+        """Under the lock: record the batch, write its deltas (and its log rows with `logs_too`)
+        and commit; False, with everything rolled back, for a resend."""
+        if self._resent(parsed) or not await self._record(conn, batch_id, parsed):
+            await transaction.rollback()
+            return False
+        await self._apply_rows(conn, batch)
+        if logs_too:
+            await insert_rows(conn, logs, batch.logs)
+        await transaction.commit()  # under the lock: the feed reads balances and `applied` together
+        if self.counters is not None:
+            self.counters.note_applied(batch)  # committed; its deltas are in the counters already
+        if parsed is not None:
+            self.applied[parsed[0]], self.applied_ids[parsed[0]] = parsed[1], batch_id
         return True
 
     def _resent(self, parsed: tuple[str, int] | None) -> bool:

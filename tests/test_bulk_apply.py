@@ -5,7 +5,9 @@ the same path."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -15,6 +17,8 @@ from master.db.schema import channels, config_changes, logs, tokens, users
 from master.logbook import LOG_CONSUME
 from shared.relay.sink import DeltaBatch
 from shared.snapshot_changes import RowChanges
+from tests.support.app import running_master
+from tests.support.services import FreshDatabase
 
 USERS, TOKENS, CHANNELS = 120, bulk.MYSQL_CHUNK + 150, 3  # more tokens than one MySQL statement takes
 TOKEN_QUOTA, USER_QUOTA = 10**9, 10**12
@@ -155,3 +159,53 @@ async def test_the_masters_own_flush_takes_the_bulk_path(master) -> None:
     first = next(r for r in state["logs"] if r["request_id"] == batch.logs[0]["request_id"])
     assert (first["elapsed_time"], first["is_stream"]) == (0, False)
     assert host.sink.pending.empty()
+
+
+async def test_log_rows_as_a_transactions_first_statement_leave_with_its_rollback(master) -> None:
+    # On PostgreSQL they go by COPY, around SQLAlchemy, which begins a transaction lazily.
+    app, _ = master
+    async with app.state.ctx.store.logs.connect() as conn:
+        transaction = await conn.begin()
+        await bulk.insert_rows(conn, logs, [_log_row(1, 0, 5, "bulk-rollback-1")])
+        await transaction.rollback()
+    assert (await _state(app, "bulk-rollback"))["logs"] == []
+
+
+async def _ship_twice(host: Any, node: str, batches: list[DeltaBatch]) -> list[bool]:
+    """A node's batches in order, each sent twice at once (a resend racing the original)."""
+    outcomes: list[bool] = []
+    for seq, batch in enumerate(batches, 1):
+        outcomes += await asyncio.gather(*(host.apply_remote(f"{node}:{seq}", batch) for _ in range(2)))
+    return outcomes
+
+
+async def _concurrent_nodes_apply_once(app: Any) -> None:
+    host = app.state.relay
+    user_ids, token_ids, channel_ids = await _install(app)
+    nodes = {f"node{n}": [_requests(user_ids, token_ids[n::4], channel_ids, f"bulk-n-{n}-{b}") for b in range(3)] for n in range(4)}
+    results = await asyncio.gather(*(_ship_twice(host, node, batches) for node, batches in nodes.items()))
+    assert [sorted(r) for r in results] == [[False] * 3 + [True] * 3] * len(nodes)  # each batch once, its twin refused
+    total = DeltaBatch()
+    for batch in (b for batches in nodes.values() for b in batches):
+        for field in ("token_spent", "user_spent", "user_used", "user_requests", "channel_used"):
+            mine = getattr(total, field)
+            for key, value in getattr(batch, field).items():
+                mine[key] = mine.get(key, 0) + value
+        total.logs += batch.logs
+    _assert_applied(await _state(app, "bulk-n"), total)
+    assert host.applied == {node: 3 for node in nodes}
+
+
+async def test_concurrent_nodes_and_racing_resends_apply_each_batch_once(master) -> None:
+    await _concurrent_nodes_apply_once(master[0])
+
+
+async def test_a_pool_too_small_to_spare_a_connection_writes_logs_under_the_lock(tmp_path: Path) -> None:
+    # SQL_MAX_OPEN_CONNS=2: no batch may hold a connection while it waits for the lock.
+    db = FreshDatabase("postgres", tmp_path)
+    try:
+        async with running_master({**db.env(), "SQL_MAX_OPEN_CONNS": "2", "SQL_MAX_IDLE_CONNS": "2"}) as (app, _):
+            assert app.state.relay._logs_slots is None
+            await _concurrent_nodes_apply_once(app)
+    finally:
+        db.drop()

@@ -102,7 +102,7 @@ async def test_migrations_keep_a_one_api_database(tmp_path: Path) -> None:
 
 
 def test_script_heads_are_read_without_alembic(tmp_path: Path) -> None:
-    assert migrate.script_heads("main") == {"m0004_config_changes"} and migrate.script_heads("logs") == {"l0001"}
+    assert migrate.script_heads("main") == {"m0005_bulk_quota"} and migrate.script_heads("logs") == {"l0001"}
     versions = tmp_path / "versions"
     versions.mkdir()
     (versions / "a.py").write_text('revision = "a"\ndown_revision = None\nbranch_labels = ("main",)\n')

@@ -31,7 +31,7 @@ async def add_by_id(
 ) -> None:
     """For each (id, amount per column) of `rows`: `column = column + amount` on the row with that
     id, and each `fixed` column set to its value. Ids without a row are skipped, as an UPDATE
-    skips them. Rows are applied in id order, so two writers lock rows in the same order."""
+    skips them. Rows go sorted by id (SQLite's executemany and MySQL's chunks take them so)."""
     if not rows:
         return
     rows = sorted(rows)
@@ -49,7 +49,7 @@ async def add_by_id(
 async def _add_postgresql(
     conn: AsyncConnection, table: Table, columns: Sequence[str], rows: Sequence[tuple[int, ...]], fixed: Mapping[str, int]
 ) -> None:
-    # One array per column: two statements' worth of parameters whatever the row count.
+    # One array parameter per column, whatever the row count.
     name = _quote(conn, table.name)
     width = len(columns) + 1
     arrays = ", ".join(f"CAST(${i + 1} AS BIGINT[])" for i in range(width))
@@ -99,8 +99,10 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mappin
     records = [tuple(row.get(name, defaults[name]) for name in names) for row in rows]
     driver = (await conn.get_raw_connection()).driver_connection  # asyncpg's own connection
     assert driver is not None
-    # COPY is one statement: atomic alone, and inside the caller's transaction once that has begun
-    # on this connection (any statement before it begins it).
+    if conn.in_transaction() and not driver.is_in_transaction():
+        # SQLAlchemy sends BEGIN with its first statement; COPY bypasses it and would commit on
+        # its own (a resend's rows kept though the resend is rolled back): begin first.
+        await conn.exec_driver_sql("SELECT 1")
     await driver.copy_records_to_table(table.name, records=records, columns=names)
 
 
