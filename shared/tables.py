@@ -4,15 +4,14 @@ As Python objects a token cost ~530 bytes (an entry, its strings, two dict slots
 four balances), so a slave of a 1,000,000-token install needed over 2 GB (issue 11's figures in the
 README). Here a row is an index into typed arrays (the array module), its strings are interned
 (model lists, subnets, groups, limits repeat across rows) or packed into one buffer (names), and
-the key index is an open-addressing table of row numbers. So a token costs ~90 bytes, a table
+the key index is an open-addressing table of row numbers. So a token costs ~85 bytes, a table
 ships as a few byte strings (tobytes on the master, frombytes on a slave: no per-row work when a
 slave joins), and a change is applied in place in O(1). An entry (shared.snapshot.TokenEntry /
-UserEntry) is built on each read, so a request still holds an immutable row.
+UserEntry) is built when a row is read (and kept until it is written), so a request holds an immutable row.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from array import array
 from collections.abc import Callable, Iterator, Mapping
@@ -35,10 +34,6 @@ _MIN_SLOTS = 1024
 def key_digest(key_hash: str) -> bytes:
     """The index key of a token from its key hash (hex of SHA-256, or its first 32 digits)."""
     return bytes.fromhex(key_hash[: 2 * KEY_BYTES])
-
-
-def digest_of_key(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()[:KEY_BYTES]
 
 
 class Interned(Generic[T]):
