@@ -30,7 +30,7 @@ def test_covered_is_the_exact_edge(prompt: int, model_ratio: float, completion_r
 
 async def test_extend_grows_a_reservation_atomically() -> None:
     ledger = Ledger()
-    ledger.token_remain, ledger.user_quota = {1: 100}, {7: 1000}
+    ledger.token_remain.offsets, ledger.user_quota.offsets = {1: 100}, {7: 1000}
     reservation = await ledger.reserve(1, 7, True, 60)
     assert available(ledger, reservation) == 40
     assert not await ledger.extend(reservation, 41)  # refused whole: nothing changed
@@ -43,7 +43,7 @@ async def test_extend_grows_a_reservation_atomically() -> None:
 
 async def test_cover_takes_what_the_balance_holds_and_no_more() -> None:
     ledger = Ledger()
-    ledger.token_remain, ledger.user_quota = {1: 50}, {7: 1000}
+    ledger.token_remain.offsets, ledger.user_quota.offsets = {1: 50}, {7: 1000}
     reservation = await ledger.reserve(1, 7, True, 20)
     assert await cover(ledger, reservation, 45) == 0 and reservation.amount == 45
     assert await cover(ledger, reservation, 80) == 30  # only 5 of the 35 missing was left
@@ -54,7 +54,7 @@ async def test_cover_takes_what_the_balance_holds_and_no_more() -> None:
 
 async def test_cap_max_tokens_only_below_the_ceiling() -> None:
     ledger = Ledger()
-    ledger.token_remain, ledger.user_quota = {1: 635}, {7: 10**9}
+    ledger.token_remain.offsets, ledger.user_quota.offsets = {1: 635}, {7: 10**9}
     price = Price(prompt_tokens=20, ratio=0.25, completion_ratio=3)
     reservation = await ledger.reserve(1, 7, True, 130)
     cap = cap_max_tokens(ledger, reservation, price)

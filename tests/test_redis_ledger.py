@@ -108,7 +108,7 @@ async def test_redis_down_fails_open_to_local_balances_and_replays(redis_url: st
     try:
         await live.mset({token_key(1): 100, user_key(7): 1000})
         ledger = RedisLedger(dead)
-        ledger.token_remain, ledger.user_quota = {1: 100}, {7: 1000}  # what a reseed would hold
+        ledger.token_remain.offsets, ledger.user_quota.offsets = {1: 100}, {7: 1000}  # what a reseed would hold
         reservation = await ledger.reserve(1, 7, True, 60)
         with pytest.raises(QuotaRefused):  # the local balance still bounds it
             await ledger.reserve(1, 7, True, 41)
@@ -130,7 +130,7 @@ async def test_missing_counter_is_never_created_by_a_node(redis_url: str) -> Non
     try:
         await client.set(user_key(7), 1000)
         ledger = RedisLedger(client)
-        ledger.token_remain, ledger.user_quota = {1: 100}, {7: 1000}
+        ledger.token_remain.offsets, ledger.user_quota.offsets = {1: 100}, {7: 1000}
         await ledger.reserve(1, 7, True, 30)  # token counter missing: local, owed
         assert await client.get(token_key(1)) is None
         assert await _value(client, user_key(7)) == 1000

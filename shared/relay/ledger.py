@@ -62,13 +62,16 @@ class Balances:
         return value
 
     def __setitem__(self, ident: int, value: int) -> None:
-        offset = value - (self.base(ident) or 0)
-        if offset:
-            self.offsets[ident] = offset
+        base = self.base(ident)
+        offset = value - (base or 0)
+        if offset or base is None:
+            self.offsets[ident] = offset  # an id only this node knows keeps even a zero balance
         else:
             self.offsets.pop(ident, None)
-            if self.base(ident) is None:
-                self.offsets[ident] = 0  # an id only this node knows keeps its (zero) balance
+
+    def add(self, ident: int, amount: int) -> None:
+        """balance += amount, without reading the base (the hot path's debit and credit)."""
+        self.offsets[ident] = self.offsets.get(ident, 0) + amount
 
     def __contains__(self, ident: object) -> bool:
         return ident in self.offsets or (isinstance(ident, int) and self.base(ident) is not None)
@@ -164,7 +167,7 @@ class Ledger:
 
     def record_used(self, user_id: int, quota: int) -> None:
         """A settled request's cost, added to the user's used quota."""
-        self.user_used[user_id] = self.user_used.get(user_id, 0) + quota
+        self.user_used.add(user_id, quota)
 
     async def reserve(self, token_id: int, user_id: int, token_limited: bool, amount: int) -> Reservation:
         """Debit `amount` from the token (if limited) and the user, or raise QuotaRefused."""
@@ -210,9 +213,9 @@ class Ledger:
         if amount == 0:
             return
         if token_limited:
-            self.token_remain[token_id] = self.token_remain.get(token_id, 0) - amount
-            self.token_used[token_id] = self.token_used.get(token_id, 0) + amount
-        self.user_quota[user_id] = self.user_quota.get(user_id, 0) - amount
+            self.token_remain.add(token_id, -amount)
+            self.token_used.add(token_id, amount)
+        self.user_quota.add(user_id, -amount)
 
 
 def _add(sums: dict[int, int], key: int, amount: int) -> None:
